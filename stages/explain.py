@@ -20,7 +20,7 @@ import pandas as pd
 from stages import ig
 from stages.artifacts import read_arrays, run, write_json
 from stages.models import LAYERS, load_trained, predict_logits, probability_model
-from stages.params import load_section
+from stages.params import load_section, selected_model
 
 CHUNK_SIZE = 8  # examples per alibi call: bounds the interpolation paths held in memory
 PREDICT_BATCH = 64
@@ -149,9 +149,12 @@ def main() -> None:
                                     texts, count)
     examples += from_sentences(params["sentences"], tokenizer, max_len)
 
+    model_name, model = selected_model()
+    decode = load_section("decode")
     records, metrics = explain_examples(classifier, tokenizer, examples, params)
-    write_json(args.out_json, {"model": str(args.model_dir), "settings": settings_record(params),
-                               "examples": records})
+    write_json(args.out_json, {"model": model_name, "checkpoint": model["checkpoint"],
+                               "data": {key: decode[key] for key in ("source", "train_size", "test_size")},
+                               "settings": settings_record(params), "examples": records})
     write_json(args.metrics_json, metrics)
     print({key: value for key, value in metrics.items()})
 

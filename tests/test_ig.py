@@ -1,0 +1,112 @@
+"""Integrated Gradients on tiny random BERT/DistilBERT models, and the ERASER faithfulness metric."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stages import ig
+from stages.models import LAYERS, load_classifier, probability_model
+
+SENTENCES = ["a wonderful , moving film", "dull", "i love you , i like you , but i also kind of dislike you"]
+
+
+def settings(**changes) -> ig.Settings:
+    values = dict(layer=LAYERS["embeddings"], n_steps=50, method="gausslegendre", internal_batch_size=100,
+                  completeness_target=0.05, max_steps=200, chunk_size=8)
+    return ig.Settings(**{**values, **changes})
+
+
+def encode(tokenizer, texts):
+    return [np.asarray(tokenizer(t)["input_ids"], dtype=np.int32) for t in texts]
+
+
+@pytest.fixture(scope="module")
+def bert(tiny_bert_dir, vocab_tokenizer):
+    return probability_model(load_classifier(str(tiny_bert_dir))), vocab_tokenizer
+
+
+def explain(wrapper, tokenizer, sequences, **changes):
+    return ig.explain(wrapper, sequences, tokenizer.all_special_ids, tokenizer.pad_token_id, settings(**changes))
+
+
+def test_shapes_specials_and_completeness(bert):
+    wrapper, tokenizer = bert
+    sequences = encode(tokenizer, SENTENCES)
+    results = explain(wrapper, tokenizer, sequences)
+    for sequence, result in zip(sequences, results):
+        assert result.attributions.shape == sequence.shape and np.array_equal(result.token_ids, sequence)
+        assert result.attributions[0] == 0.0 and result.attributions[-1] == 0.0  # [CLS], [SEP]
+        assert result.completeness_error < 0.05
+        assert abs(result.attributions.sum() - (result.f_x - result.f_baseline) - result.delta) < 1e-5
+        assert result.predicted in (0, 1) and 0.5 <= result.probability <= 1.0
+
+
+def test_more_steps_complete_better(bert):
+    wrapper, tokenizer = bert
+    sequences = encode(tokenizer, SENTENCES[2:])
+    coarse = explain(wrapper, tokenizer, sequences, n_steps=2, method="riemann_left")[0]
+    fine = explain(wrapper, tokenizer, sequences, n_steps=50, method="riemann_left")[0]
+    assert fine.completeness_error < coarse.completeness_error
+
+
+def test_auto_steps_reach_the_target_or_the_cap(bert):
+    wrapper, tokenizer = bert
+    results = explain(wrapper, tokenizer, encode(tokenizer, SENTENCES), n_steps="auto", method="riemann_left",
+                      completeness_target=0.01, max_steps=64)
+    for result in results:
+        assert result.n_steps in (16, 32, 64)
+        assert result.completeness_error <= 0.01 or result.n_steps == 64
+
+
+def test_real_length_equals_padded_run(bert):
+    """Explaining at the real length gives the attributions of the reference's padded run."""
+    wrapper, tokenizer = bert
+    sequences = encode(tokenizer, SENTENCES)
+    real = explain(wrapper, tokenizer, sequences, chunk_size=1)
+    ids, mask = ig.pad(sequences, tokenizer.pad_token_id)
+    ids = np.pad(ids, ((0, 0), (0, 64 - ids.shape[1])))
+    mask = np.pad(mask, ((0, 0), (0, 64 - mask.shape[1])))
+    target = np.array([r.predicted for r in real])
+    padded, _, _, _ = ig.run_alibi(wrapper, ids, mask, target, tokenizer.all_special_ids, tokenizer.pad_token_id,
+                                   settings(), 50)
+    for row, result in enumerate(real):
+        length = len(result.token_ids)
+        total = abs(result.attributions).sum()
+        assert np.abs(padded[row, :length] - result.attributions).max() <= 1e-5 * total
+        assert np.all(padded[row, length:] == 0.0)
+
+
+def test_distilbert_and_first_block(tiny_distilbert_dir, vocab_tokenizer):
+    wrapper = probability_model(load_classifier(str(tiny_distilbert_dir)))
+    sequences = encode(vocab_tokenizer, SENTENCES[:2])
+    for layer in ("embeddings", "layer_0"):
+        results = explain(wrapper, vocab_tokenizer, sequences, layer=LAYERS[layer])
+        assert all(r.attributions.shape == s.shape for r, s in zip(results, sequences))
+        assert all(r.completeness_error < 0.05 for r in results)
+
+
+def test_erasure_variants_keep_specials():
+    ids = np.array([101, 5, 6, 7, 8, 102])
+    special = np.isin(ids, [101, 102])
+    scores = np.array([0.0, 0.1, 0.9, -0.5, 0.3, 0.0])
+    without, only = ig.erasure_variants(ids, scores, special, [0.25, 0.5])
+    assert [w.tolist() for w in without] == [[101, 5, 7, 8, 102], [101, 5, 7, 102]]
+    assert [o.tolist() for o in only] == [[101, 6, 102], [101, 6, 8, 102]]
+
+
+def test_faithfulness_on_a_model_that_only_looks_at_one_token():
+    """p(positive) = 0.9 when token 42 is present, else 0.1: the attribution that ranks 42 first is
+    fully comprehensive and sufficient; one that ranks it last is neither."""
+    def predict(sequences):
+        positive = np.array([0.9 if 42 in s else 0.1 for s in sequences])
+        return np.stack([1 - positive, positive], axis=1)
+
+    ids = np.array([101, 7, 42, 9, 11, 13, 102])
+    example = ig.Attribution(token_ids=ids, attributions=np.zeros(7), predicted=1, f_x=0.9, f_baseline=0.1,
+                             delta=0.0, n_steps=50)
+    right = np.array([0, 0.1, 1.0, 0.2, 0.1, 0.1, 0])
+    wrong = -right
+    good = ig.faithfulness(predict, [example], [right], [101, 102], [0.2, 0.5])
+    bad = ig.faithfulness(predict, [example], [wrong], [101, 102], [0.2, 0.5])
+    assert good == pytest.approx({"comprehensiveness": 0.8, "sufficiency": 0.0})
+    assert bad == pytest.approx({"comprehensiveness": 0.0, "sufficiency": 0.8})
