@@ -14,16 +14,11 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from stages.artifacts import atomic_path, read_arrays, run
-from stages.models import load_trained, predict_logits
+from stages.models import Predictor, load_trained
 from stages.params import load_section
 
 SETS = {"imdb": "test", "rotten_tomatoes": "rotten_tomatoes"}  # metric prefix -> token file
 CLASS_NAMES = ("negative", "positive")
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def classification_report(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
@@ -50,6 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_section("evaluate")
     model, _ = load_trained(args.model_dir)
+    predictor = Predictor(model, params["batch_size"])
 
     from dvclive import Live
 
@@ -58,8 +54,7 @@ def main() -> None:
         with Live(str(live_staging), dvcyaml=None, save_dvc_exp=False, report=None) as live:
             for prefix, token_file in SETS.items():
                 arrays = read_arrays(args.tokens_dir / f"{token_file}.npz", rebuild="tokenize")
-                probabilities = softmax(predict_logits(model, arrays["input_ids"], arrays["attention_mask"],
-                                                       params["batch_size"]))
+                probabilities = predictor.probabilities(arrays["input_ids"], arrays["attention_mask"])
                 predicted = probabilities.argmax(axis=1)
                 for name, value in classification_report(arrays["label"], probabilities).items():
                     live.summary[f"{prefix}/{name}"] = value

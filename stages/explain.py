@@ -19,7 +19,7 @@ import pandas as pd
 
 from stages import ig
 from stages.artifacts import read_arrays, run, write_json
-from stages.models import LAYERS, load_trained, predict_logits, probability_model
+from stages.models import LAYERS, Predictor, load_trained, probability_model
 from stages.params import load_section, selected_model
 
 CHUNK_SIZE = 8  # examples per alibi call: bounds the interpolation paths held in memory
@@ -77,10 +77,10 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example],
                          settings_from(params), progress="explain")
     print(f"explained {len(examples)} examples in {time.perf_counter() - started:.1f} s")
 
+    predictor = Predictor(classifier, PREDICT_BATCH)
+
     def predict(sequences: list[np.ndarray]) -> np.ndarray:
-        ids, mask = ig.pad(sequences, tokenizer.pad_token_id)
-        logits = predict_logits(classifier, ids, mask, PREDICT_BATCH)
-        return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return predictor.probabilities(*ig.pad(sequences, tokenizer.pad_token_id))
 
     rng = np.random.default_rng(params["seed"])
     random_scores = [rng.random(len(r.token_ids)) for r in results]

@@ -127,24 +127,41 @@ def load_trained(model_dir: Path | str) -> tuple[Any, Any]:
                         "with `dvc repro -f train`") from None
 
 
-def predict_logits(model: Any, input_ids: Any, attention_mask: Any, batch_size: int) -> Any:
-    """Logits for padded id/mask arrays, batching examples of similar length together.
+class Predictor:
+    """Batched inference with one compiled forward pass, for arrays of any width.
 
     Examples are sorted by length and each batch is cut to its longest member,
     so short texts cost what their real length costs; the order is restored.
     """
-    import numpy as np
 
-    lengths = attention_mask.sum(axis=1)
-    order = np.argsort(lengths, kind="stable")
-    logits = np.zeros((len(lengths), model.config.num_labels), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        chosen = order[start:start + batch_size]
-        width = max(int(lengths[chosen].max()), 1)
-        output = model(input_ids=input_ids[chosen, :width], attention_mask=attention_mask[chosen, :width],
-                       training=False)
-        logits[chosen] = output.logits.numpy()
-    return logits
+    def __init__(self, classifier: Any, batch_size: int) -> None:
+        import tensorflow as tf
+
+        self.classifier = classifier
+        self.batch_size = batch_size
+        self._forward = tf.function(self._logits, reduce_retracing=True)
+
+    def _logits(self, input_ids: Any, attention_mask: Any) -> Any:
+        return self.classifier(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
+
+    def logits(self, input_ids: Any, attention_mask: Any) -> Any:
+        import numpy as np
+
+        lengths = attention_mask.sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        logits = np.zeros((len(lengths), self.classifier.config.num_labels), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            chosen = order[start:start + self.batch_size]
+            width = max(int(lengths[chosen].max()), 1)
+            logits[chosen] = self._forward(input_ids[chosen, :width], attention_mask[chosen, :width]).numpy()
+        return logits
+
+    def probabilities(self, input_ids: Any, attention_mask: Any) -> Any:
+        import numpy as np
+
+        logits = self.logits(input_ids, attention_mask)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def probability_model(classifier: Any) -> Any:

@@ -113,9 +113,10 @@ def live_logger(live: Any, every: int, total: int) -> Any:
             step = batch + 1
             if step % every and step != total:
                 return
+            live.step = step  # the x axis of the curves is the optimizer step
             for name in ("loss", "accuracy"):
                 live.log_metric(f"train/{name}", round(float(logs[name]), 6))
-            live.next_step()
+            live.sync()
             rate = step / (time.perf_counter() - self.started)
             print(f"step {step}/{total}  loss {logs['loss']:.4f}  accuracy {logs['accuracy']:.4f}  "
                   f"{rate:.2f} steps/s", flush=True)

