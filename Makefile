@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup repro test bench clean-venv
+.PHONY: setup repro test bench screenshot clean-venv
 
 setup: $(STAMP)
 
@@ -21,6 +21,18 @@ repro: setup
 
 test: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q tests
+
+# Side-by-side IG and fine-tuning figures on the fine-tuned default model (not part of CI).
+bench: setup
+	test -d models/classifier || PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro evaluate
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	$(BIN)/python -m benchmarks.bench --out benchmarks/results.json
+
+# The README's picture: the real report, as headless Chromium draws it.
+screenshot:
+	chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
+	  --disable-component-update --disable-sync --hide-scrollbars --user-data-dir=$$(mktemp -d) \
+	  --window-size=1280,1800 --screenshot=docs/report.png file://$(CURDIR)/reports/attributions.html
 
 clean-venv:
 	rm -rf $(VENV)

@@ -3,6 +3,7 @@ running a stage so that user errors print one line."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -32,16 +33,30 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     temporary path, which the next run removes, never a partial `target`.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.partial")
-    _remove(staging)
     try:
-        yield staging
-    except BaseException:
+        target.parent.mkdir(parents=True, exist_ok=True)
         _remove(staging)
+        yield staging
+        _remove(target)
+        os.replace(staging, target)
+    except OSError as error:
+        _remove_quietly(staging)
+        if error.errno in WRITE_ERRORS:
+            raise UserError(f"{target}: cannot write it ({os.strerror(error.errno)}); "
+                            "free some space or fix the folder's permissions, then rerun") from None
         raise
-    _remove(target)
-    os.replace(staging, target)
+    except BaseException:
+        _remove_quietly(staging)
+        raise
+
+
+WRITE_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        _remove(path)
 
 
 def _remove(path: Path) -> None:

@@ -143,7 +143,8 @@ def from_keras(params: dict) -> dict[str, pd.DataFrame]:
                                    "text": [decode_keras_review(reviews[i], reverse_index) for i in chosen],
                                    "label": labels[chosen]})
     # The out-of-domain sentences in the same form: the words Keras kept become themselves.
-    vocabulary = {word for index, word in reverse_index.items() if 0 < index + KERAS_INDEX_OFFSET < params["num_words"]}
+    vocabulary = {word for index, word in reverse_index.items()
+                  if index + KERAS_INDEX_OFFSET < params["num_words"]}
     _, sentences = embedded_sources()
     sets["rotten_tomatoes"] = sentences.assign(text=[to_keras_form(t, vocabulary) for t in sentences.text])
     return sets

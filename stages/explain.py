@@ -21,6 +21,7 @@ from stages import ig
 from stages.artifacts import read_arrays, run, write_json
 from stages.models import LAYERS, Predictor, load_trained, probability_model
 from stages.params import load_section, selected_model
+from stages.tokenize import encode
 
 CHUNK_SIZE = 8  # examples per alibi call: bounds the interpolation paths held in memory
 PREDICT_BATCH = 64
@@ -45,18 +46,18 @@ def from_token_file(source: str, tokens: dict[str, np.ndarray], texts: pd.DataFr
             for i in range(count)]
 
 
-def from_sentences(sentences: Sequence[str], tokenizer: Any, max_len: int) -> list[Example]:
+def from_sentences(sentences: Sequence[str], tokenizer: Any, max_len: int,
+                   truncation: str = "head") -> list[Example]:
     """Free text, tokenized like the training data; a sentence longer than `max_len` is truncated."""
+    arrays = encode(list(sentences), tokenizer, max_len, truncation)
     examples = []
     for index, sentence in enumerate(sentences):
-        full = tokenizer(sentence, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-        ids = tokenizer(sentence, add_special_tokens=True, truncation=True, max_length=max_len)["input_ids"]
-        if len(full) > max_len:
-            print(f"warning: sentence {index} has {len(full)} tokens; explained truncated to {max_len}",
-                  file=sys.stderr)
-        examples.append(Example(source="sentence", id=index, text=sentence,
-                                token_ids=np.asarray(ids, dtype=np.int32), label=None,
-                                truncated=len(full) > max_len))
+        length, truncated = int(arrays["attention_mask"][index].sum()), arrays["full_length"][index] > max_len
+        if truncated:
+            print(f"warning: sentence {index} has {arrays['full_length'][index]} tokens; explained truncated "
+                  f"to {max_len}", file=sys.stderr)
+        examples.append(Example(source="sentence", id=index, text=sentence, label=None, truncated=bool(truncated),
+                                token_ids=arrays["input_ids"][index, :length]))
     return examples
 
 
@@ -138,7 +139,7 @@ def main() -> None:
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
     params = load_section("explain")
-    max_len = load_section("tokenize")["max_len"]
+    tokenize = load_section("tokenize")
     classifier, tokenizer = load_trained(args.model_dir)
 
     examples = []
@@ -147,7 +148,7 @@ def main() -> None:
         texts = pd.read_csv(args.decoded_dir / f"{name}.csv", keep_default_na=False)
         examples += from_token_file(source, read_arrays(args.tokens_dir / f"{name}.npz", rebuild="tokenize"),
                                     texts, count)
-    examples += from_sentences(params["sentences"], tokenizer, max_len)
+    examples += from_sentences(params["sentences"], tokenizer, tokenize["max_len"], tokenize["truncation"])
 
     model_name, model = selected_model()
     decode = load_section("decode")

@@ -49,35 +49,27 @@ def _source(checkpoint: str) -> str:
     return checkpoint
 
 
-def _hub_error(checkpoint: str, error: Exception) -> UserError:
-    return UserError(f"checkpoint {checkpoint}: cannot load it from a local directory, the Hugging Face "
-                     f"cache or the hub ({type(error).__name__}); {OFFLINE_HINT}")
+def _from_pretrained(loader: Any, checkpoint: str, **kwargs: Any) -> Any:
+    """`loader.from_pretrained` on the checkpoint's source; any failure to find it is one clear line."""
+    try:
+        return loader.from_pretrained(_source(checkpoint), **kwargs)
+    except (OSError, ValueError) as error:
+        raise UserError(f"checkpoint {checkpoint}: cannot load it from a local directory, the Hugging Face "
+                        f"cache or the hub ({type(error).__name__}); {OFFLINE_HINT}") from None
 
 
 def load_tokenizer(checkpoint: str) -> Any:
     """The fast tokenizer of a checkpoint."""
     from transformers import AutoTokenizer
 
-    source = _source(checkpoint)
-    try:
-        return AutoTokenizer.from_pretrained(source, use_fast=True)
-    except (OSError, ValueError) as error:
-        raise _hub_error(checkpoint, error) from None
-
-
-def load_config(checkpoint: str) -> Any:
-    from transformers import AutoConfig
-
-    source = _source(checkpoint)
-    try:
-        return AutoConfig.from_pretrained(source)
-    except (OSError, ValueError) as error:
-        raise _hub_error(checkpoint, error) from None
+    return _from_pretrained(AutoTokenizer, checkpoint, use_fast=True)
 
 
 def max_positions(checkpoint: str) -> int:
     """Longest input the model accepts (its position embedding table)."""
-    config = load_config(checkpoint)
+    from transformers import AutoConfig
+
+    config = _from_pretrained(AutoConfig, checkpoint)
     return int(getattr(config, "max_position_embeddings", 512))
 
 
@@ -87,11 +79,7 @@ def load_classifier(checkpoint: str) -> Any:
         return convert_embedded(checkpoint)
     from transformers import TFAutoModelForSequenceClassification
 
-    source = _source(checkpoint)
-    try:
-        return TFAutoModelForSequenceClassification.from_pretrained(source, num_labels=NUM_LABELS)
-    except (OSError, ValueError) as error:
-        raise _hub_error(checkpoint, error) from None
+    return _from_pretrained(TFAutoModelForSequenceClassification, checkpoint, num_labels=NUM_LABELS)
 
 
 def convert_embedded(checkpoint: str) -> Any:

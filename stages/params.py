@@ -200,7 +200,7 @@ SCHEMAS: dict[str, dict[str, Checker]] = {
         "text_form": one_of("raw", "keras"),
         "seed": non_negative_int,
     },
-    "tokenize": {"max_len": positive_int},
+    "tokenize": {"max_len": positive_int, "truncation": one_of("head", "head_tail")},
     "train": {"seed": non_negative_int, "log_every_steps": positive_int, "mixed_precision": boolean},
     "evaluate": {"batch_size": positive_int},
     "explain": {

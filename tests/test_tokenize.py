@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.tokenize import encode, length_stats
+from stages.tokenize import encode, fit_to_length, length_stats
 
 
 def test_specials_padding_and_masks(vocab_tokenizer):
@@ -35,3 +35,16 @@ def test_wordpieces_and_unknown_characters(vocab_tokenizer):
 def test_empty_set_gives_empty_arrays(vocab_tokenizer):
     arrays = encode([], vocab_tokenizer, max_len=8)
     assert arrays["input_ids"].shape == (0, 8) and length_stats(arrays["full_length"], 8) == {"count": 0}
+
+
+def test_head_tail_keeps_the_start_and_the_verdict(vocab_tokenizer):
+    text = "start " + "middle " * 40 + "the verdict is great"
+    head = encode([text], vocab_tokenizer, max_len=18, truncation="head")
+    head_tail = encode([text], vocab_tokenizer, max_len=18, truncation="head_tail")
+    as_tokens = lambda arrays: vocab_tokenizer.convert_ids_to_tokens(arrays["input_ids"][0].tolist())
+    assert as_tokens(head)[:3] == ["[CLS]", "start", "middle"] and "great" not in as_tokens(head)
+    # 16 text tokens: the first 4 and the last 12
+    assert as_tokens(head_tail) == ["[CLS]", "start", "middle", "middle", "middle"] + ["middle"] * 8 + [
+        "the", "verdict", "is", "great", "[SEP]"]
+    assert fit_to_length(list(range(10)), 4, "head_tail") == [0, 7, 8, 9]
+    assert fit_to_length(list(range(3)), 4, "head_tail") == [0, 1, 2]
