@@ -20,6 +20,7 @@ import contextlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -37,7 +39,7 @@ import numpy as np
 
 from stages import ig
 from stages.artifacts import read_arrays, run, write_json
-from stages.explain import CHUNK_SIZE, settings_from
+from stages.explain import settings_from
 from stages.models import LAYERS
 from stages.params import UserError, load_section, selected_model
 
@@ -48,6 +50,7 @@ REFERENCE_METHOD = "gausslegendre"
 REFERENCE_BATCH = 5
 REFERENCE_MAX_LEN = 256
 WARMUP_EXAMPLES = 1  # the warm-up call explains this many examples of the workload (eager alibi traces nothing)
+PROJECT_SETTINGS = ("layer", "n_steps", "method", "engine", "internal_batch_size", "max_steps", "completeness_target")
 NORM_FLOOR = 1e-12  # sum |a_ref| below this: the attribution difference is taken as absolute
 WORKLOADS = (("sentences", "rotten_tomatoes"), ("reviews", "test"))  # name, token file; small one first
 CONFIGURATIONS = ("reference", "project", "floor", "captum")
@@ -102,12 +105,15 @@ def load_sequences(tokens_dir: Path | str, name: str, count: int) -> list[np.nda
 
 
 def pad_to(sequences: Sequence[np.ndarray], width: int, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-pad every sequence to `width` (the reference's fixed input length)."""
+    """Right-pad every sequence to `width` (the reference's fixed input length); ids and attention mask."""
     longest = max(len(s) for s in sequences)
     if longest > width:
         raise UserError(f"--max-len {width} is shorter than a {longest}-token input")
-    ids, mask = ig.pad([*sequences, np.full(width, pad_id, dtype=np.int32)], pad_id)
-    return ids[:-1], mask[:-1]
+    ids = np.full((len(sequences), width), pad_id, dtype=np.int32)
+    mask = np.zeros((len(sequences), width), dtype=np.int32)
+    for row, sequence in enumerate(sequences):
+        ids[row, :len(sequence)], mask[row, :len(sequence)] = sequence, 1
+    return ids, mask
 
 
 class TorchHidden(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -190,7 +196,7 @@ class GradientFloor:
         import tensorflow as tf
 
         self.wrapper = wrapper
-        self.layer = settings.layer(wrapper)
+        self.layer = LAYERS["embeddings"](wrapper)  # the reference's layer, whose call takes `input_ids`
         self.settings = settings
         hidden = wrapper.transformer.config.hidden_size
         self.gradients = tf.function(self._gradients, input_signature=[
@@ -286,30 +292,46 @@ def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def memory_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """The project's configuration once on the first `count` reviews: peak memory and time."""
+    """The project's configuration once on the first `count` reviews: peak memory, before and after.
+    (No time: the two memory workers run side by side.)"""
     hide_torch()
     wrapper, special_ids, pad_id = load_wrapper(spec["model_dir"])
     settings = settings_from(load_section("explain", Path(spec["params"])))
     sequences = load_sequences(spec["tokens_dir"], "test", spec["count"])
     after_load = peak_rss_mib()
-    times, _ = repeat_timed(lambda: explain_project(wrapper, sequences, special_ids, pad_id, settings), 1)
-    return {"n_examples": len(sequences), "seconds": times[0], "rss_after_load_mib": after_load,
-            "peak_rss_mib": peak_rss_mib()}
+    explain_project(wrapper, sequences, special_ids, pad_id, settings)
+    return {"n_examples": len(sequences), "rss_after_load_mib": after_load, "peak_rss_mib": peak_rss_mib()}
+
+
+def keras_h5_weights(path: Path | str) -> dict[str, np.ndarray]:
+    """Every weight of a Keras HDF5 save (transformers' `tf_model.h5`) by its TF name, read with h5py."""
+    import h5py
+
+    def names(node: Any, key: str) -> list[str]:
+        values = list(node.attrs[key]) if key in node.attrs else [  # long lists are split into key0, key1, ...
+            value for part in itertools.takewhile(lambda part: f"{key}{part}" in node.attrs, itertools.count())
+            for value in node.attrs[f"{key}{part}"]]
+        return [value.decode() if isinstance(value, bytes) else str(value) for value in values]
+
+    with h5py.File(path, "r") as saved:
+        return {weight: np.asarray(saved[layer][weight])
+                for layer in names(saved, "layer_names") for weight in names(saved[layer], "weight_names")}
 
 
 def torch_classifier(model_dir: str) -> Any:
-    """The fine-tuned TF weights in the matching PyTorch class, in eval mode.
+    """The fine-tuned TF weights in the matching PyTorch class, in eval mode, without TensorFlow.
 
     `AutoModelForSequenceClassification.from_pretrained(model_dir, from_tf=True)` of transformers
     4.57 builds the model on the meta device and leaves every weight there (copying into a meta
-    tensor is a no-op), so the model is built on the CPU from its config and the TF weights are
-    converted by the same transformers function that `from_tf=True` calls.
+    tensor is a no-op), so the model is built on the CPU from its config and filled by the
+    TF-to-PyTorch name mapping that `from_tf=True` ends in.
     """
     from transformers import AutoConfig, AutoModelForSequenceClassification
-    from transformers.modeling_tf_pytorch_utils import load_tf2_checkpoint_in_pytorch_model
+    from transformers.modeling_tf_pytorch_utils import load_tf2_state_dict_in_pytorch_model
 
     model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(model_dir))
-    load_tf2_checkpoint_in_pytorch_model(model, str(Path(model_dir) / "tf_model.h5"), allow_missing_keys=False)
+    load_tf2_state_dict_in_pytorch_model(model, keras_h5_weights(Path(model_dir) / "tf_model.h5"),
+                                         allow_missing_keys=False)
     return model.eval()
 
 
@@ -321,6 +343,7 @@ def captum_worker(spec: dict[str, Any]) -> dict[str, Any]:
         from captum.attr import LayerIntegratedGradients
     except ImportError as error:
         return {"skipped": f"torch/captum not importable ({error}); install requirements-bench.txt"}
+    os.environ["USE_TORCH"] = "1"  # transformers: PyTorch classes only, TensorFlow never imported
     from transformers import AutoTokenizer
 
     model = torch_classifier(spec["model_dir"])
@@ -358,8 +381,7 @@ def captum_worker(spec: dict[str, Any]) -> dict[str, Any]:
         sequences = load_sequences(spec["tokens_dir"], file, count)
         explain(sequences[:WARMUP_EXAMPLES])
         times, result = repeat_timed(lambda: explain(sequences), spec["repeats"])
-        output[name] = {**timing(times), **result, "n_examples": len(sequences),
-                        "peak_rss_mib_with_tf_conversion": peak_rss_mib()}
+        output[name] = {**timing(times), **result, "n_examples": len(sequences), "peak_rss_mib": peak_rss_mib()}
     return output
 
 
@@ -482,9 +504,14 @@ def figures(run: dict[str, Any], rss_key: str | None = "peak_rss_mib") -> dict[s
 
 
 def summarise_workload(name: str, reference: dict[str, Any], project: dict[str, Any],
-                       captum: dict[str, Any] | None) -> dict[str, Any]:
-    """Every configuration on one workload, with the ratios and attribution differences between them."""
+                       captum: dict[str, Any] | None, same_layer: bool) -> dict[str, Any]:
+    """Every configuration on one workload, with the ratios and attribution differences between them
+    (None where the project explains another layer than the embeddings, so they cannot agree)."""
     ref, proj = reference[name], project[name]
+
+    def difference(candidate: dict[str, Any], baseline: dict[str, Any]) -> float | None:
+        return max_attribution_difference(candidate["attributions"], baseline["attributions"]) if same_layer else None
+
     floor = {**proj["floor"], "n_examples": proj["n_examples"]}
     out: dict[str, Any] = {
         "n_examples": proj["n_examples"], "mean_length": proj["mean_length"],
@@ -493,19 +520,17 @@ def summarise_workload(name: str, reference: dict[str, Any], project: dict[str, 
     out["reference"]["speedup"] = 1.0
     out["project"].update(
         time_ratio_vs_reference=proj["median_s"] / ref["median_s"], speedup=ref["median_s"] / proj["median_s"],
-        max_attribution_diff_vs_reference=max_attribution_difference(proj["attributions"], ref["attributions"]),
+        max_attribution_diff_vs_reference=difference(proj, ref),
         time_multiple_of_floor=proj["median_s"] / floor["median_s"],
         predictions_agree_with_reference=proj["predicted"] == ref["predicted"])
     out["floor"].update(passes=floor["passes"], speedup=ref["median_s"] / floor["median_s"],
-                        max_attribution_diff_vs_project=max_attribution_difference(floor["attributions"],
-                                                                                   proj["attributions"]))
+                        max_attribution_diff_vs_project=difference(floor, proj))
     if captum is not None:
         peer = captum[name]
-        out["captum"] = {**figures(peer, rss_key="peak_rss_mib_with_tf_conversion"),
+        out["captum"] = {**figures(peer),
                          "speedup": ref["median_s"] / peer["median_s"],
                          "time_ratio_vs_project": peer["median_s"] / proj["median_s"],
-                         "max_attribution_diff_vs_project": max_attribution_difference(peer["attributions"],
-                                                                                       proj["attributions"])}
+                         "max_attribution_diff_vs_project": difference(peer, proj)}
     return out
 
 
@@ -548,7 +573,7 @@ def markdown(report: dict[str, Any]) -> str:
             diff = next((v for k, v in row.items() if k.startswith("max_attribution_diff")), None)
             lines.append(f"| {workload} ({data['n_examples']}) | {LABELS[config]} | {cell(row['s_per_example'], '.3f')} "
                          f"| {cell(row['examples_per_s'], '.3f')} | {cell(row['speedup'], '.2f')}x "
-                         f"| {cell(row['peak_rss_mib'] if config != 'captum' else None, '.0f')} | {cell(diff, '.1e')} "
+                         f"| {cell(row['peak_rss_mib'], '.0f')} | {cell(diff, '.1e')} "
                          f"| {cell(row.get('completeness_error_median'), '.2%')} |")
     lines.append("\nAttribution diff: project vs reference; floor and captum vs project (max over tokens of "
                  "|a - a_ref| / sum |a_ref|, worst example).")
@@ -622,7 +647,9 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     checkpoint = args.train_from or selected_model(args.params)[1]["checkpoint"]
     training = spawn("train", {**base, "checkpoint": checkpoint, "steps": 3 if args.quick else 20,
                                "warmup_steps": 1 if args.quick else 2, "n_validation": 32 if args.quick else 200})
-    small, large = (spawn("memory", {**base, "count": count}) for count in ((4, 20) if args.quick else (10, 100)))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # only peak memory is read: run both at once
+        small, large = pool.map(lambda count: spawn("memory", {**base, "count": count}),
+                                (4, 20) if args.quick else (10, 100))
 
     peer = None if captum.get("skipped") else captum
     return {
@@ -630,17 +657,16 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "settings": {"quick": args.quick, "repeats": repeats, "warmup_examples": WARMUP_EXAMPLES,
                      "reference": {"max_len": args.max_len, "n_steps": REFERENCE_STEPS, "method": REFERENCE_METHOD,
                                    "internal_batch_size": REFERENCE_BATCH, "layer": "embeddings"},
-                     "project": {**{key: explain_params[key] for key in ("layer", "n_steps", "method",
-                                                                          "internal_batch_size", "max_steps",
-                                                                          "completeness_target")},
+                     "project": {**{key: explain_params[key] for key in PROJECT_SETTINGS if key in explain_params},
                                  "chunk_size": settings.chunk_size},
                      "model_dir": base["model_dir"], "tokens_dir": base["tokens_dir"]},
-        "ig": {name: summarise_workload(name, reference, project, peer) for name, _, _ in workloads[::-1]},
+        "ig": {name: summarise_workload(name, reference, project, peer, explain_params["layer"] == "embeddings")
+               for name, _, _ in workloads[::-1]},
         "captum": {"skipped": captum["skipped"]} if peer is None else {
             "skipped": None, "torch_threads": captum["torch_threads"],
             "internal_batch_size": settings.internal_batch_size,
             "note": "captum rounds internal_batch_size down to a multiple of the chunk's examples; its peak RSS "
-                    "includes TensorFlow, loaded for the from_tf conversion"},
+                    "is that of a PyTorch-only process"},
         "training": {**training, "speedup": training["trimmed"]["examples_per_s"] / training["padded"]["examples_per_s"]},
         "memory": {"small": small, "large": large, "peak_ratio": large["peak_rss_mib"] / small["peak_rss_mib"],
                    "ig_increment_mib": {"small": small["peak_rss_mib"] - small["rss_after_load_mib"],

@@ -65,7 +65,7 @@ def settings_from(params: dict[str, Any]) -> ig.Settings:
     return ig.Settings(layer=LAYERS[params["layer"]], n_steps=params["n_steps"], method=params["method"],
                        internal_batch_size=params["internal_batch_size"],
                        completeness_target=params["completeness_target"], max_steps=params["max_steps"],
-                       chunk_size=CHUNK_SIZE)
+                       chunk_size=CHUNK_SIZE, engine=params["engine"])
 
 
 def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example],
@@ -129,7 +129,7 @@ def record(example: Example, result: ig.Attribution, tokenizer: Any) -> dict[str
 
 
 def settings_record(params: dict[str, Any]) -> dict[str, Any]:
-    return {key: params[key] for key in ("layer", "n_steps", "method", "internal_batch_size",
+    return {key: params[key] for key in ("layer", "n_steps", "method", "engine", "internal_batch_size",
                                          "completeness_target", "max_steps", "faithfulness_k")}
 
 

@@ -24,6 +24,7 @@ class Settings:
     completeness_target: float
     max_steps: int
     chunk_size: int
+    engine: str = "alibi"  # alibi | compiled
 
 
 @dataclass
@@ -92,6 +93,84 @@ def run_alibi(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarra
     return per_token, f_x, f_baseline, np.asarray(explanation.deltas)
 
 
+def run_compiled(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarray, special_ids: Sequence[int],
+                 pad_id: int, settings: Settings, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The integral `run_alibi` computes, with every interpolation batch in one compiled `tf.function`.
+
+    alibi materialises the whole path on the host and runs each batch eagerly;
+    here the path is built on the fly from the layer outputs of x and of the
+    baseline, with alibi's own quadrature points and weights.
+    """
+    import tensorflow as tf
+    from alibi.utils.approximation_methods import approximation_parameters
+
+    weights_of, alphas_of = approximation_parameters(settings.method)
+    weights, alphas = np.asarray(weights_of(n_steps), np.float32), np.asarray(alphas_of(n_steps), np.float32)
+    layer = settings.layer(wrapper)
+    baselines = baseline_ids(ids, special_ids, pad_id)
+    (x_layer, as_tuple), (b_layer, _) = (layer_output(wrapper, layer, inputs, mask) for inputs in (ids, baselines))
+    gradients = tf.function(lambda path, ids, mask, target: path_gradients(wrapper, layer, path, as_tuple, ids,
+                                                                           mask, target), reduce_retracing=True)
+
+    # one row per (step, example) pair, steps outermost as in alibi
+    steps, rows = np.divmod(np.arange(n_steps * len(ids)), len(ids))
+    integral = np.zeros(x_layer.shape, dtype=np.float32)
+    for start in range(0, len(rows), settings.internal_batch_size):
+        step, row = steps[start:start + settings.internal_batch_size], rows[start:start + settings.internal_batch_size]
+        alpha = alphas[step][:, None, None]
+        path = b_layer[row] + alpha * (x_layer[row] - b_layer[row])
+        batch = gradients(tf.constant(path), tf.constant(ids[row]), tf.constant(mask[row]),
+                          tf.constant(target[row])).numpy()
+        np.add.at(integral, row, weights[step][:, None, None] * batch)
+    per_token = ((x_layer - b_layer) * integral).sum(axis=2)
+    index = np.arange(len(target))
+    f_x = wrapper(ids, attention_mask=mask).numpy()[index, target]
+    f_baseline = wrapper(baselines, attention_mask=mask).numpy()[index, target]
+    return per_token, f_x, f_baseline, per_token.sum(axis=1) - (f_x - f_baseline)
+
+
+def layer_output(wrapper: Any, layer: Any, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
+    """What `layer` outputs on a forward pass (the hidden states, for blocks returning a 1-tuple),
+    and whether it returns a tuple."""
+    original, captured = layer.call, []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        captured.append(original(*args, **kwargs))
+        return captured[-1]
+
+    layer.call = recording
+    try:
+        wrapper(ids, attention_mask=mask)
+    finally:
+        layer.call = original
+    output = captured[0]
+    as_tuple = isinstance(output, (tuple, list))
+    return np.asarray(output[0] if as_tuple else output), as_tuple
+
+
+def path_gradients(wrapper: Any, layer: Any, path: Any, as_tuple: bool, ids: Any, mask: Any, target: Any) -> Any:
+    """Gradient of the target-class probability with respect to `layer`'s output, set to `path`."""
+    import tensorflow as tf
+
+    original = layer.call
+
+    def replaced(*args: Any, **kwargs: Any) -> Any:
+        return (path,) if as_tuple else path
+
+    with tf.GradientTape() as tape:
+        tape.watch(path)
+        layer.call = replaced
+        try:
+            probabilities = wrapper(ids, attention_mask=mask)
+        finally:
+            layer.call = original
+        chosen = tf.gather(probabilities, target, batch_dims=1)
+    return tape.gradient(chosen, path)
+
+
+ENGINES = {"alibi": run_alibi, "compiled": run_compiled}
+
+
 def explain(wrapper: Any, sequences: Sequence[np.ndarray], special_ids: Sequence[int], pad_id: int,
             settings: Settings, progress: str | None = None) -> list[Attribution]:
     """Attribute each sequence's predicted class to its tokens, explaining chunks of similar length.
@@ -109,7 +188,7 @@ def explain(wrapper: Any, sequences: Sequence[np.ndarray], special_ids: Sequence
         pending = np.arange(len(chunk))
         n_steps = AUTO_FIRST_STEPS if settings.n_steps == "auto" else settings.n_steps
         while len(pending):
-            attributions, f_x, f_baseline, deltas = run_alibi(
+            attributions, f_x, f_baseline, deltas = ENGINES[settings.engine](
                 wrapper, ids[pending], mask[pending], target[pending], special_ids, pad_id, settings, n_steps)
             for row, position in enumerate(pending):
                 length = len(sequences[chunk[position]])

@@ -210,6 +210,7 @@ SCHEMAS: dict[str, dict[str, Checker]] = {
         "layer": one_of("embeddings", "layer_0"),
         "n_steps": int_or_auto,
         "method": one_of(*IG_METHODS),
+        "engine": one_of("alibi", "compiled"),
         "internal_batch_size": positive_int,
         "completeness_target": number_in(0.0, 1.0, low_open=True),
         "max_steps": positive_int,

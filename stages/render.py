@@ -184,7 +184,7 @@ def confusion_chart(path: Path, title: str) -> str:
         return ""
     counts = np.zeros((2, 2), dtype=int)
     try:
-        for row in rows["confusion_matrix"]:
+        for row in rows:
             counts[int(row["actual"]), int(row["predicted"])] += 1
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise UserError(f"{path}: not a confusion matrix ({type(error).__name__}); rebuild it with "

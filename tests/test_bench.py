@@ -40,6 +40,7 @@ def inputs(tmp_path, tiny_bert_dir, vocab_tokenizer):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["models"]["tiny"] = {**params["models"]["minilm"], "checkpoint": str(tiny_bert_dir), "batch_size": 8}
     params["model"] = "tiny"
+    params["explain"]["internal_batch_size"] = 400  # one gradient pass per chunk: a shorter smoke test
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return tokens, tmp_path / "params.yaml"
 
@@ -48,13 +49,13 @@ def test_quick_benchmark_reports_every_figure(inputs, tiny_bert_dir, tmp_path, c
     tokens, params = inputs
     out = tmp_path / "results.json"
     bench.main(["--quick", "--model-dir", str(tiny_bert_dir), "--tokens-dir", str(tokens), "--params", str(params),
-                "--out", str(out), "--max-len", str(MAX_LEN), "--n-reviews", "4", "--n-sentences", "8"])
+                "--out", str(out), "--max-len", str(MAX_LEN), "--n-reviews", "2", "--n-sentences", "4"])
     report = json.loads(out.read_text())
-    assert "| reviews (4) | project (explain stage) |" in capsys.readouterr().out
+    assert "| reviews (2) | project (explain stage) |" in capsys.readouterr().out
 
     assert report["machine"]["cpu_count"] >= 1 and report["machine"]["tensorflow"]
     captum_ran = not report["captum"]["skipped"]
-    for workload, count in (("reviews", 4), ("sentences", 8)):
+    for workload, count in (("reviews", 2), ("sentences", 4)):
         figures = report["ig"][workload]
         assert figures["n_examples"] == count
         for config in ("reference", "project", "floor") + (("captum",) if captum_ran else ()):

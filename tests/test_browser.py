@@ -102,7 +102,7 @@ def write_dvclive(folder: Path, rng: np.random.Generator) -> None:
         actual = rng.integers(0, 2, size)
         predicted = np.where(rng.random(size) < accuracy, actual, 1 - actual)
         rows = [{"actual": str(a), "predicted": str(p)} for a, p in zip(actual, predicted)]
-        (sklearn / f"confusion_{name}.json").write_text(json.dumps({"confusion_matrix": rows}))
+        (sklearn / f"confusion_{name}.json").write_text(json.dumps(rows))
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import numpy as np
 from stages.explain import explain_examples, from_sentences
 from stages.models import load_classifier
 
-PARAMS = {"layer": "embeddings", "n_steps": 20, "method": "gausslegendre", "internal_batch_size": 40,
+PARAMS = {"layer": "embeddings", "n_steps": 20, "method": "gausslegendre", "engine": "alibi",
+          "internal_batch_size": 40,
           "completeness_target": 0.05, "max_steps": 40, "faithfulness_k": [0.1, 0.5], "seed": 0}
 
 

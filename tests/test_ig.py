@@ -110,3 +110,15 @@ def test_faithfulness_on_a_model_that_only_looks_at_one_token():
     bad = ig.faithfulness(predict, [example], [wrong], [101, 102], [0.2, 0.5])
     assert good == pytest.approx({"comprehensiveness": 0.8, "sufficiency": 0.0})
     assert bad == pytest.approx({"comprehensiveness": 0.0, "sufficiency": 0.8})
+
+
+@pytest.mark.parametrize("layer", ["embeddings", "layer_0"])
+def test_compiled_engine_matches_alibi(bert, layer):
+    wrapper, tokenizer = bert
+    sequences = encode(tokenizer, SENTENCES)
+    reference = explain(wrapper, tokenizer, sequences, layer=LAYERS[layer])
+    compiled = explain(wrapper, tokenizer, sequences, layer=LAYERS[layer], engine="compiled", internal_batch_size=64)
+    for expected, result in zip(reference, compiled):
+        total = np.abs(expected.attributions).sum()
+        assert np.abs(result.attributions - expected.attributions).max() <= 1e-4 * total
+        assert result.completeness_error < 0.05 and result.predicted == expected.predicted

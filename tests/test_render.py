@@ -60,7 +60,7 @@ def write_inputs(folder: Path, pretrained_enabled: bool = False, live: bool = Tr
         (paths[3] / "evaluate" / "metrics.json").write_text(json.dumps({"imdb/accuracy": 0.87, "imdb/n": 1000}))
         rows = [{"actual": str(a), "predicted": str(p)} for a, p in ((0, 0), (0, 1), (1, 1), (1, 1))]
         (paths[3] / "evaluate" / "plots" / "sklearn" / "confusion_imdb.json").write_text(
-            json.dumps({"confusion_matrix": rows}))
+            json.dumps(rows))
     return paths
 
 
