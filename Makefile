@@ -23,10 +23,16 @@ test: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q tests
 
 # Side-by-side IG and fine-tuning figures on the fine-tuned default model (not part of CI).
-bench: setup
+# PyTorch and captum (the peer) live in their own venv: in the main one alibi's spaCy would import torch.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: requirements.lock requirements-bench.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps -r requirements.lock -r requirements-bench.txt
+	touch $@
+
+bench: setup $(BENCH_VENV)/.installed
 	test -d models/classifier || PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro evaluate
-	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
-	$(BIN)/python -m benchmarks.bench --out benchmarks/results.json
+	$(BENCH_VENV)/bin/python -m benchmarks.bench --out benchmarks/results.json
 
 # The README's picture: the real report, as headless Chromium draws it.
 screenshot:

@@ -53,6 +53,16 @@ WARMUP_EXAMPLES = 1  # the warm-up call explains this many examples of the workl
 PROJECT_SETTINGS = ("layer", "n_steps", "method", "engine", "internal_batch_size", "max_steps", "completeness_target")
 NORM_FLOOR = 1e-12  # sum |a_ref| below this: the attribution difference is taken as absolute
 WORKLOADS = (("sentences", "rotten_tomatoes"), ("reviews", "test"))  # name, token file; small one first
+NOTES = {
+    "time": "median of the timed calls, after one warm-up call on the workload's first example",
+    "peak_rss_mib": "high-water mark of the configuration's own process after that workload; sentences run "
+                    "first, so the reviews figure is the larger of the two. TensorFlow workers run with PyTorch "
+                    "hidden, as in a pipeline without it; captum's process holds PyTorch only",
+    "floor": "gradient passes only, on the project's targets and step counts, in the project's process "
+             "after its memory was read",
+    "max_attribution_diff": "max over real-length tokens of |a - a_ref| / sum |a_ref|, worst example; project "
+                            "vs reference, floor and captum vs project",
+}
 CONFIGURATIONS = ("reference", "project", "floor", "captum")
 LABELS = {"reference": "alibi example (padded, batch 5)", "project": "project (explain stage)",
           "floor": "floor (one tf.function)", "captum": "captum (PyTorch)"}
@@ -571,7 +581,8 @@ def markdown(report: dict[str, Any]) -> str:
                 continue
             row = data[config]
             diff = next((v for k, v in row.items() if k.startswith("max_attribution_diff")), None)
-            lines.append(f"| {workload} ({data['n_examples']}) | {LABELS[config]} | {cell(row['s_per_example'], '.3f')} "
+            lines.append(f"| {workload} ({data['n_examples']}) | {LABELS[config]} "
+                         f"| {cell(row['s_per_example'], '.3f')} "
                          f"| {cell(row['examples_per_s'], '.3f')} | {cell(row['speedup'], '.2f')}x "
                          f"| {cell(row['peak_rss_mib'], '.0f')} | {cell(diff, '.1e')} "
                          f"| {cell(row.get('completeness_error_median'), '.2%')} |")
@@ -587,10 +598,11 @@ def markdown(report: dict[str, Any]) -> str:
         row = training[variant]
         lines.append(f"| {variant} | {row['examples_per_s']:.2f} | {row['mean_width']:.0f} "
                      f"| {row['validation_accuracy']:.3f} (n={row['n_validation']}) |")
-    lines.append(f"Trimming speed-up: {training['speedup']:.2f}x over {training['trimmed']['steps']} steps.")
+    lines.append(f"\nTrimming speed-up: {training['speedup']:.2f}x over {training['trimmed']['steps']} steps.")
     memory = report["memory"]
-    lines.append(f"\nProject IG peak RSS: {memory['small']['peak_rss_mib']:.0f} MiB for {memory['small']['n_examples']} "
-                 f"reviews, {memory['large']['peak_rss_mib']:.0f} MiB for {memory['large']['n_examples']} "
+    small, large = memory["small"], memory["large"]
+    lines.append(f"\nProject IG peak RSS: {small['peak_rss_mib']:.0f} MiB for {small['n_examples']} "
+                 f"reviews, {large['peak_rss_mib']:.0f} MiB for {large['n_examples']} "
                  f"(x{memory['peak_ratio']:.2f}).")
     return "\n".join(lines)
 
@@ -660,6 +672,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                      "project": {**{key: explain_params[key] for key in PROJECT_SETTINGS if key in explain_params},
                                  "chunk_size": settings.chunk_size},
                      "model_dir": base["model_dir"], "tokens_dir": base["tokens_dir"]},
+        "notes": NOTES,
         "ig": {name: summarise_workload(name, reference, project, peer, explain_params["layer"] == "embeddings")
                for name, _, _ in workloads[::-1]},
         "captum": {"skipped": captum["skipped"]} if peer is None else {
@@ -667,7 +680,8 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "internal_batch_size": settings.internal_batch_size,
             "note": "captum rounds internal_batch_size down to a multiple of the chunk's examples; its peak RSS "
                     "is that of a PyTorch-only process"},
-        "training": {**training, "speedup": training["trimmed"]["examples_per_s"] / training["padded"]["examples_per_s"]},
+        "training": {**training,
+                     "speedup": training["trimmed"]["examples_per_s"] / training["padded"]["examples_per_s"]},
         "memory": {"small": small, "large": large, "peak_ratio": large["peak_rss_mib"] / small["peak_rss_mib"],
                    "ig_increment_mib": {"small": small["peak_rss_mib"] - small["rss_after_load_mib"],
                                         "large": large["peak_rss_mib"] - large["rss_after_load_mib"]}},

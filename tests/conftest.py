@@ -63,10 +63,8 @@ def run_dvc(project: Path, *args: str, check: bool = True) -> subprocess.Complet
     return result
 
 
-@pytest.fixture
-def project_copy(tmp_path, tiny_bert_dir):
-    """A git + DVC copy of the project whose params select the tiny BERT and a few dozen reviews."""
-    project = tmp_path / "project"
+def make_project(project: Path, checkpoint: Path) -> Path:
+    """A git + DVC copy of the project whose params select `checkpoint` and a few dozen reviews."""
     for name in PROJECT_FILES:
         source = ROOT / name
         target = project / name
@@ -76,7 +74,7 @@ def project_copy(tmp_path, tiny_bert_dir):
         else:
             shutil.copy(source, target)
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["models"]["tiny"] = {**params["models"]["minilm"], "checkpoint": str(tiny_bert_dir), "batch_size": 8}
+    params["models"]["tiny"] = {**params["models"]["minilm"], "checkpoint": str(checkpoint), "batch_size": 8}
     params["model"] = "tiny"
     params["decode"].update(train_size=32, test_size=16)
     params["tokenize"]["max_len"] = 64
@@ -89,3 +87,8 @@ def project_copy(tmp_path, tiny_bert_dir):
     subprocess.run(git + ["add", "-A"], cwd=project, check=True)
     subprocess.run(git + ["commit", "-qm", "copy"], cwd=project, check=True)
     return project
+
+
+@pytest.fixture
+def project_copy(tmp_path, tiny_bert_dir):
+    return make_project(tmp_path / "project", tiny_bert_dir)
