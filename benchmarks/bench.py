@@ -619,6 +619,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-len", type=int, default=REFERENCE_MAX_LEN, help="the reference's padded length")
     parser.add_argument("--n-reviews", type=int, default=10, help="held-out reviews (test.npz) to explain")
     parser.add_argument("--n-sentences", type=int, default=20, help="rotten_tomatoes.npz sentences to explain")
+    parser.add_argument("--memory-counts", type=int, nargs=2, metavar=("FEW", "MANY"),
+                        help="reviews explained by the two memory runs (default 10 100, 4 20 with --quick)")
     parser.add_argument("--repeats", type=int, help="timed repeats (default 3, 1 with --quick)")
     parser.add_argument("--train-from", help="starting weights of the fine-tuning runs (default: the checkpoint "
                                              "params.yaml selects, as the train stage)")
@@ -661,7 +663,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                                "warmup_steps": 1 if args.quick else 2, "n_validation": 32 if args.quick else 200})
     with ThreadPoolExecutor(max_workers=2) as pool:  # only peak memory is read: run both at once
         small, large = pool.map(lambda count: spawn("memory", {**base, "count": count}),
-                                (4, 20) if args.quick else (10, 100))
+                                args.memory_counts or ((4, 20) if args.quick else (10, 100)))
 
     peer = None if captum.get("skipped") else captum
     return {

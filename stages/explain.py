@@ -25,6 +25,8 @@ from stages.tokenize import encode
 
 CHUNK_SIZE = 8  # examples per alibi call: bounds the interpolation paths held in memory
 PREDICT_BATCH = 64
+EMPTY_METRICS = ("completeness_error/median", "completeness_error/max", "n_steps/mean", "comprehensiveness/ig",
+                 "sufficiency/ig", "comprehensiveness/random", "sufficiency/random")
 
 
 @dataclass
@@ -68,9 +70,14 @@ def settings_from(params: dict[str, Any]) -> ig.Settings:
                        chunk_size=CHUNK_SIZE, engine=params["engine"])
 
 
-def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example],
-                     params: dict[str, Any]) -> tuple[list[dict], dict[str, Any]]:
-    """Explain `examples`; return one record per example and the quality metrics of the set."""
+def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], params: dict[str, Any],
+                     positions: Sequence[int] | None = None) -> tuple[list[dict], dict[str, Any]]:
+    """Explain `examples`; return one record per example and the quality metrics of the set.
+
+    `positions` place the examples in the whole run (they differ from 0, 1, ... in a shard); they
+    seed each example's random baseline, so a sharded run gives the records of an unsharded one.
+    """
+    positions = range(len(examples)) if positions is None else positions
     wrapper = probability_model(classifier)
     special_ids = sorted(tokenizer.all_special_ids)
     started = time.perf_counter()
@@ -83,23 +90,32 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example],
     def predict(sequences: list[np.ndarray]) -> np.ndarray:
         return predictor.probabilities(*ig.pad(sequences, tokenizer.pad_token_id))
 
-    rng = np.random.default_rng(params["seed"])
-    random_scores = [rng.random(len(r.token_ids)) for r in results]
-    metrics = quality_metrics(results, params)
-    for name, scores in (("ig", [r.attributions for r in results]), ("random", random_scores)):
-        for metric, value in ig.faithfulness(predict, results, scores, special_ids,
-                                             params["faithfulness_k"]).items():
-            metrics[f"{metric}/{name}"] = round(value, 6)
+    records = []
+    for example, result, position in zip(examples, results, positions):
+        random_scores = np.random.default_rng((params["seed"], position)).random(len(result.token_ids))
+        faithful = {}
+        for name, scores in (("ig", result.attributions), ("random", random_scores)):
+            comprehensiveness, sufficiency = ig.faithfulness(predict, result, scores, special_ids,
+                                                             params["faithfulness_k"])
+            faithful.update({f"comprehensiveness/{name}": significant(comprehensiveness),
+                             f"sufficiency/{name}": significant(sufficiency)})
+        records.append({**record(example, result, tokenizer), "faithfulness": faithful, "position": position})
     warn_incomplete(examples, results, params["completeness_target"])
-    return [record(e, r, tokenizer) for e, r in zip(examples, results)], metrics
+    return records, quality_metrics(records)
 
 
-def quality_metrics(results: Sequence[ig.Attribution], params: dict[str, Any]) -> dict[str, Any]:
-    errors = np.array([r.completeness_error for r in results]) if results else np.zeros(1)
-    return {"n_examples": len(results),
-            "completeness_error/median": round(float(np.median(errors)), 6),
-            "completeness_error/max": round(float(errors.max()), 6),
-            "n_steps/mean": round(float(np.mean([r.n_steps for r in results])), 2) if results else 0.0}
+def quality_metrics(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The set's completeness (median, max), mean steps and mean faithfulness (ERASER AOPC)."""
+    if not records:
+        return {"n_examples": 0, **{key: 0.0 for key in EMPTY_METRICS}}
+    errors = [r["completeness_error"] for r in records]
+    metrics = {"n_examples": len(records),
+               "completeness_error/median": round(float(np.median(errors)), 6),
+               "completeness_error/max": round(float(np.max(errors)), 6),
+               "n_steps/mean": round(float(np.mean([r["n_steps"] for r in records])), 2)}
+    for key in records[0]["faithfulness"]:
+        metrics[key] = round(float(np.mean([r["faithfulness"][key] for r in records])), 6)
+    return metrics
 
 
 def warn_incomplete(examples: Sequence[Example], results: Sequence[ig.Attribution], target: float) -> None:
@@ -133,10 +149,20 @@ def settings_record(params: dict[str, Any]) -> dict[str, Any]:
                                          "completeness_target", "max_steps", "faithfulness_k")}
 
 
+def shard(text: str) -> tuple[int, int]:
+    """`I/N` -> (I, N), with 0 <= I < N."""
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected I/N with 0 <= I < N, e.g. 2/8")
+    return int(index), int(count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("decoded_dir", "tokens_dir", "model_dir", "out_json", "metrics_json"):
         parser.add_argument(name, type=Path)
+    parser.add_argument("--shard", type=shard, default=(0, 1), metavar="I/N",
+                        help="explain only every N-th example, from the I-th; join shards with stages.merge_shards")
     args = parser.parse_args()
     params = load_section("explain")
     tokenize = load_section("tokenize")
@@ -152,10 +178,13 @@ def main() -> None:
 
     model_name, model = selected_model()
     decode = load_section("decode")
-    records, metrics = explain_examples(classifier, tokenizer, examples, params)
+    index, count = args.shard
+    positions = list(range(len(examples)))[index::count]
+    records, metrics = explain_examples(classifier, tokenizer, [examples[p] for p in positions], params, positions)
     write_json(args.out_json, {"model": model_name, "checkpoint": model["checkpoint"],
                                "data": {key: decode[key] for key in ("source", "train_size", "test_size")},
-                               "settings": settings_record(params), "examples": records})
+                               "settings": settings_record(params), "shard": f"{index}/{count}",
+                               "examples": records})
     write_json(args.metrics_json, metrics)
     print({key: value for key, value in metrics.items()})
 

@@ -226,20 +226,15 @@ def erasure_variants(token_ids: np.ndarray, scores: np.ndarray, special: np.ndar
     return without, only
 
 
-def faithfulness(predict: Callable[[list[np.ndarray]], np.ndarray], examples: Sequence[Attribution],
-                 scores: Sequence[np.ndarray], special_ids: Sequence[int],
-                 fractions: Sequence[float]) -> dict[str, float]:
-    """ERASER comprehensiveness and sufficiency, each an AOPC: the mean over `fractions` and examples
-    of the drop in the predicted-class probability. `predict` maps id sequences to probabilities."""
-    comprehensiveness, sufficiency = [], []
-    for example, example_scores in zip(examples, scores):
-        special = np.isin(example.token_ids, special_ids)
-        if special.all():
-            continue
-        without, only = erasure_variants(example.token_ids, example_scores, special, fractions)
-        probabilities = predict(without + only)[:, example.predicted]
-        comprehensiveness.append(example.probability - probabilities[:len(fractions)].mean())
-        sufficiency.append(example.probability - probabilities[len(fractions):].mean())
-    if not comprehensiveness:
-        return {"comprehensiveness": 0.0, "sufficiency": 0.0}
-    return {"comprehensiveness": float(np.mean(comprehensiveness)), "sufficiency": float(np.mean(sufficiency))}
+def faithfulness(predict: Callable[[list[np.ndarray]], np.ndarray], example: Attribution, scores: np.ndarray,
+                 special_ids: Sequence[int], fractions: Sequence[float]) -> tuple[float, float]:
+    """ERASER comprehensiveness and sufficiency of one example, each an AOPC: the mean over
+    `fractions` of the drop in the predicted-class probability when the top-scored tokens are
+    removed, or are all that is kept. `predict` maps id sequences to probabilities."""
+    special = np.isin(example.token_ids, special_ids)
+    if special.all():
+        return 0.0, 0.0
+    without, only = erasure_variants(example.token_ids, scores, special, fractions)
+    probabilities = predict(without + only)[:, example.predicted]
+    return (float(example.probability - probabilities[:len(fractions)].mean()),
+            float(example.probability - probabilities[len(fractions):].mean()))

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from stages.explain import explain_examples, from_sentences
+from stages.explain import explain_examples, from_sentences, quality_metrics
 from stages.models import load_classifier
+from stages.params import UserError
 
 PARAMS = {"layer": "embeddings", "n_steps": 20, "method": "gausslegendre", "engine": "alibi",
           "internal_batch_size": 40,
@@ -35,3 +37,33 @@ def test_records_carry_what_the_report_needs(tiny_bert_dir, vocab_tokenizer):
     assert set(metrics) >= {"completeness_error/median", "completeness_error/max", "comprehensiveness/ig",
                             "sufficiency/ig", "comprehensiveness/random", "sufficiency/random"}
     assert all(np.isfinite(value) for value in metrics.values())
+
+
+def test_shards_merge_into_the_unsharded_run(tiny_bert_dir, vocab_tokenizer):
+    from stages.merge_shards import merge
+
+    classifier = load_classifier(str(tiny_bert_dir))
+    examples = from_sentences(["a fine film", "dull", "i love it , i like it", "far too long and dull"],
+                              vocab_tokenizer, max_len=32)
+    whole, whole_metrics = explain_examples(classifier, vocab_tokenizer, examples, PARAMS)
+    shards = []
+    for index in range(2):
+        positions = list(range(len(examples)))[index::2]
+        records, _ = explain_examples(classifier, vocab_tokenizer, [examples[p] for p in positions], PARAMS,
+                                      positions)
+        shards.append({"model": "tiny", "settings": PARAMS, "index": index, "count": 2, "examples": records})
+    merged = merge(shards)["examples"]
+    assert [r["text"] for r in merged] == [r["text"] for r in whole]
+    for joined, alone in zip(merged, whole):
+        assert np.allclose(joined["attributions"], alone["attributions"], atol=1e-6)
+        assert joined["faithfulness"]["comprehensiveness/random"] == pytest.approx(
+            alone["faithfulness"]["comprehensiveness/random"], abs=1e-6)
+    assert quality_metrics(merged)["n_examples"] == whole_metrics["n_examples"] == 4
+
+
+def test_an_incomplete_set_of_shards_is_refused():
+    from stages.merge_shards import merge
+
+    shard = {"model": "tiny", "settings": {}, "index": 0, "count": 3, "examples": []}
+    with pytest.raises(UserError, match="all of 0..2 of 3 are needed"):
+        merge([shard, {**shard, "index": 2}])

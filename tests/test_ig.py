@@ -106,10 +106,13 @@ def test_faithfulness_on_a_model_that_only_looks_at_one_token():
                              delta=0.0, n_steps=50)
     right = np.array([0, 0.1, 1.0, 0.2, 0.1, 0.1, 0])
     wrong = -right
-    good = ig.faithfulness(predict, [example], [right], [101, 102], [0.2, 0.5])
-    bad = ig.faithfulness(predict, [example], [wrong], [101, 102], [0.2, 0.5])
-    assert good == pytest.approx({"comprehensiveness": 0.8, "sufficiency": 0.0})
-    assert bad == pytest.approx({"comprehensiveness": 0.0, "sufficiency": 0.8})
+    good = ig.faithfulness(predict, example, right, [101, 102], [0.2, 0.5])
+    bad = ig.faithfulness(predict, example, wrong, [101, 102], [0.2, 0.5])
+    assert good == pytest.approx((0.8, 0.0))
+    assert bad == pytest.approx((0.0, 0.8))
+    only_specials = ig.Attribution(token_ids=np.array([101, 102]), attributions=np.zeros(2), predicted=1, f_x=0.1,
+                                   f_baseline=0.1, delta=0.0, n_steps=50)
+    assert ig.faithfulness(predict, only_specials, np.zeros(2), [101, 102], [0.5]) == (0.0, 0.0)
 
 
 @pytest.mark.parametrize("layer", ["embeddings", "layer_0"])
