@@ -6,8 +6,9 @@ Usage: python -m benchmarks.bench [--model-dir models/classifier] [--tokens-dir 
 Measured in one run on one machine (medians of repeated, warmed-up runs):
 1. IG as alibi's transformer example configures it: inputs padded to --max-len, internal_batch_size 5,
    50 Gauss-Legendre steps, all examples in one `explain` call;
-2. IG as the `explain` stage runs it (`ig.explain` with params.yaml's `explain` settings);
-3. the floor: the same gradient passes in one compiled `tf.function`;
+2. IG as the `explain` stage runs it (`ig.explain` with params.yaml's `explain` settings), once with
+   each engine (`alibi`, the default, and the opt-in `compiled`);
+3. the floor: only the time of the same gradient passes, each from one compiled `tf.function`;
 4. captum's LayerIntegratedGradients on the same weights in PyTorch (skipped without torch/captum);
 5. fine-tuning throughput of the `train` stage's trimmed batches against batches padded to max_len;
 6. peak memory of the project's IG on few against many reviews.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -50,22 +52,25 @@ REFERENCE_METHOD = "gausslegendre"
 REFERENCE_BATCH = 5
 REFERENCE_MAX_LEN = 256
 WARMUP_EXAMPLES = 1  # the warm-up call explains this many examples of the workload (eager alibi traces nothing)
+BUDGET_S = 120.0  # a configuration stops repeating once its timed calls on a workload add up to this
 PROJECT_SETTINGS = ("layer", "n_steps", "method", "engine", "internal_batch_size", "max_steps", "completeness_target")
 NORM_FLOOR = 1e-12  # sum |a_ref| below this: the attribution difference is taken as absolute
 WORKLOADS = (("sentences", "rotten_tomatoes"), ("reviews", "test"))  # name, token file; small one first
 NOTES = {
-    "time": "median of the timed calls, after one warm-up call on the workload's first example",
+    "time": "median of the timed calls (up to --repeats, fewer once they add up to --budget-s), after one "
+            "warm-up call on the workload's first example",
     "peak_rss_mib": "high-water mark of the configuration's own process after that workload; sentences run "
                     "first, so the reviews figure is the larger of the two. TensorFlow workers run with PyTorch "
                     "hidden, as in a pipeline without it; captum's process holds PyTorch only",
-    "floor": "gradient passes only, on the project's targets and step counts, in the project's process "
-             "after its memory was read",
-    "max_attribution_diff": "max over real-length tokens of |a - a_ref| / sum |a_ref|, worst example; project "
-                            "vs reference, floor and captum vs project",
+    "floor": "the seconds spent in the gradient passes alone (points built beforehand), on the compiled "
+             "engine's targets and step counts, in its process after its memory was read",
+    "max_attribution_diff": "max over real-length tokens of |a - a_ref| / sum |a_ref|, worst example; engines "
+                            "vs reference, floor and captum vs the alibi engine",
 }
-CONFIGURATIONS = ("reference", "project", "floor", "captum")
-LABELS = {"reference": "alibi example (padded, batch 5)", "project": "project (explain stage)",
-          "floor": "floor (one tf.function)", "captum": "captum (PyTorch)"}
+ENGINES = ("alibi", "compiled")  # the project's, each run with the rest of params.yaml's explain settings
+CONFIGURATIONS = ("reference", *ENGINES, "floor", "captum")
+LABELS = {"reference": "alibi example (padded, batch 5)", "alibi": "project, engine alibi",
+          "compiled": "project, engine compiled", "floor": "floor (passes only)", "captum": "captum (PyTorch)"}
 
 
 # --------------------------------------------------------------------------- measurement helpers
@@ -76,13 +81,24 @@ def peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
-def repeat_timed(function: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
-    """Call `function` `repeats` times; return the wall-clock seconds of each call and the last result."""
-    times, result = [], None
-    for _ in range(repeats):
+def wall_clock(function: Callable[[], Any]) -> Callable[[], tuple[float, Any]]:
+    """`function` made to return the wall-clock seconds it took beside its result."""
+    def timed() -> tuple[float, Any]:
         started = time.perf_counter()
         result = function()
-        times.append(time.perf_counter() - started)
+        return time.perf_counter() - started, result
+    return timed
+
+
+def repeat_timed(timed: Callable[[], tuple[float, Any]], repeats: int,
+                 budget_s: float = BUDGET_S) -> tuple[list[float], Any]:
+    """Call `timed` (returning seconds and a result) up to `repeats` times, and no more once the calls
+    add up to `budget_s` (a minutes-long call varies little); the seconds of each and the last result."""
+    times: list[float] = []
+    result = None
+    while len(times) < repeats and sum(times) < budget_s:
+        seconds, result = timed()
+        times.append(seconds)
     return times, result
 
 
@@ -199,8 +215,9 @@ def layer_output_fed(layer: Any, value: Any) -> Iterator[None]:
 
 class GradientFloor:
     """The least work IG on a layer needs: gradients of the target-class probability with respect to
-    the layer's output at the interpolation points, all from ONE compiled `tf.function`, batched as
-    the project batches them (length-sorted chunks, `internal_batch_size` points per pass)."""
+    the layer's output at the interpolation points, each pass from one compiled `tf.function`, batched
+    as the project batches them (length-sorted chunks, `internal_batch_size` points per pass).
+    `pass_seconds` is the time of the passes alone in the last `attributions` call."""
 
     def __init__(self, wrapper: Any, settings: ig.Settings) -> None:
         import tensorflow as tf
@@ -208,6 +225,7 @@ class GradientFloor:
         self.wrapper = wrapper
         self.layer = LAYERS["embeddings"](wrapper)  # the reference's layer, whose call takes `input_ids`
         self.settings = settings
+        self.pass_seconds = 0.0
         hidden = wrapper.transformer.config.hidden_size
         self.gradients = tf.function(self._gradients, input_signature=[
             tf.TensorSpec([None, None, hidden], tf.float32), tf.TensorSpec([None, None], tf.int32),
@@ -227,6 +245,7 @@ class GradientFloor:
                      targets: Sequence[int], n_steps: Sequence[int]) -> list[np.ndarray]:
         """Per-token IG attributions; examples with the same step count share length-sorted chunks."""
         results: list[np.ndarray] = [np.zeros(0)] * len(sequences)
+        self.pass_seconds = 0.0
         for steps in sorted(set(n_steps)):
             group = np.flatnonzero(np.asarray(n_steps) == steps)
             for chunk in ig.length_chunks([len(sequences[i]) for i in group], self.settings.chunk_size):
@@ -248,11 +267,13 @@ class GradientFloor:
         count = len(sequences)
         # step-major, as alibi lays out its paths: row s * count + j is example j at alphas[s]
         points = (baseline[None] + alphas[:, None, None, None] * (x - baseline)[None]).astype(np.float32)
-        points = points.reshape(-1, *x.shape[1:])
-        masks, targets = np.tile(mask, (n_steps, 1)), np.tile(target, n_steps)
+        points = tf.constant(points.reshape(-1, *x.shape[1:]))
+        masks, targets = tf.constant(np.tile(mask, (n_steps, 1))), tf.constant(np.tile(target, n_steps))
         size = self.settings.internal_batch_size
+        started = time.perf_counter()
         grads = np.concatenate([self.gradients(points[s:s + size], masks[s:s + size], targets[s:s + size]).numpy()
                                 for s in range(0, len(points), size)])
+        self.pass_seconds += time.perf_counter() - started
         integral = np.tensordot(weights, grads.reshape(n_steps, *x.shape), axes=1)
         return ((x - baseline) * integral).sum(axis=2)
 
@@ -268,8 +289,8 @@ def load_wrapper(model_dir: str) -> tuple[Any, list[int], int]:
 
 
 def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """One IG configuration (`reference` or `project`) on every workload; the project worker then
-    times the floor on the same inputs (after its own memory has been read)."""
+    """One IG configuration (`reference` or an engine of `ENGINES`) on every workload; with `floor`,
+    the worker then times the floor on the same inputs (after its own memory has been read)."""
     hide_torch()
     wrapper, special_ids, pad_id = load_wrapper(spec["model_dir"])
     settings = settings_from(load_section("explain", Path(spec["params"])))
@@ -277,6 +298,8 @@ def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
         def explain(sequences: Sequence[np.ndarray]) -> dict[str, Any]:
             return explain_reference(wrapper, sequences, special_ids, pad_id, spec["max_len"])
     else:
+        settings = dataclasses.replace(settings, engine=spec["config"])
+
         def explain(sequences: Sequence[np.ndarray]) -> dict[str, Any]:
             return explain_project(wrapper, sequences, special_ids, pad_id, settings)
 
@@ -285,7 +308,7 @@ def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
     for name, file, count in spec["workloads"]:
         inputs[name] = sequences = load_sequences(spec["tokens_dir"], file, count)
         explain(sequences[:WARMUP_EXAMPLES])
-        times, result = repeat_timed(lambda: explain(sequences), spec["repeats"])
+        times, result = repeat_timed(wall_clock(lambda: explain(sequences)), spec["repeats"], spec["budget_s"])
         output[name] = {**timing(times), **result, "n_examples": len(sequences),
                         "mean_length": float(np.mean([len(s) for s in sequences])),
                         "peak_rss_mib": peak_rss_mib()}  # workloads run smallest first
@@ -295,18 +318,22 @@ def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
             targets, n_steps = output[name]["predicted"], output[name]["n_steps"]
             warm = slice(0, WARMUP_EXAMPLES)
             floor.attributions(sequences[warm], special_ids, pad_id, targets[warm], n_steps[warm])
-            times, attributions = repeat_timed(
-                lambda: floor.attributions(sequences, special_ids, pad_id, targets, n_steps), spec["repeats"])
+
+            def passes() -> tuple[float, list[np.ndarray]]:
+                attributions = floor.attributions(sequences, special_ids, pad_id, targets, n_steps)
+                return floor.pass_seconds, attributions
+
+            times, attributions = repeat_timed(passes, spec["repeats"], spec["budget_s"])
             output[name]["floor"] = {**timing(times), "attributions": attributions, "passes": int(sum(n_steps))}
     return output
 
 
 def memory_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """The project's configuration once on the first `count` reviews: peak memory, before and after.
-    (No time: the two memory workers run side by side.)"""
+    """The project's configuration (with `engine`) once on the first `count` reviews: peak memory,
+    before and after. (No time: the two memory workers run side by side.)"""
     hide_torch()
     wrapper, special_ids, pad_id = load_wrapper(spec["model_dir"])
-    settings = settings_from(load_section("explain", Path(spec["params"])))
+    settings = dataclasses.replace(settings_from(load_section("explain", Path(spec["params"]))), engine=spec["engine"])
     sequences = load_sequences(spec["tokens_dir"], "test", spec["count"])
     after_load = peak_rss_mib()
     explain_project(wrapper, sequences, special_ids, pad_id, settings)
@@ -390,7 +417,7 @@ def captum_worker(spec: dict[str, Any]) -> dict[str, Any]:
     for name, file, count in spec["workloads"]:
         sequences = load_sequences(spec["tokens_dir"], file, count)
         explain(sequences[:WARMUP_EXAMPLES])
-        times, result = repeat_timed(lambda: explain(sequences), spec["repeats"])
+        times, result = repeat_timed(wall_clock(lambda: explain(sequences)), spec["repeats"], spec["budget_s"])
         output[name] = {**timing(times), **result, "n_examples": len(sequences), "peak_rss_mib": peak_rss_mib()}
     return output
 
@@ -513,35 +540,65 @@ def figures(run: dict[str, Any], rss_key: str | None = "peak_rss_mib") -> dict[s
     return out
 
 
-def summarise_workload(name: str, reference: dict[str, Any], project: dict[str, Any],
-                       captum: dict[str, Any] | None, same_layer: bool) -> dict[str, Any]:
+def summarise_workload(name: str, runs: dict[str, dict[str, Any]], captum: dict[str, Any] | None,
+                       same_layer: bool) -> dict[str, Any]:
     """Every configuration on one workload, with the ratios and attribution differences between them
     (None where the project explains another layer than the embeddings, so they cannot agree)."""
-    ref, proj = reference[name], project[name]
+    ref, alibi = runs["reference"][name], runs["alibi"][name]
 
     def difference(candidate: dict[str, Any], baseline: dict[str, Any]) -> float | None:
         return max_attribution_difference(candidate["attributions"], baseline["attributions"]) if same_layer else None
 
-    floor = {**proj["floor"], "n_examples": proj["n_examples"]}
-    out: dict[str, Any] = {
-        "n_examples": proj["n_examples"], "mean_length": proj["mean_length"],
-        "reference": figures(ref), "project": figures(proj), "floor": figures(floor, rss_key=None)}
-    out["reference"]["padding_attribution_max_abs"] = ref["padding_max_abs"]
-    out["reference"]["speedup"] = 1.0
-    out["project"].update(
-        time_ratio_vs_reference=proj["median_s"] / ref["median_s"], speedup=ref["median_s"] / proj["median_s"],
-        max_attribution_diff_vs_reference=difference(proj, ref),
-        time_multiple_of_floor=proj["median_s"] / floor["median_s"],
-        predictions_agree_with_reference=proj["predicted"] == ref["predicted"])
-    out["floor"].update(passes=floor["passes"], speedup=ref["median_s"] / floor["median_s"],
-                        max_attribution_diff_vs_project=difference(floor, proj))
+    floor = {**runs["compiled"][name]["floor"], "n_examples": alibi["n_examples"]}
+    out: dict[str, Any] = {"n_examples": alibi["n_examples"], "mean_length": alibi["mean_length"],
+                           "reference": {**figures(ref), "speedup": 1.0,
+                                         "padding_attribution_max_abs": ref["padding_max_abs"]}}
+    for engine in ENGINES:
+        run = runs[engine][name]
+        out[engine] = {**figures(run), "speedup": ref["median_s"] / run["median_s"],
+                       "max_attribution_diff_vs_reference": difference(run, ref),
+                       "time_multiple_of_floor": run["median_s"] / floor["median_s"],
+                       "predictions_agree_with_reference": run["predicted"] == ref["predicted"]}
+    out["floor"] = {**figures(floor, rss_key=None), "passes": floor["passes"],
+                    "speedup": ref["median_s"] / floor["median_s"], "max_attribution_diff_vs_alibi": difference(floor, alibi)}
     if captum is not None:
         peer = captum[name]
-        out["captum"] = {**figures(peer),
-                         "speedup": ref["median_s"] / peer["median_s"],
-                         "time_ratio_vs_project": peer["median_s"] / proj["median_s"],
-                         "max_attribution_diff_vs_project": difference(peer, proj)}
+        out["captum"] = {**figures(peer), "speedup": ref["median_s"] / peer["median_s"],
+                         "max_attribution_diff_vs_alibi": difference(peer, alibi)}
+        for engine in ENGINES:
+            out[engine]["time_ratio_vs_captum"] = runs[engine][name]["median_s"] / peer["median_s"]
     return out
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, each with the measured value per engine (or for both) and whether it is met."""
+    ig_runs, rows = report["ig"], []
+
+    def per_engine(target: str, required: str, value: Callable[[str], float | None],
+                   met: Callable[[float], bool]) -> None:
+        values = {engine: value(engine) for engine in ENGINES}
+        rows.append({"target": target, "required": required, "values": values,
+                     "met": {engine: v is not None and met(v) for engine, v in values.items()}})
+
+    def worst(engine: str, key: str) -> float | None:
+        values = [ig_runs[workload][engine].get(key) for workload in ig_runs]
+        return None if None in values else max(values)
+
+    per_engine("IG speed-up on sentences", ">= 10x", lambda e: ig_runs["sentences"][e]["speedup"], lambda v: v >= 10)
+    per_engine("IG speed-up on reviews", ">= 3x", lambda e: ig_runs["reviews"][e]["speedup"], lambda v: v >= 3)
+    per_engine("attribution difference vs reference", "<= 1e-4",
+               lambda e: worst(e, "max_attribution_diff_vs_reference"), lambda v: v <= 1e-4)
+    per_engine("median completeness error", "< 1%", lambda e: worst(e, "completeness_error_median"),
+               lambda v: v < 0.01)
+    per_engine("time as a multiple of the floor", "<= 1.5x", lambda e: worst(e, "time_multiple_of_floor"),
+               lambda v: v <= 1.5)
+    per_engine("time as a multiple of captum's", "< 1x", lambda e: worst(e, "time_ratio_vs_captum"), lambda v: v < 1)
+    training, memory = report["training"], report["memory"]
+    rows.append({"target": "fine-tuning speed-up (trimmed vs padded)", "required": ">= 1.5x",
+                 "values": {"all": training["speedup"]}, "met": {"all": training["speedup"] >= 1.5}})
+    rows.append({"target": f"peak RSS, {memory['large']['n_examples']} vs {memory['small']['n_examples']} reviews",
+                 "required": "<= 1x", "values": {"all": memory["peak_ratio"]}, "met": {"all": memory["peak_ratio"] <= 1}})
+    return rows
 
 
 def cpu_model() -> str:
@@ -573,6 +630,7 @@ def cell(value: float | None, spec: str) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     """The short tables printed at the end of a run."""
+    explain_engine = report["settings"]["project"]["engine"]
     lines = ["| workload | configuration | s/example | examples/s | speed-up | peak RSS MiB | max attribution diff "
              "| median completeness error |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for workload, data in report["ig"].items():
@@ -581,15 +639,14 @@ def markdown(report: dict[str, Any]) -> str:
                 continue
             row = data[config]
             diff = next((v for k, v in row.items() if k.startswith("max_attribution_diff")), None)
-            lines.append(f"| {workload} ({data['n_examples']}) | {LABELS[config]} "
+            label = LABELS[config] + (" (explain's)" if config == explain_engine else "")
+            lines.append(f"| {workload} ({data['n_examples']}) | {label} "
                          f"| {cell(row['s_per_example'], '.3f')} "
                          f"| {cell(row['examples_per_s'], '.3f')} | {cell(row['speedup'], '.2f')}x "
                          f"| {cell(row['peak_rss_mib'], '.0f')} | {cell(diff, '.1e')} "
                          f"| {cell(row.get('completeness_error_median'), '.2%')} |")
-    lines.append("\nAttribution diff: project vs reference; floor and captum vs project (max over tokens of "
-                 "|a - a_ref| / sum |a_ref|, worst example).")
-    for workload, data in report["ig"].items():
-        lines.append(f"Project IG on {workload}: {data['project']['time_multiple_of_floor']:.2f}x the compiled floor.")
+    lines.append("\nAttribution diff: engines vs reference; floor and captum vs the alibi engine (max over tokens "
+                 "of |a - a_ref| / sum |a_ref|, worst example).")
     if report["captum"].get("skipped"):
         lines.append(f"captum: skipped ({report['captum']['skipped']}).")
     training = report["training"]
@@ -598,12 +655,16 @@ def markdown(report: dict[str, Any]) -> str:
         row = training[variant]
         lines.append(f"| {variant} | {row['examples_per_s']:.2f} | {row['mean_width']:.0f} "
                      f"| {row['validation_accuracy']:.3f} (n={row['n_validation']}) |")
-    lines.append(f"\nTrimming speed-up: {training['speedup']:.2f}x over {training['trimmed']['steps']} steps.")
     memory = report["memory"]
-    small, large = memory["small"], memory["large"]
-    lines.append(f"\nProject IG peak RSS: {small['peak_rss_mib']:.0f} MiB for {small['n_examples']} "
-                 f"reviews, {large['peak_rss_mib']:.0f} MiB for {large['n_examples']} "
-                 f"(x{memory['peak_ratio']:.2f}).")
+    lines.append(f"\nProject IG (engine {memory['engine']}) peak RSS: {memory['small']['peak_rss_mib']:.0f} MiB for "
+                 f"{memory['small']['n_examples']} reviews, {memory['large']['peak_rss_mib']:.0f} MiB for "
+                 f"{memory['large']['n_examples']}.")
+    lines += ["", "| target | required | engine alibi | engine compiled |", "|---|---|---:|---:|"]
+    for row in report["targets"]:
+        shown = {key: f"{cell(value, '.3g')} {'met' if row['met'][key] else 'NOT met'}"
+                 for key, value in row["values"].items()}
+        cells = [shown["all"]] * 2 if "all" in shown else [shown[engine] for engine in ENGINES]
+        lines.append(f"| {row['target']} | {row['required']} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
@@ -621,7 +682,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--n-sentences", type=int, default=20, help="rotten_tomatoes.npz sentences to explain")
     parser.add_argument("--memory-counts", type=int, nargs=2, metavar=("FEW", "MANY"),
                         help="reviews explained by the two memory runs (default 10 100, 4 20 with --quick)")
+    parser.add_argument("--memory-engine", choices=ENGINES, help="engine of the memory runs (default: explain's)")
     parser.add_argument("--repeats", type=int, help="timed repeats (default 3, 1 with --quick)")
+    parser.add_argument("--budget-s", type=float, default=BUDGET_S,
+                        help="no further repeat once a configuration's timed calls on a workload add up to this")
     parser.add_argument("--train-from", help="starting weights of the fine-tuning runs (default: the checkpoint "
                                              "params.yaml selects, as the train stage)")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -649,33 +713,35 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     workloads = [(name, file, args.n_sentences if name == "sentences" else args.n_reviews) for name, file in WORKLOADS]
     explain_params = load_section("explain", args.params)
     settings = settings_from(explain_params)
-    ig_spec = {**base, "workloads": workloads, "repeats": repeats, "max_len": args.max_len}
+    ig_spec = {**base, "workloads": workloads, "repeats": repeats, "budget_s": args.budget_s, "max_len": args.max_len}
 
-    reference = spawn("ig", {**ig_spec, "config": "reference"})
-    project = spawn("ig", {**ig_spec, "config": "project", "floor": True})
+    runs = {config: spawn("ig", {**ig_spec, "config": config, "floor": config == "compiled"})
+            for config in ("reference", *ENGINES)}
     captum_available = all(importlib.util.find_spec(name) for name in ("torch", "captum"))
     captum = spawn("captum", {**ig_spec, "chunk_size": settings.chunk_size,
                               "n_steps": settings.n_steps if isinstance(settings.n_steps, int) else REFERENCE_STEPS,
                               "internal_batch_size": settings.internal_batch_size}) if captum_available else \
         {"skipped": "torch/captum not installed; `pip install -r requirements-bench.txt`"}
+    memory_engine = args.memory_engine or settings.engine
     checkpoint = args.train_from or selected_model(args.params)[1]["checkpoint"]
     training = spawn("train", {**base, "checkpoint": checkpoint, "steps": 3 if args.quick else 20,
                                "warmup_steps": 1 if args.quick else 2, "n_validation": 32 if args.quick else 200})
     with ThreadPoolExecutor(max_workers=2) as pool:  # only peak memory is read: run both at once
-        small, large = pool.map(lambda count: spawn("memory", {**base, "count": count}),
+        small, large = pool.map(lambda count: spawn("memory", {**base, "count": count, "engine": memory_engine}),
                                 args.memory_counts or ((4, 20) if args.quick else (10, 100)))
 
     peer = None if captum.get("skipped") else captum
-    return {
+    report = {
         "machine": machine_info(),
-        "settings": {"quick": args.quick, "repeats": repeats, "warmup_examples": WARMUP_EXAMPLES,
+        "settings": {"quick": args.quick, "repeats": repeats, "budget_s": args.budget_s,
+                     "warmup_examples": WARMUP_EXAMPLES,
                      "reference": {"max_len": args.max_len, "n_steps": REFERENCE_STEPS, "method": REFERENCE_METHOD,
                                    "internal_batch_size": REFERENCE_BATCH, "layer": "embeddings"},
                      "project": {**{key: explain_params[key] for key in PROJECT_SETTINGS if key in explain_params},
                                  "chunk_size": settings.chunk_size},
                      "model_dir": base["model_dir"], "tokens_dir": base["tokens_dir"]},
         "notes": NOTES,
-        "ig": {name: summarise_workload(name, reference, project, peer, explain_params["layer"] == "embeddings")
+        "ig": {name: summarise_workload(name, runs, peer, explain_params["layer"] == "embeddings")
                for name, _, _ in workloads[::-1]},
         "captum": {"skipped": captum["skipped"]} if peer is None else {
             "skipped": None, "torch_threads": captum["torch_threads"],
@@ -684,10 +750,13 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     "is that of a PyTorch-only process"},
         "training": {**training,
                      "speedup": training["trimmed"]["examples_per_s"] / training["padded"]["examples_per_s"]},
-        "memory": {"small": small, "large": large, "peak_ratio": large["peak_rss_mib"] / small["peak_rss_mib"],
+        "memory": {"engine": memory_engine, "small": small, "large": large,
+                   "peak_ratio": large["peak_rss_mib"] / small["peak_rss_mib"],
                    "ig_increment_mib": {"small": small["peak_rss_mib"] - small["rss_after_load_mib"],
                                         "large": large["peak_rss_mib"] - large["rss_after_load_mib"]}},
     }
+    report["targets"] = targets(report)
+    return report
 
 
 def main(argv: Sequence[str] | None = None) -> None:

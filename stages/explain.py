@@ -20,8 +20,8 @@ import pandas as pd
 from stages import ig
 from stages.artifacts import read_arrays, run, write_json
 from stages.models import LAYERS, Predictor, load_trained, probability_model
-from stages.params import load_section, selected_model
-from stages.tokenize import encode
+from stages.params import UserError, load_section, selected_model
+from stages.tokenize import encode, read_decoded
 
 CHUNK_SIZE = 8  # examples per alibi call: bounds the interpolation paths held in memory
 PREDICT_BATCH = 64
@@ -42,6 +42,9 @@ class Example:
 def from_token_file(source: str, tokens: dict[str, np.ndarray], texts: pd.DataFrame, count: int) -> list[Example]:
     """The first `count` examples of a tokenized set, without their padding."""
     count = min(count, len(tokens["label"]))
+    if not np.array_equal(tokens["id"][:count], texts.id.to_numpy()[:count]):
+        raise UserError(f"{source}: the decoded texts and the token file list other examples; "
+                        "rebuild them with `dvc repro -f tokenize`")
     return [Example(source=source, id=int(tokens["id"][i]), text=str(texts.text.iloc[i]),
                     token_ids=tokens["input_ids"][i, :int(tokens["attention_mask"][i].sum())],
                     label=int(tokens["label"][i]))
@@ -171,7 +174,7 @@ def main() -> None:
     examples = []
     for source, name, count in (("imdb", "test", params["n_reviews"]),
                                 ("rotten_tomatoes", "rotten_tomatoes", params["n_rt_sentences"])):
-        texts = pd.read_csv(args.decoded_dir / f"{name}.csv", keep_default_na=False)
+        texts = read_decoded(args.decoded_dir / f"{name}.csv")
         examples += from_token_file(source, read_arrays(args.tokens_dir / f"{name}.npz", rebuild="tokenize"),
                                     texts, count)
     examples += from_sentences(params["sentences"], tokenizer, tokenize["max_len"], tokenize["truncation"])

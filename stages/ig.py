@@ -3,6 +3,8 @@ quality figures of the result: completeness (Sundararajan et al. 2017) and ERASE
 (DeYoung et al. 2020)."""
 from __future__ import annotations
 
+import atexit
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -95,43 +97,68 @@ def run_alibi(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarra
 
 def run_compiled(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarray, special_ids: Sequence[int],
                  pad_id: int, settings: Settings, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The integral `run_alibi` computes, with every interpolation batch in one compiled `tf.function`.
-
-    alibi materialises the whole path on the host and runs each batch eagerly;
-    here the path is built on the fly from the layer outputs of x and of the
-    baseline, with alibi's own quadrature points and weights.
-    """
+    """The integral `run_alibi` computes, with alibi's quadrature points and weights, as ONE call
+    of a compiled `tf.function`: the layer outputs of x and of the baseline, every interpolation
+    batch and the weighted sum stay in the graph (alibi builds the whole path on the host and runs
+    each batch eagerly). The function is traced once per (wrapper, layer) and reused."""
     import tensorflow as tf
     from alibi.utils.approximation_methods import approximation_parameters
 
     weights_of, alphas_of = approximation_parameters(settings.method)
-    weights, alphas = np.asarray(weights_of(n_steps), np.float32), np.asarray(alphas_of(n_steps), np.float32)
-    layer = settings.layer(wrapper)
-    baselines = baseline_ids(ids, special_ids, pad_id)
-    (x_layer, as_tuple), (b_layer, _) = (layer_output(wrapper, layer, inputs, mask) for inputs in (ids, baselines))
-    gradients = tf.function(lambda path, ids, mask, target: path_gradients(wrapper, layer, path, as_tuple, ids,
-                                                                           mask, target), reduce_retracing=True)
-
-    # one row per (step, example) pair, steps outermost as in alibi
-    steps, rows = np.divmod(np.arange(n_steps * len(ids)), len(ids))
-    integral = np.zeros(x_layer.shape, dtype=np.float32)
-    for start in range(0, len(rows), settings.internal_batch_size):
-        step, row = steps[start:start + settings.internal_batch_size], rows[start:start + settings.internal_batch_size]
-        alpha = alphas[step][:, None, None]
-        path = b_layer[row] + alpha * (x_layer[row] - b_layer[row])
-        batch = gradients(tf.constant(path), tf.constant(ids[row]), tf.constant(mask[row]),
-                          tf.constant(target[row])).numpy()
-        np.add.at(integral, row, weights[step][:, None, None] * batch)
-    per_token = ((x_layer - b_layer) * integral).sum(axis=2)
-    index = np.arange(len(target))
-    f_x = wrapper(ids, attention_mask=mask).numpy()[index, target]
-    f_baseline = wrapper(baselines, attention_mask=mask).numpy()[index, target]
+    integrate = compiled_integral(wrapper, settings.layer(wrapper))
+    per_token, f_x, f_baseline = (tensor.numpy() for tensor in integrate(
+        tf.constant(ids, tf.int32), tf.constant(baseline_ids(ids, special_ids, pad_id), tf.int32),
+        tf.constant(mask, tf.int32), tf.constant(target, tf.int32),
+        tf.constant(alphas_of(n_steps), tf.float32), tf.constant(weights_of(n_steps), tf.float32),
+        tf.constant(settings.internal_batch_size, tf.int32)))
     return per_token, f_x, f_baseline, per_token.sum(axis=1) - (f_x - f_baseline)
 
 
-def layer_output(wrapper: Any, layer: Any, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
-    """What `layer` outputs on a forward pass (the hidden states, for blocks returning a 1-tuple),
-    and whether it returns a tuple."""
+@functools.cache
+def compiled_integral(wrapper: Any, layer: Any) -> Callable[..., Any]:
+    """The IG integral of `wrapper`'s target-class probability on `layer`'s output, compiled once
+    per layer for inputs of any batch size and width.
+
+    Interpolation points are laid out step-major (row r is example r % n at step r // n, as
+    alibi lays them out) and taken `batch_size` rows per forward/backward pass. Cached for the
+    life of the process, which keeps the model alive with it.
+    """
+    import tensorflow as tf
+
+    def integrate(ids: Any, baselines: Any, mask: Any, target: Any, alphas: Any, weights: Any,
+                  batch_size: Any) -> tuple[Any, Any, Any]:
+        f_x, x, as_tuple = layer_output(wrapper, layer, ids, mask, target)
+        f_baseline, baseline, _ = layer_output(wrapper, layer, baselines, mask, target)
+        count, difference = tf.shape(ids)[0], x - baseline
+        rows = tf.size(alphas) * count
+
+        def one_pass(start: Any, integral: Any) -> tuple[Any, Any]:
+            row = tf.range(start, tf.minimum(start + batch_size, rows))
+            step, example = row // count, row % count
+            path = tf.gather(baseline, example) + tf.gather(alphas, step)[:, None, None] * tf.gather(difference, example)
+            gradients = path_gradients(wrapper, layer, path, as_tuple, tf.gather(ids, example),
+                                       tf.gather(mask, example), tf.gather(target, example))
+            # weighted sum per example as a product with a one-hot matrix: deterministic on every device
+            spread = tf.one_hot(example, count) * tf.gather(weights, step)[:, None]
+            return start + batch_size, integral + tf.einsum("rn,rlh->nlh", spread, gradients)
+
+        _, integral = tf.while_loop(lambda start, _: start < rows, one_pass, (tf.constant(0), tf.zeros_like(x)))
+        return tf.reduce_sum(difference * integral, axis=2), f_x, f_baseline
+
+    integers, floats = tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.float32)
+    return tf.function(integrate, autograph=False, input_signature=[
+        integers, integers, integers, tf.TensorSpec([None], tf.int32), floats, floats, tf.TensorSpec([], tf.int32)])
+
+
+# dropped while TensorFlow is whole: a tf.function left to interpreter teardown prints errors
+atexit.register(compiled_integral.cache_clear)
+
+
+def layer_output(wrapper: Any, layer: Any, ids: Any, mask: Any, target: Any) -> tuple[Any, Any, bool]:
+    """One forward pass: the target-class probability, what `layer` outputs (the hidden states, for
+    blocks returning a 1-tuple) and whether it returns a tuple."""
+    import tensorflow as tf
+
     original, captured = layer.call, []
 
     def recording(*args: Any, **kwargs: Any) -> Any:
@@ -140,12 +167,12 @@ def layer_output(wrapper: Any, layer: Any, ids: np.ndarray, mask: np.ndarray) ->
 
     layer.call = recording
     try:
-        wrapper(ids, attention_mask=mask)
+        probabilities = wrapper(ids, attention_mask=mask)
     finally:
         layer.call = original
     output = captured[0]
     as_tuple = isinstance(output, (tuple, list))
-    return np.asarray(output[0] if as_tuple else output), as_tuple
+    return tf.gather(probabilities, target, batch_dims=1), output[0] if as_tuple else output, as_tuple
 
 
 def path_gradients(wrapper: Any, layer: Any, path: Any, as_tuple: bool, ids: Any, mask: Any, target: Any) -> Any:

@@ -49,28 +49,37 @@ def test_quick_benchmark_reports_every_figure(inputs, tiny_bert_dir, tmp_path, c
     tokens, params = inputs
     out = tmp_path / "results.json"
     bench.main(["--quick", "--model-dir", str(tiny_bert_dir), "--tokens-dir", str(tokens), "--params", str(params),
-                "--out", str(out), "--max-len", str(MAX_LEN), "--n-reviews", "2", "--n-sentences", "4"])
+                "--out", str(out), "--max-len", str(MAX_LEN), "--n-reviews", "2", "--n-sentences", "4",
+                "--memory-engine", "compiled"])
     report = json.loads(out.read_text())
-    assert "| reviews (2) | project (explain stage) |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| reviews (2) | project, engine alibi (explain's) |" in printed
+    assert "| IG speed-up on sentences | >= 10x |" in printed
 
     assert report["machine"]["cpu_count"] >= 1 and report["machine"]["tensorflow"]
     captum_ran = not report["captum"]["skipped"]
     for workload, count in (("reviews", 2), ("sentences", 4)):
         figures = report["ig"][workload]
         assert figures["n_examples"] == count
-        for config in ("reference", "project", "floor") + (("captum",) if captum_ran else ()):
+        for config in ("reference", "alibi", "compiled", "floor") + (("captum",) if captum_ran else ()):
             assert figures[config]["median_s"] > 0 and figures[config]["examples_per_s"] > 0, config
-        for config in ("reference", "project"):
+        assert figures["reference"]["padding_attribution_max_abs"] < 1e-6
+        assert figures["floor"]["max_attribution_diff_vs_alibi"] < 1e-3
+        for config in ("reference", "alibi", "compiled"):
             assert figures[config]["peak_rss_mib"] > 0
             assert 0 <= figures[config]["completeness_error_median"] < 0.05
-        project = figures["project"]
-        assert project["predictions_agree_with_reference"]
-        assert project["max_attribution_diff_vs_reference"] < 1e-3
-        assert figures["reference"]["padding_attribution_max_abs"] < 1e-6
-        assert figures["floor"]["max_attribution_diff_vs_project"] < 1e-3
-        assert project["time_multiple_of_floor"] > 0 and project["speedup"] > 0
+        for engine in ("alibi", "compiled"):
+            run = figures[engine]
+            assert run["predictions_agree_with_reference"], engine
+            assert run["max_attribution_diff_vs_reference"] < 1e-3, engine
+            assert run["time_multiple_of_floor"] > 0 and run["speedup"] > 0
         if captum_ran:
-            assert figures["captum"]["max_attribution_diff_vs_project"] < 1e-3
+            assert figures["captum"]["max_attribution_diff_vs_alibi"] < 1e-3
+            assert figures["compiled"]["time_ratio_vs_captum"] > 0
+
+    speedups = {row["target"]: row for row in report["targets"]}["IG speed-up on sentences"]
+    assert speedups["values"]["compiled"] == report["ig"]["sentences"]["compiled"]["speedup"]
+    assert speedups["met"]["compiled"] == (speedups["values"]["compiled"] >= 10)
 
     training = report["training"]
     for variant in ("trimmed", "padded"):
@@ -80,4 +89,5 @@ def test_quick_benchmark_reports_every_figure(inputs, tiny_bert_dir, tmp_path, c
 
     memory = report["memory"]
     assert (memory["small"]["n_examples"], memory["large"]["n_examples"]) == (4, 20)
+    assert memory["engine"] == "compiled"
     assert memory["small"]["peak_rss_mib"] > 0 and memory["large"]["peak_rss_mib"] > 0

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from stages.explain import explain_examples, from_sentences, quality_metrics
+from stages.explain import explain_examples, from_sentences, from_token_file, quality_metrics
 from stages.models import load_classifier
 from stages.params import UserError
 
@@ -20,6 +21,16 @@ def test_long_sentences_are_truncated_and_flagged(vocab_tokenizer, capsys):
     assert examples[1].token_ids[-1] == vocab_tokenizer.sep_token_id
     assert "sentence 1 has 52 tokens; explained truncated to 16" in capsys.readouterr().err
     assert vocab_tokenizer.unk_token_id in examples[2].token_ids
+
+
+def test_token_file_examples_must_match_their_texts():
+    tokens = {"id": np.array([7, 8]), "label": np.array([1, 0]), "input_ids": np.array([[101, 5, 102], [101, 102, 0]]),
+              "attention_mask": np.array([[1, 1, 1], [1, 1, 0]])}
+    texts = pd.DataFrame({"id": [7, 8], "text": ["good", ""], "label": [1, 0]})
+    examples = from_token_file("imdb", tokens, texts, 5)
+    assert [e.id for e in examples] == [7, 8] and examples[1].token_ids.tolist() == [101, 102]
+    with pytest.raises(UserError, match="imdb: the decoded texts and the token file list other examples"):
+        from_token_file("imdb", tokens, texts.iloc[::-1], 2)
 
 
 def test_records_carry_what_the_report_needs(tiny_bert_dir, vocab_tokenizer):

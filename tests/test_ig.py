@@ -120,7 +120,10 @@ def test_compiled_engine_matches_alibi(bert, layer):
     wrapper, tokenizer = bert
     sequences = encode(tokenizer, SENTENCES)
     reference = explain(wrapper, tokenizer, sequences, layer=LAYERS[layer])
-    compiled = explain(wrapper, tokenizer, sequences, layer=LAYERS[layer], engine="compiled", internal_batch_size=64)
+    # chunks of two widths through the one compiled function, and batches that straddle steps
+    compiled = explain(wrapper, tokenizer, sequences, layer=LAYERS[layer], engine="compiled", internal_batch_size=7,
+                       chunk_size=2)
+    assert ig.compiled_integral(wrapper, LAYERS[layer](wrapper)).experimental_get_tracing_count() == 1
     for expected, result in zip(reference, compiled):
         total = np.abs(expected.attributions).sum()
         assert np.abs(result.attributions - expected.attributions).max() <= 1e-4 * total
