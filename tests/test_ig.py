@@ -29,6 +29,11 @@ def explain(wrapper, tokenizer, sequences, **changes):
     return ig.explain(wrapper, sequences, tokenizer.all_special_ids, tokenizer.pad_token_id, settings(**changes))
 
 
+def test_chunks_group_similar_lengths_longest_first():
+    chunks = ig.length_chunks([3, 9, 5, 9, 1], chunk_size=2)
+    assert [chunk.tolist() for chunk in chunks] == [[1, 3], [2, 0], [4]]
+
+
 def test_shapes_specials_and_completeness(bert):
     wrapper, tokenizer = bert
     sequences = encode(tokenizer, SENTENCES)
