@@ -17,7 +17,6 @@ Every configuration runs in a fresh subprocess (`--worker`), so its peak residen
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import importlib.abc
 import importlib.machinery
@@ -35,7 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -202,17 +201,6 @@ def explain_project(wrapper: Any, sequences: Sequence[np.ndarray], special_ids: 
             "predicted": [r.predicted for r in results], "n_steps": [r.n_steps for r in results]}
 
 
-@contextlib.contextmanager
-def layer_output_fed(layer: Any, value: Any) -> Iterator[None]:
-    """Make `layer` return `value` instead of computing its output, for the duration of a trace."""
-    original = layer.call
-    layer.call = lambda *args, **kwargs: value
-    try:
-        yield
-    finally:
-        layer.call = original
-
-
 class GradientFloor:
     """The least work IG on a layer needs: gradients of the target-class probability with respect to
     the layer's output at the interpolation points, each pass from one compiled `tf.function`, batched
@@ -234,12 +222,8 @@ class GradientFloor:
     def _gradients(self, points: Any, mask: Any, target: Any) -> Any:
         import tensorflow as tf
 
-        with tf.GradientTape() as tape:
-            tape.watch(points)
-            with layer_output_fed(self.layer, points):
-                probabilities = self.wrapper(tf.zeros_like(mask), attention_mask=mask)
-            chosen = tf.gather(probabilities, target, batch_dims=1)
-        return tape.gradient(chosen, points)
+        # the embeddings return a plain tensor; the ids are never read, as the layer's output is fed
+        return ig.path_gradients(self.wrapper, self.layer, points, False, tf.zeros_like(mask), mask, target)
 
     def attributions(self, sequences: Sequence[np.ndarray], special_ids: Sequence[int], pad_id: int,
                      targets: Sequence[int], n_steps: Sequence[int]) -> list[np.ndarray]:
@@ -280,6 +264,11 @@ class GradientFloor:
 
 # --------------------------------------------------------------------------- workers (fresh processes)
 
+def engine_settings(params: str, engine: str) -> ig.Settings:
+    """params.yaml's `explain` settings with `engine` in place of its own."""
+    return dataclasses.replace(settings_from(load_section("explain", Path(params))), engine=engine)
+
+
 def load_wrapper(model_dir: str) -> tuple[Any, list[int], int]:
     """The fine-tuned classifier in its probability wrapper, the special ids and the pad id."""
     from stages.models import load_trained, probability_model
@@ -293,12 +282,11 @@ def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
     the worker then times the floor on the same inputs (after its own memory has been read)."""
     hide_torch()
     wrapper, special_ids, pad_id = load_wrapper(spec["model_dir"])
-    settings = settings_from(load_section("explain", Path(spec["params"])))
     if spec["config"] == "reference":
         def explain(sequences: Sequence[np.ndarray]) -> dict[str, Any]:
             return explain_reference(wrapper, sequences, special_ids, pad_id, spec["max_len"])
     else:
-        settings = dataclasses.replace(settings, engine=spec["config"])
+        settings = engine_settings(spec["params"], spec["config"])  # the floor batches as this engine
 
         def explain(sequences: Sequence[np.ndarray]) -> dict[str, Any]:
             return explain_project(wrapper, sequences, special_ids, pad_id, settings)
@@ -333,7 +321,7 @@ def memory_worker(spec: dict[str, Any]) -> dict[str, Any]:
     before and after. (No time: the two memory workers run side by side.)"""
     hide_torch()
     wrapper, special_ids, pad_id = load_wrapper(spec["model_dir"])
-    settings = dataclasses.replace(settings_from(load_section("explain", Path(spec["params"]))), engine=spec["engine"])
+    settings = engine_settings(spec["params"], spec["engine"])
     sequences = load_sequences(spec["tokens_dir"], "test", spec["count"])
     after_load = peak_rss_mib()
     explain_project(wrapper, sequences, special_ids, pad_id, settings)
