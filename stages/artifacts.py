@@ -29,17 +29,18 @@ def run(main: Callable[[], None]) -> None:
 def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary sibling of `target` to write into; move it into place only on success.
 
-    Works for files and directories. A crash or kill leaves only the hidden
-    temporary path, which the next run removes, never a partial `target`.
+    Works for files and directories. A crash or kill leaves only hidden
+    temporary paths, which the next run removes, never a partial `target`;
+    a failure keeps the old `target` as it was.
     """
     target = Path(target)
     staging = target.with_name(f".{target.name}.partial")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove(staging)
+        _remove(_retired(target))
         yield staging
-        _remove(target)
-        os.replace(staging, target)
+        _put_in_place(staging, target)
     except OSError as error:
         _remove_quietly(staging)
         if error.errno in WRITE_ERRORS:
@@ -52,6 +53,25 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
 
 
 WRITE_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+
+
+def _retired(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old.partial")
+
+
+def _put_in_place(staging: Path, target: Path) -> None:
+    """Rename `staging` to `target`. A file replaces a file in one step; a folder cannot replace, or be
+    replaced, that way, so the old target is moved aside first and moved back if the rename fails."""
+    if not (staging.is_dir() or target.is_dir()) or not os.path.lexists(target):
+        os.replace(staging, target)
+        return
+    os.replace(target, _retired(target))
+    try:
+        os.replace(staging, target)
+    except OSError:
+        os.replace(_retired(target), target)
+        raise
+    _remove(_retired(target))
 
 
 def _remove_quietly(path: Path) -> None:

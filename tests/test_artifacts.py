@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,63 @@ def test_a_failure_leaves_neither_target_nor_staging(tmp_path):
             staging.write_text("half")
             raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
+
+
+def contents(path: Path) -> dict[str, bytes]:
+    """Every file under `path` (or `path` itself) by relative name, with its bytes."""
+    if path.is_file():
+        return {"": path.read_bytes()}
+    return {str(file.relative_to(path)): file.read_bytes() for file in path.rglob("*") if file.is_file()}
+
+
+def write_output(path: Path, kind: str, text: str) -> None:
+    """A file, or a folder holding a file and a subfolder, whose bytes depend on `text`."""
+    if kind == "file":
+        path.write_bytes(f"{text}\0\xff".encode("latin-1"))
+    else:
+        (path / "sub").mkdir(parents=True, exist_ok=True)
+        (path / f"{text}.txt").write_text(text)
+        (path / "sub" / "weights.bin").write_bytes(f"{text}\0\xff".encode("latin-1"))
+
+
+def refuse_renames_of(source: Path, monkeypatch) -> None:
+    """Make renaming `source` fail with EACCES; every other rename still works."""
+    rename = os.replace
+
+    def refusing(src, dst):
+        if Path(src) == source:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        rename(src, dst)
+
+    monkeypatch.setattr("stages.artifacts.os.replace", refusing)
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+@pytest.mark.parametrize("failure", ["writer raises", "rename fails"])
+def test_a_failed_write_keeps_the_old_output_byte_for_byte(tmp_path, monkeypatch, kind, failure):
+    target = tmp_path / "out"
+    write_output(target, kind, "old")
+    before = contents(target)
+    if failure == "rename fails":
+        refuse_renames_of(tmp_path / ".out.partial", monkeypatch)
+    with pytest.raises((RuntimeError, UserError)):
+        with atomic_path(target) as staging:
+            write_output(staging, kind, "new")
+            if failure == "writer raises":
+                raise RuntimeError("killed")
+    assert contents(target) == before
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize("leftover", [".out.partial", ".out.old.partial"])
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_leftovers_of_a_killed_run_are_removed_and_do_not_leak(tmp_path, kind, leftover):
+    write_output(tmp_path / leftover, kind, "stale")
+    with atomic_path(tmp_path / "out") as staging:
+        assert not os.path.lexists(staging)
+        write_output(staging, kind, "new")
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
+    assert b"stale" not in b"".join(contents(tmp_path / "out").values())
 
 
 def test_success_replaces_the_old_output(tmp_path):

@@ -1,7 +1,10 @@
 """Decoding the Keras IMDB encoding, the Keras text form and the stratified split."""
 from __future__ import annotations
 
+import collections
 import json
+from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pytest
@@ -23,9 +26,12 @@ def test_keras_review_drops_start_token_and_undoes_the_offset():
 def test_keras_form_matches_the_keras_encoding():
     assert decode.keras_words("It's GREAT!<br /><br />Really, 10/10.") == ["it's", "great", "br", "br",
                                                                            "really", "10", "10"]
-    vocabulary = decode.keras_vocabulary(["a b b c c c", "c"], num_words=2)
+    # Keras keeps ids below num_words and stores rank r as r + 3: num_words=6 keeps ranks 1 and 2
+    vocabulary = decode.keras_vocabulary(["a b b c c c", "c"], num_words=6)
     assert vocabulary == {"b", "c"}
     assert decode.to_keras_form("A, b! D", vocabulary) == "[UNK] b [UNK]"
+    assert decode.keras_vocabulary(["a b b c c c"], num_words=5) == {"c"}
+    assert decode.keras_vocabulary(["a b b c c c"], num_words=4) == decode.keras_vocabulary(["a"], 1) == set()
 
 
 def test_stratified_split_is_seeded_disjoint_and_balanced():
@@ -56,16 +62,51 @@ def test_embedded_source_yields_the_asked_sizes():
     assert "<br" not in " ".join(sets["train"].text) and "[UNK]" in " ".join(sets["train"].text)
 
 
-def fake_keras_download(tmp_path, monkeypatch):
-    """A small imdb.npz and word index in place of the download, read by Keras's own loader."""
+def fake_keras_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                        reviews: Sequence[Sequence[int]] = ((1, 2, 3), (4, 5), (1, 5, 5), (2, 4)),
+                        labels: Sequence[int] = (1, 0, 1, 0), word_index: dict[str, int] = WORD_INDEX) -> None:
+    """A small imdb.npz (reviews as raw word ranks; Keras adds its offset of 3) and word index
+    in place of the download, read by Keras's own loader. Train and test hold the same reviews."""
     from keras.src.datasets import imdb
 
-    x = np.empty(4, dtype=object)
-    x[:] = [[1, 2, 3], [4, 5], [1, 5, 5], [2, 4]]  # raw word ranks (Keras adds its offset of 3)
-    y = np.array([1, 0, 1, 0])
+    x = np.empty(len(reviews), dtype=object)
+    for row, review in enumerate(reviews):
+        x[row] = list(review)
+    y = np.asarray(labels)
     np.savez(tmp_path / "imdb.npz", x_train=x, y_train=y, x_test=x, y_test=y)
-    (tmp_path / "imdb_word_index.json").write_text(json.dumps(WORD_INDEX))
+    (tmp_path / "imdb_word_index.json").write_text(json.dumps(word_index))
     monkeypatch.setattr(imdb, "get_file", lambda fname, *args, **kwargs: str(tmp_path / fname))
+
+
+# Counts with ties (dull/great/was, and/cast/film/plot, ...) so that some num_words cut through a tie.
+RANKED_CORPUS = ("The film was great, the cast was great.",
+                 "The plot was dull<br />and the ending was worse. Dull!",
+                 "It's a film I'd watch again: great fun, and the cast is great.",
+                 "Dull, dull plot. The end.")
+
+
+def frequency_word_index(texts: Sequence[str]) -> dict[str, int]:
+    """Words ranked from 1 by descending count, ties alphabetically, as in Keras' imdb_word_index.json."""
+    counts = collections.Counter(word for text in texts for word in decode.keras_words(text))
+    ranked = sorted(counts, key=lambda word: (-counts[word], word))
+    return {word: rank for rank, word in enumerate(ranked, start=1)}
+
+
+def test_keras_text_form_matches_keras_own_loader_for_every_num_words(tmp_path, monkeypatch):
+    from tensorflow import keras
+
+    word_index = frequency_word_index(RANKED_CORPUS)
+    reviews = [[word_index[word] for word in decode.keras_words(text)] for text in RANKED_CORPUS]
+    # Each review's label is its position, to undo the loader's shuffle.
+    fake_keras_download(tmp_path, monkeypatch, reviews, range(len(reviews)), word_index)
+    reverse_index = decode.keras_reverse_index(word_index)
+    for num_words in range(1, len(word_index) + 6):  # every cut, none to all words
+        (encoded, positions), _ = keras.datasets.imdb.load_data(num_words=num_words)
+        from_keras = {int(position): decode.decode_keras_review(ids, reverse_index)
+                      for ids, position in zip(encoded, positions)}
+        vocabulary = decode.keras_vocabulary(RANKED_CORPUS, num_words)
+        ours = {position: decode.to_keras_form(text, vocabulary) for position, text in enumerate(RANKED_CORPUS)}
+        assert ours == from_keras, f"num_words={num_words}"
 
 
 def test_keras_source_offline_with_a_local_copy(tmp_path, monkeypatch):

@@ -1,13 +1,23 @@
 """The explain stage's inputs and records: free sentences, truncation, emoji, stored fields."""
 from __future__ import annotations
 
+import argparse
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from stages.explain import explain_examples, from_sentences, from_token_file, quality_metrics
-from stages.models import load_classifier
+from stages.explain import explain_examples, from_sentences, from_token_file, quality_metrics, shard
+from stages.ig import pad
+from stages.models import Predictor, load_classifier
 from stages.params import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PARAMS = {"layer": "embeddings", "n_steps": 20, "method": "gausslegendre", "engine": "alibi",
           "internal_batch_size": 40,
@@ -16,11 +26,11 @@ PARAMS = {"layer": "embeddings", "n_steps": 20, "method": "gausslegendre", "engi
 
 def test_long_sentences_are_truncated_and_flagged(vocab_tokenizer, capsys):
     examples = from_sentences(["short", "word " * 50, "🎬 ünïcödé"], vocab_tokenizer, max_len=16)
-    assert [len(e.token_ids) for e in examples] == [3, 16, len(examples[2].token_ids)]
+    assert [len(e.token_ids) for e in examples] == [3, 16, 4]
     assert [e.truncated for e in examples] == [False, True, False]
     assert examples[1].token_ids[-1] == vocab_tokenizer.sep_token_id
     assert "sentence 1 has 52 tokens; explained truncated to 16" in capsys.readouterr().err
-    assert vocab_tokenizer.unk_token_id in examples[2].token_ids
+    assert vocab_tokenizer.convert_ids_to_tokens(examples[2].token_ids.tolist()) == ["[CLS]", "[UNK]", "unicode", "[SEP]"]
 
 
 def test_token_file_examples_must_match_their_texts():
@@ -37,17 +47,21 @@ def test_records_carry_what_the_report_needs(tiny_bert_dir, vocab_tokenizer):
     classifier = load_classifier(str(tiny_bert_dir))
     examples = from_sentences(["a fine film", "dull and long, far too long"], vocab_tokenizer, max_len=32)
     records, metrics = explain_examples(classifier, vocab_tokenizer, examples, PARAMS)
-    for example, stored in zip(examples, records):
+    ids, mask = pad([e.token_ids for e in examples], vocab_tokenizer.pad_token_id)
+    probabilities = Predictor(classifier, 8).probabilities(ids, mask)  # an independent forward pass
+    for example, stored, expected in zip(examples, records, probabilities):
         assert stored["token_ids"] == example.token_ids.tolist()
-        assert stored["tokens"][0] == "[CLS]" and stored["tokens"][-1] == "[SEP]"
-        assert stored["label"] is None and stored["source"] == "sentence"
+        assert stored["tokens"] == vocab_tokenizer.convert_ids_to_tokens(example.token_ids.tolist())
+        assert stored["label"] is None and stored["source"] == "sentence" and stored["n_steps"] == 20
+        assert stored["predicted"] == expected.argmax()
+        assert stored["probability"] == pytest.approx(expected.max(), abs=1e-5)
         total = sum(stored["attributions"])
         assert abs(total - (stored["f_x"] - stored["f_baseline"]) - stored["delta"]) < 1e-5
-        assert stored["probability"] == stored["f_x"] and stored["n_steps"] == 20
     assert metrics["n_examples"] == 2
-    assert set(metrics) >= {"completeness_error/median", "completeness_error/max", "comprehensiveness/ig",
-                            "sufficiency/ig", "comprehensiveness/random", "sufficiency/random"}
-    assert all(np.isfinite(value) for value in metrics.values())
+    errors = [r["completeness_error"] for r in records]
+    assert metrics["completeness_error/median"] == pytest.approx(np.median(errors), abs=1e-6)
+    for key in ("comprehensiveness/ig", "sufficiency/ig", "comprehensiveness/random", "sufficiency/random"):
+        assert metrics[key] == pytest.approx(np.mean([r["faithfulness"][key] for r in records]), abs=1e-6)
 
 
 def test_shards_merge_into_the_unsharded_run(tiny_bert_dir, vocab_tokenizer):
@@ -69,12 +83,83 @@ def test_shards_merge_into_the_unsharded_run(tiny_bert_dir, vocab_tokenizer):
         assert np.allclose(joined["attributions"], alone["attributions"], atol=1e-6)
         assert joined["faithfulness"]["comprehensiveness/random"] == pytest.approx(
             alone["faithfulness"]["comprehensiveness/random"], abs=1e-6)
-    assert quality_metrics(merged)["n_examples"] == whole_metrics["n_examples"] == 4
+    assert quality_metrics(merged) == pytest.approx(whole_metrics, abs=1e-5)
 
 
-def test_an_incomplete_set_of_shards_is_refused():
-    from stages.merge_shards import merge
+SHARD = {"model": "tiny", "checkpoint": "x", "data": {}, "settings": {"n_steps": 4}, "shard": "0/2", "examples": []}
 
-    shard = {"model": "tiny", "settings": {}, "index": 0, "count": 3, "examples": []}
-    with pytest.raises(UserError, match="all of 0..2 of 3 are needed"):
-        merge([shard, {**shard, "index": 2}])
+
+@pytest.mark.parametrize("shards, message", [
+    ([{**SHARD, "shard": "0/3"}, {**SHARD, "shard": "2/3"}], "shards 0/3, 2/3 given; all of 0..2 of 3 are needed"),
+    ([SHARD, SHARD, {**SHARD, "shard": "1/2"}], "shards 0/2, 0/2, 1/2 given; all of 0..1 of 2 are needed, once each"),
+    ([SHARD, {**SHARD, "shard": "1/3"}], "all of 0..1 of 2 are needed"),
+    ([SHARD, {**SHARD, "shard": "1/2", "settings": {"n_steps": 8}}], "the shards differ in 'settings'"),
+    ([SHARD, {**SHARD, "shard": "1/2", "model": "other"}], "the shards differ in 'model'"),
+])
+def test_a_missing_repeated_or_foreign_shard_is_refused(tmp_path, monkeypatch, shards, message):
+    from stages import merge_shards
+
+    paths = []
+    for number, shard in enumerate(shards):
+        paths.append(tmp_path / f"shard-{number}.json")
+        paths[-1].write_text(json.dumps(shard))
+    out = tmp_path / "merged.json"
+    monkeypatch.setattr(sys, "argv", ["merge_shards", str(out), str(tmp_path / "metrics.json"), *map(str, paths)])
+    with pytest.raises(UserError, match=re.escape(message)):
+        merge_shards.main()
+    assert not out.exists()
+
+
+def test_merge_shards_writes_the_run_in_order_and_its_metrics(tmp_path, monkeypatch):
+    from stages import merge_shards
+
+    def record(position: int) -> dict:
+        return {"position": position, "completeness_error": position / 10, "n_steps": 4 * (position + 1),
+                "faithfulness": {"comprehensiveness/ig": position / 4}}
+
+    paths = [tmp_path / "one.json", tmp_path / "zero.json"]
+    paths[0].write_text(json.dumps({**SHARD, "shard": "1/2", "examples": [record(1), record(3)]}))
+    paths[1].write_text(json.dumps({**SHARD, "examples": [record(0), record(2)]}))
+    out, metrics = tmp_path / "merged.json", tmp_path / "metrics.json"
+    monkeypatch.setattr(sys, "argv", ["merge_shards", str(out), str(metrics), *map(str, paths)])
+    merge_shards.main()
+    merged = json.loads(out.read_text())
+    assert [r["position"] for r in merged["examples"]] == [0, 1, 2, 3] and merged["shard"] == "0/1"
+    assert json.loads(metrics.read_text()) == {"n_examples": 4, "completeness_error/median": 0.15,
+                                               "completeness_error/max": 0.3, "n_steps/mean": 10.0,
+                                               "comprehensiveness/ig": 0.375}
+    paths[1].write_text("{not json")
+    with pytest.raises(UserError, match=r"zero.json: not an explain shard"):
+        merge_shards.main()
+
+
+@pytest.mark.parametrize("text", ["2/8", "0/1"])
+def test_shard_option_parses_i_of_n(text):
+    index, count = (int(n) for n in text.split("/"))
+    assert shard(text) == (index, count)
+
+
+@pytest.mark.parametrize("text", ["8/8", "3/2", "-1/2", "1/0", "a/b", "2", ""])
+def test_a_bad_shard_option_is_refused(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="expected I/N with 0 <= I < N"):
+        shard(text)
+
+
+def test_pretrained_stage_off_records_that_it_did_not_run(tmp_path, monkeypatch, capsys):
+    """The default: no model is loaded (the checkpoint is on the hub), and the files say so."""
+    from stages import explain_pretrained
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("the disabled stage loaded a model")
+
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(explain_pretrained, "load_classifier", no_download)
+    monkeypatch.setattr(explain_pretrained, "load_tokenizer", no_download)
+    monkeypatch.setattr(sys, "argv", ["explain_pretrained", "out.json", "metrics.json"])
+    explain_pretrained.main()
+    written = json.loads((tmp_path / "out.json").read_text())
+    assert written["enabled"] is False and written["examples"] == []
+    assert written["checkpoint"] == "distilbert-base-uncased-finetuned-sst-2-english"
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"enabled": False}
+    assert "explain_pretrained.enabled=true" in capsys.readouterr().out

@@ -61,6 +61,11 @@ def test_auto_steps_reach_the_target_or_the_cap(bert):
     for result in results:
         assert result.n_steps in (16, 32, 64)
         assert result.completeness_error <= 0.01 or result.n_steps == 64
+    assert max(result.n_steps for result in results) > 16  # at least one example needed more passes
+    sixteen = explain(wrapper, tokenizer, encode(tokenizer, SENTENCES), n_steps=16, method="riemann_left")
+    for fixed, auto in zip(sixteen, results):  # an example kept at 16 steps has the fixed run's attributions
+        if auto.n_steps == 16:
+            assert np.array_equal(fixed.attributions, auto.attributions)
 
 
 def test_real_length_equals_padded_run(bert):
@@ -120,16 +125,46 @@ def test_faithfulness_on_a_model_that_only_looks_at_one_token():
     assert ig.faithfulness(predict, only_specials, np.zeros(2), [101, 102], [0.5]) == (0.0, 0.0)
 
 
-@pytest.mark.parametrize("layer", ["embeddings", "layer_0"])
-def test_compiled_engine_matches_alibi(bert, layer):
+def test_baseline_keeps_special_tokens_and_pads_the_rest(vocab_tokenizer):
+    tokenizer = vocab_tokenizer
+    ids = np.array(tokenizer("great 🎬 film")["input_ids"] + [tokenizer.pad_token_id], dtype=np.int32)
+    assert tokenizer.convert_ids_to_tokens(ids.tolist()) == ["[CLS]", "great", "[UNK]", "film", "[SEP]", "[PAD]"]
+    baseline = ig.baseline_ids(ids, tokenizer.all_special_ids, tokenizer.pad_token_id)
+    assert tokenizer.convert_ids_to_tokens(baseline.tolist()) == ["[CLS]", "[PAD]", "[UNK]", "[PAD]", "[SEP]", "[PAD]"]
+
+
+@pytest.mark.parametrize("engine", ["alibi", "compiled"])
+def test_unknown_and_special_tokens_get_no_attribution(bert, engine):
+    """[UNK] is in the baseline as it is in the input, so the path never moves it: exactly zero."""
     wrapper, tokenizer = bert
-    sequences = encode(tokenizer, SENTENCES)
-    reference = explain(wrapper, tokenizer, sequences, layer=LAYERS[layer])
+    sequences = encode(tokenizer, ["great 🎬 film", "🎬 awful 🎬"])
+    for sequence, result in zip(sequences, explain(wrapper, tokenizer, sequences, engine=engine)):
+        special = np.isin(sequence, tokenizer.all_special_ids)
+        assert special.sum() >= 3 and np.all(result.attributions[special] == 0.0)
+        assert np.all(result.attributions[~special] != 0.0)
+
+
+MODELS = {"bert": "tiny_bert_dir", "distilbert": "tiny_distilbert_dir"}
+
+
+@pytest.mark.parametrize("model, layer, method, n_steps", [
+    ("bert", "embeddings", "gausslegendre", 50),
+    ("bert", "layer_0", "gausslegendre", 50),
+    ("distilbert", "embeddings", "riemann_trapezoid", 40),
+    ("distilbert", "layer_0", "riemann_middle", 40),
+    ("bert", "embeddings", "riemann_left", "auto"),
+])
+def test_compiled_engine_matches_alibi(request, vocab_tokenizer, model, layer, method, n_steps):
+    wrapper = probability_model(load_classifier(str(request.getfixturevalue(MODELS[model]))))
+    sequences = encode(vocab_tokenizer, SENTENCES)
+    options = dict(layer=LAYERS[layer], method=method, n_steps=n_steps, completeness_target=0.01, max_steps=64)
+    reference = explain(wrapper, vocab_tokenizer, sequences, **options)
     # chunks of two widths through the one compiled function, and batches that straddle steps
-    compiled = explain(wrapper, tokenizer, sequences, layer=LAYERS[layer], engine="compiled", internal_batch_size=7,
-                       chunk_size=2)
+    compiled = explain(wrapper, vocab_tokenizer, sequences, engine="compiled", internal_batch_size=7, chunk_size=2,
+                       **options)
     assert ig.compiled_integral(wrapper, LAYERS[layer](wrapper)).experimental_get_tracing_count() == 1
     for expected, result in zip(reference, compiled):
         total = np.abs(expected.attributions).sum()
         assert np.abs(result.attributions - expected.attributions).max() <= 1e-4 * total
-        assert result.completeness_error < 0.05 and result.predicted == expected.predicted
+        assert result.predicted == expected.predicted and result.n_steps == expected.n_steps
+        assert abs(result.f_baseline - expected.f_baseline) < 1e-5

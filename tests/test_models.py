@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file
 
-from stages.models import EMBEDDED_DEFAULT, load_classifier, load_tokenizer, load_trained, max_positions
+from stages.models import EMBEDDED_DEFAULT, embedded_dir, load_classifier, load_tokenizer, load_trained, max_positions
 from stages.params import UserError
 
 
@@ -16,12 +17,6 @@ def logits(model, tokenizer, texts):
 def test_embedded_model_converts_and_reloads_identically(tmp_path):
     model, tokenizer = load_classifier(EMBEDDED_DEFAULT), load_tokenizer(EMBEDDED_DEFAULT)
     assert model.config.num_labels == 2 and model.config.num_hidden_layers == 6
-    # the encoder weights come from the package, not from a random initialisation
-    word_embeddings = model.bert.embeddings.weight.numpy()
-    from safetensors.numpy import load_file
-    from stages.models import embedded_dir
-    packaged = load_file(embedded_dir(EMBEDDED_DEFAULT) / "model.safetensors")
-    assert np.array_equal(word_embeddings, packaged["embeddings.word_embeddings.weight"])
     texts = ["a wonderful film", "boring and far too long"]
     before = logits(model, tokenizer, texts)
     model.save_pretrained(str(tmp_path))
@@ -30,10 +25,46 @@ def test_embedded_model_converts_and_reloads_identically(tmp_path):
     assert np.array_equal(before, logits(reloaded, reloaded_tokenizer, texts))
 
 
-def test_local_directory_round_trip(tiny_bert_dir):
+def test_every_encoder_weight_comes_from_the_package():
+    """Each TF weight but the new head equals its stored tensor, and each stored tensor is used."""
+    from transformers.modeling_tf_pytorch_utils import TransposeType, convert_tf_weight_name_to_pt_weight_name
+
+    model = load_classifier(EMBEDDED_DEFAULT)
+    packaged = load_file(embedded_dir(EMBEDDED_DEFAULT) / "model.safetensors")
+    prefix = f"{model.name}/"
+    used = set()
+    for weight in model.weights:
+        name, transpose = convert_tf_weight_name_to_pt_weight_name(weight.name, start_prefix_to_remove=prefix,
+                                                                   tf_weight_shape=weight.shape)
+        if name.startswith("classifier."):
+            continue
+        stored = packaged[name.removeprefix("bert.")]
+        assert transpose in (TransposeType.NO, TransposeType.SIMPLE), name
+        expected = stored.T if transpose is TransposeType.SIMPLE else stored
+        assert np.array_equal(weight.numpy(), expected), name
+        used.add(name.removeprefix("bert."))
+    assert sorted(set(packaged) - used) == ["embeddings.position_ids"]  # a buffer, not a weight
+    assert len(used) == 5 + 2 + 16 * model.config.num_hidden_layers  # embeddings, pooler, 16 per block
+
+
+def test_a_package_missing_encoder_weights_is_refused(monkeypatch):
+    import safetensors.numpy
+
+    def without_block_5(path):
+        return {key: value for key, value in load_file(path).items() if ".layer.5." not in key}
+
+    monkeypatch.setattr(safetensors.numpy, "load_file", without_block_5)
+    with pytest.raises(UserError, match=r"no stored weight for bert\.encoder\.layer\.5\..*--force-reinstall"):
+        load_classifier(EMBEDDED_DEFAULT)
+
+
+def test_local_directory_round_trip(tiny_bert_dir, tmp_path):
+    from transformers import BertConfig
+
     model, tokenizer = load_classifier(str(tiny_bert_dir)), load_tokenizer(str(tiny_bert_dir))
     assert logits(model, tokenizer, ["fine"]).shape == (1, 2)
-    assert max_positions(str(tiny_bert_dir)) == 512
+    BertConfig(max_position_embeddings=40).save_pretrained(str(tmp_path))
+    assert max_positions(str(tmp_path)) == 40  # read from the config (512 is the fallback)
 
 
 def test_unreachable_hub_name_fails_fast_naming_the_embedded_model():
@@ -52,3 +83,8 @@ def test_broken_saved_model_says_how_to_rebuild(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(UserError, match=r"dvc repro -f train"):
         load_trained(tmp_path)
+
+
+def test_missing_fine_tuned_model_is_one_line_without_asking_the_hub(tmp_path):
+    with pytest.raises(UserError, match=r"no-model: missing; run `dvc repro train`"):
+        load_trained(tmp_path / "no-model")

