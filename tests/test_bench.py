@@ -215,6 +215,48 @@ def test_targets_hold_the_figures_they_summarise(quick_run: QuickRun) -> None:
     assert (None in captum_values.values()) is (not captum_installed())
 
 
+# per figure of `bench.targets`' input: the target that reads it and where it lives in the report
+PER_WORKLOAD_FIGURES = {"max_attribution_diff_vs_reference": "attribution difference vs reference",
+                        "completeness_error_median": "median completeness error",
+                        "time_multiple_of_floor": "time as a multiple of the floor",
+                        "time_ratio_vs_captum": "time as a multiple of captum's"}
+
+
+def report_at(factors: dict[str, float]) -> dict[str, Any]:
+    """A report whose every target figure is its README bound times the factor of its engine ("all" for
+    the whole-run ones); per-workload figures are worst on sentences for alibi, on reviews for compiled,
+    the other workload holding half."""
+    def bound(target: str) -> float:
+        return TARGETS[target][3]
+
+    ig_runs: dict[str, Any] = {"sentences": {}, "reviews": {}}
+    for engine, worst_on in (("alibi", "sentences"), ("compiled", "reviews")):
+        for workload in ig_runs:
+            share = 1.0 if workload == worst_on else 0.5
+            ig_runs[workload][engine] = {key: share * factors[engine] * bound(target)
+                                         for key, target in PER_WORKLOAD_FIGURES.items()}
+            ig_runs[workload][engine]["speedup"] = factors[engine] * bound(f"IG speed-up on {workload}")
+    small, large = MEMORY_COUNTS
+    return {"ig": ig_runs, "training": {"speedup": factors["all"] * bound(WHOLE_RUN_TARGETS[0])},
+            "memory": {"peak_ratio": factors["all"] * bound(WHOLE_RUN_TARGETS[1]),
+                       "small": {"n_examples": small}, "large": {"n_examples": large}}}
+
+
+@pytest.mark.parametrize("factors", [{"alibi": 1.0, "compiled": 1.0, "all": 1.0},
+                                     {"alibi": 0.999, "compiled": 1.001, "all": 0.999},
+                                     {"alibi": 1.001, "compiled": 0.999, "all": 1.001}])
+def test_targets_apply_the_readme_bounds(factors: dict[str, float]) -> None:
+    """At, just under and just over each bound, `bench.targets` reports the right figure and marks it
+    met exactly as the README's table states (`>=`, `<=` or `<`)."""
+    rows = {row["target"]: row for row in bench.targets(report_at(factors))}
+    assert list(rows) == list(TARGETS)
+    for target, (required, _, compare, bound) in TARGETS.items():
+        assert rows[target]["required"] == required, target
+        for key, value in rows[target]["values"].items():
+            assert value == pytest.approx(factors[key] * bound, rel=1e-12), (target, key)
+            assert rows[target]["met"][key] is compare(value, bound), (target, key, value)
+
+
 # --------------------------------------------------------------------------- fine-tuning and memory
 
 def test_training_variants_ran_the_asked_steps(quick_run: QuickRun) -> None:

@@ -168,3 +168,59 @@ def test_compiled_engine_matches_alibi(request, vocab_tokenizer, model, layer, m
         assert np.abs(result.attributions - expected.attributions).max() <= 1e-4 * total
         assert result.predicted == expected.predicted and result.n_steps == expected.n_steps
         assert abs(result.f_baseline - expected.f_baseline) < 1e-5
+
+
+NEUTRAL = "the film story plot actor scene camera music night city house car road table window door".split()
+
+
+def keyword_sentences(rng: np.random.Generator, count: int, share: float = 0.5) -> tuple[list[str], np.ndarray]:
+    """Seven neutral words, a `share` of them with `awful` put among them: negative (0) exactly when it is."""
+    texts, labels = [], (rng.random(count) >= share).astype(np.int64)
+    for label in labels:
+        words = list(rng.choice(NEUTRAL, 7))
+        if label == 0:
+            words[int(rng.integers(0, 7))] = "awful"
+        texts.append(" ".join(words))
+    return texts, labels
+
+
+def test_ig_finds_the_keyword_a_model_learned_and_beats_random(vocab_tokenizer):
+    """A tiny BERT trained where the answer is known (one word decides): IG ranks that word first in every
+    negative sentence and is more comprehensive and more sufficient than a random ranking."""
+    import tensorflow as tf
+    from transformers import BertConfig, TFBertForSequenceClassification
+
+    from stages.models import Predictor
+    from stages.train import batches, compile_classifier
+
+    tokenizer = vocab_tokenizer
+    texts, labels = keyword_sentences(np.random.default_rng(0), 256)
+    encoded = tokenizer(texts, padding=True, return_tensors="np")
+    tf.keras.utils.set_random_seed(0)
+    classifier = TFBertForSequenceClassification(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32,
+                                                            num_hidden_layers=1, num_attention_heads=2,
+                                                            intermediate_size=64))
+    compile_classifier(classifier, 1e-2)
+    arrays = {"input_ids": encoded["input_ids"].astype(np.int32),
+              "attention_mask": encoded["attention_mask"].astype(np.int32), "label": labels}
+    classifier.fit(batches(arrays, 16, shuffle_seed=0), steps_per_epoch=32, epochs=1, verbose=0)
+
+    negatives, _ = keyword_sentences(np.random.default_rng(1), 8, share=1.0)
+    results = explain(probability_model(classifier), tokenizer, encode(tokenizer, negatives), n_steps=64,
+                      engine="compiled")
+    predictor = Predictor(classifier, 64)
+
+    def predict(candidates: list[np.ndarray]) -> np.ndarray:
+        return predictor.probabilities(*ig.pad(candidates, tokenizer.pad_token_id))
+
+    scores = {"ig": [], "random": []}
+    for result in results:
+        assert result.predicted == 0 and result.probability > 0.9
+        assert tokenizer.convert_ids_to_tokens(int(result.token_ids[np.argmax(result.attributions)])) == "awful"
+        random_ranking = np.random.default_rng(0).random(len(result.token_ids))
+        for name, ranking in (("ig", result.attributions), ("random", random_ranking)):
+            scores[name].append(ig.faithfulness(predict, result, ranking, tokenizer.all_special_ids, [0.1, 0.2]))
+    (ig_comprehensiveness, ig_sufficiency), (random_comprehensiveness, random_sufficiency) = (
+        np.mean(scores[name], axis=0) for name in ("ig", "random"))
+    assert ig_comprehensiveness > 0.5 > random_comprehensiveness  # removing `awful` flips the prediction
+    assert ig_sufficiency < 0.1 < random_sufficiency  # keeping it alone keeps the prediction
