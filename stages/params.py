@@ -26,6 +26,8 @@ def load_params(path: Path = PARAMS_FILE) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise UserError(f"{path}: cannot read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
     try:
         params = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -39,8 +39,9 @@ class Case(NamedTuple):
 
 
 def load_raw_text(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Write `case.value` as the whole file and read it."""
-    Path("params.yaml").write_text(case.value)
+    """Write `case.value` as the whole file (text, or bytes as they are) and read it."""
+    path = Path("params.yaml")
+    path.write_bytes(case.value) if isinstance(case.value, bytes) else path.write_text(case.value)
     load_params()
 
 
@@ -69,6 +70,8 @@ def decode_fake_keras(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 CASES = [
     # the file and its sections
+    Case("params.yaml", "model: minilm\n# caf\xe9\n".encode("latin-1"), "not UTF-8 text (byte 19); save it as UTF-8",
+         check=load_raw_text),
     Case("params.yaml", "decode:\n  source: [movie-reviews\n",
          "not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'", check=load_raw_text),
     Case("evalute", {"batch_size": 64}, "unknown key 'evalute' (did you mean 'evaluate'?); allowed: model, models, "
@@ -181,7 +184,7 @@ CASES = [
 ]
 # Words that tell the user what would be accepted instead.
 ALLOWED_WORDS = ("expected", "choose one of", "allowed:", "must", "is missing", "needs", "takes", "does not fit",
-                 "is larger than", "cannot both be")
+                 "is larger than", "cannot both be", "save it as")
 
 
 def shipped() -> dict:
