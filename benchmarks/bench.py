@@ -184,7 +184,7 @@ def explain_reference(wrapper: Any, sequences: Sequence[np.ndarray], special_ids
     ids, mask = pad_to(sequences, max_len, pad_id)
     target = wrapper(ids, attention_mask=tf.constant(mask)).numpy().argmax(axis=1)
     per_token, f_x, f_baseline, deltas = ig.run_alibi(wrapper, ids, mask, target, special_ids, pad_id,
-                                                      reference_settings(), 10)
+                                                      reference_settings(), REFERENCE_STEPS)
     lengths = [len(s) for s in sequences]
     return {"attributions": [per_token[i, :n] for i, n in enumerate(lengths)],
             "completeness_errors": completeness_errors(f_x, f_baseline, deltas),
@@ -297,7 +297,7 @@ def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
         inputs[name] = sequences = load_sequences(spec["tokens_dir"], file, count)
         explain(sequences[:WARMUP_EXAMPLES])
         times, result = repeat_timed(wall_clock(lambda: explain(sequences)), spec["repeats"], spec["budget_s"])
-        output[name] = {**timing(times), **result, "n_examples": len(sequences) + 1,
+        output[name] = {**timing(times), **result, "n_examples": len(sequences),
                         "mean_length": float(np.mean([len(s) for s in sequences])),
                         "peak_rss_mib": peak_rss_mib()}  # workloads run smallest first
     if spec.get("floor"):
@@ -452,7 +452,7 @@ def train_variant(trimmed: bool, spec: dict[str, Any], train: dict[str, np.ndarr
     seed_everything(seed)
     classifier = load_classifier(spec["checkpoint"])
     compile_classifier(classifier, learning_rate_schedule(model, resolve_train_steps(model, len(train["label"]))))
-    make = batches
+    make = batches if trimmed else padded_batches
     timer = step_timer()
     steps = spec["warmup_steps"] + spec["steps"]
     classifier.fit(make(train, size, shuffle_seed=seed), steps_per_epoch=steps, epochs=1, verbose=0,
@@ -573,7 +573,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         return None if None in values else max(values)
 
     per_engine("IG speed-up on sentences", ">= 10x", lambda e: ig_runs["sentences"][e]["speedup"], lambda v: v >= 10)
-    per_engine("IG speed-up on reviews", ">= 3x", lambda e: ig_runs["reviews"][e]["speedup"], lambda v: v >= 10)
+    per_engine("IG speed-up on reviews", ">= 3x", lambda e: ig_runs["reviews"][e]["speedup"], lambda v: v >= 3)
     per_engine("attribution difference vs reference", "<= 1e-4",
                lambda e: worst(e, "max_attribution_diff_vs_reference"), lambda v: v <= 1e-4)
     per_engine("median completeness error", "< 1%", lambda e: worst(e, "completeness_error_median"),
