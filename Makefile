@@ -19,8 +19,9 @@ $(STAMP): requirements.lock
 repro: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
+# One worker per core (pytest-xdist), each test file whole on one worker; the longest files start first.
 test: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q tests
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n auto --dist loadfile tests
 
 # Side-by-side IG and fine-tuning figures on the fine-tuned default model (not part of CI).
 # PyTorch and captum (the peer) live in their own venv: in the main one alibi's spaCy would import torch.

@@ -20,6 +20,15 @@ SPREAD = 0.5
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", ".dvcignore", ".dvc/config", ".gitignore")
 
 
+LONGEST_FIRST = ("test_pipeline.py", "test_bench.py")  # minutes each: started first, they end the run sooner
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the longest files first; under `-n auto --dist loadfile` each goes to a worker of its own."""
+    items.sort(key=lambda item: LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST
+               else len(LONGEST_FIRST))
+
+
 @pytest.fixture(scope="session")
 def vocab_tokenizer():
     from stages.models import EMBEDDED_DEFAULT, load_tokenizer
