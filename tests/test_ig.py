@@ -148,10 +148,10 @@ MODELS = {"bert": "tiny_bert_dir", "distilbert": "tiny_distilbert_dir"}
 
 
 @pytest.mark.parametrize("model, layer, method, n_steps", [
-    ("bert", "embeddings", "gausslegendre", 50),
-    ("bert", "layer_0", "gausslegendre", 50),
-    ("distilbert", "embeddings", "riemann_trapezoid", 40),
-    ("distilbert", "layer_0", "riemann_middle", 40),
+    ("bert", "embeddings", "gausslegendre", 20),
+    ("bert", "layer_0", "gausslegendre", 20),
+    ("distilbert", "embeddings", "riemann_trapezoid", 20),
+    ("distilbert", "layer_0", "riemann_middle", 20),
     ("bert", "embeddings", "riemann_left", "auto"),
 ])
 def test_compiled_engine_matches_alibi(request, vocab_tokenizer, model, layer, method, n_steps):
