@@ -100,9 +100,9 @@ def test_a_missing_repeated_or_foreign_shard_is_refused(tmp_path, monkeypatch, s
     from stages import merge_shards
 
     paths = []
-    for number, shard in enumerate(shards):
+    for number, payload in enumerate(shards):
         paths.append(tmp_path / f"shard-{number}.json")
-        paths[-1].write_text(json.dumps(shard))
+        paths[-1].write_text(json.dumps(payload))
     out = tmp_path / "merged.json"
     monkeypatch.setattr(sys, "argv", ["merge_shards", str(out), str(tmp_path / "metrics.json"), *map(str, paths)])
     with pytest.raises(UserError, match=re.escape(message)):
