@@ -67,9 +67,13 @@ def tiny_distilbert_dir(tmp_path_factory, vocab_tokenizer) -> Path:
                      tmp_path_factory.mktemp("tiny-distilbert"))
 
 
+def dvc_env() -> dict[str, str]:
+    """The environment with this venv's `dvc` (and the `python` of the stage commands) first on PATH."""
+    return {**os.environ, "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"}
+
+
 def run_dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"}
-    result = subprocess.run(["dvc", *args], cwd=project, env=env, capture_output=True, text=True)
+    result = subprocess.run(["dvc", *args], cwd=project, env=dvc_env(), capture_output=True, text=True)
     if check and result.returncode:
         raise AssertionError(f"dvc {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result

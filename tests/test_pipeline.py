@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import make_project, run_dvc
+from tests.conftest import dvc_env, make_project, run_dvc
 
 OUTPUT_FOLDERS = ("data", "models", "explanations", "reports", "metrics", "dvclive")
+TRAIN_OUTPUTS = ("models", "dvclive/train")
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +40,10 @@ def set_params(project: Path, **changes) -> None:
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def digests(project: Path) -> dict[str, str]:
-    """Hash of every file under the pipeline's output folders."""
+def digests(project: Path, folders: tuple[str, ...] = OUTPUT_FOLDERS) -> dict[str, str]:
+    """Hash of every file under `folders` (by default all the pipeline's output folders)."""
     return {str(path.relative_to(project)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for folder in OUTPUT_FOLDERS for path in sorted((project / folder).rglob("*"))
+            for folder in folders for path in sorted((project / folder).rglob("*"))
             if path.is_file() and path.name != ".gitignore"}
 
 
@@ -178,9 +179,8 @@ def test_explain_killed_mid_write_keeps_the_previous_outputs(project):
 
 def test_training_killed_mid_fit_leaves_nothing_valid_and_reruns_identically(project):
     """SIGKILL dvc and the train stage together once the stage reports its first optimizer steps."""
-    before = {name: digest for name, digest in digests(project).items() if name.startswith(("models/", "dvclive/train"))}
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    process = subprocess.Popen(["dvc", "repro", "-f", "--single-item", "train"], cwd=project, env=env, text=True,
+    before = digests(project, TRAIN_OUTPUTS)
+    process = subprocess.Popen(["dvc", "repro", "-f", "--single-item", "train"], cwd=project, env=dvc_env(), text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     for line in process.stdout:  # the stage prints "step 2/4 ..." every log_every_steps
         if line.startswith("step 2/"):
@@ -194,8 +194,7 @@ def test_training_killed_mid_fit_leaves_nothing_valid_and_reruns_identically(pro
         {"changed outs": {"models/classifier": "deleted", "dvclive/train/plots": "deleted",
                           "dvclive/train/metrics.json": "deleted"}}]
     assert "Running stage 'train'" in run_dvc(project, "repro").stdout
-    after = {name: digest for name, digest in digests(project).items() if name.startswith(("models/", "dvclive/train"))}
-    assert after == before and is_clean(project)
+    assert digests(project, TRAIN_OUTPUTS) == before and is_clean(project)
 
 
 def test_bad_param_stops_the_stage_with_one_line(project_copy):
