@@ -38,11 +38,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from stages import ig
-from stages.artifacts import read_arrays, run, write_json
-from stages.explain import settings_from
-from stages.models import LAYERS
-from stages.params import UserError, load_section, selected_model
+from stages.attribution import ig
+from stages.attribution.explaining import settings_from
+from stages.plumbing.artifacts import read_arrays, run, write_json
+from stages.plumbing.models import LAYERS
+from stages.plumbing.params import UserError, load_section, selected_model
 
 ROOT = Path(__file__).resolve().parents[1]
 # alibi's transformer example (IMDB, DistilBERT/BERT): what the project's configuration is compared with.
@@ -248,8 +248,7 @@ class GradientFloor:
         x = self.layer(input_ids=tf.constant(ids), training=False).numpy()
         baseline = self.layer(input_ids=tf.constant(ig.baseline_ids(ids, special_ids, pad_id)), training=False).numpy()
         alphas, weights = gauss_legendre(n_steps)
-        count = len(sequences)
-        # step-major, as alibi lays out its paths: row s * count + j is example j at alphas[s]
+        # step-major, as alibi lays out its paths: row s * len(sequences) + j is example j at alphas[s]
         points = (baseline[None] + alphas[:, None, None, None] * (x - baseline)[None]).astype(np.float32)
         points = tf.constant(points.reshape(-1, *x.shape[1:]))
         masks, targets = tf.constant(np.tile(mask, (n_steps, 1))), tf.constant(np.tile(target, n_steps))
@@ -271,7 +270,7 @@ def engine_settings(params: str, engine: str) -> ig.Settings:
 
 def load_wrapper(model_dir: str) -> tuple[Any, list[int], int]:
     """The fine-tuned classifier in its probability wrapper, the special ids and the pad id."""
-    from stages.models import load_trained, probability_model
+    from stages.plumbing.models import load_trained, probability_model
 
     classifier, tokenizer = load_trained(model_dir)
     return probability_model(classifier), sorted(tokenizer.all_special_ids), tokenizer.pad_token_id
@@ -443,7 +442,7 @@ def step_timer() -> Any:
 def train_variant(trimmed: bool, spec: dict[str, Any], train: dict[str, np.ndarray],
                   validation: dict[str, np.ndarray]) -> dict[str, Any]:
     """Fine-tune freshly loaded starting weights for warm-up + timed steps, as the `train` stage does."""
-    from stages.models import load_classifier
+    from stages.plumbing.models import load_classifier
     from stages.train import batches, compile_classifier, learning_rate_schedule, resolve_train_steps, seed_everything
 
     _, model = selected_model(Path(spec["params"]))

@@ -15,8 +15,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from stages.artifacts import atomic_path, run
-from stages.params import UserError, load_section
+from stages.plumbing.artifacts import atomic_path, run
+from stages.plumbing.params import UserError, load_section
 
 UNK_TOKEN = "[UNK]"  # the BERT tokenizers' unknown token, also used by the reference example
 KERAS_INDEX_OFFSET = 3  # keras.datasets.imdb reserves 0 (padding), 1 (start) and 2 (out of vocabulary)
@@ -164,8 +164,7 @@ def from_keras(params: dict) -> dict[str, pd.DataFrame]:
                                    "text": [decode_keras_review(reviews[i], reverse_index) for i in chosen],
                                    "label": labels[chosen]})
     # The out-of-domain sentences in the same form: the words Keras kept become themselves.
-    vocabulary = {word for index, word in reverse_index.items()
-                  if index + KERAS_INDEX_OFFSET < params["num_words"]}
+    vocabulary = {word for rank, word in reverse_index.items() if rank <= keras_kept_words(params["num_words"])}
     sentences = sample_sentences(embedded_sources()[1], params["rotten_tomatoes_size"], params["seed"])
     sets["rotten_tomatoes"] = sentences.assign(text=[to_keras_form(t, vocabulary) for t in sentences.text])
     return sets

@@ -1,8 +1,10 @@
 """Stage `evaluate`: held-out IMDB and out-of-domain Rotten Tomatoes figures of the fine-tuned model.
 
 Usage: python -m stages.evaluate TOKENS_DIR MODEL_DIR LIVE_DIR PREDICTIONS_DIR
-Writes DVC metrics and confusion matrices (dvclive) to LIVE_DIR and one CSV of
-predictions per set (id, label, predicted, probability) to PREDICTIONS_DIR.
+Writes to LIVE_DIR the figures runs are compared by (accuracy, ROC AUC, loss;
+DVC metrics through dvclive), the per-class report (`per_class.json`: counts,
+precision, recall, F1) and the confusion matrices, and one CSV of predictions
+per set (id, label, predicted, probability) to PREDICTIONS_DIR.
 """
 from __future__ import annotations
 
@@ -13,16 +15,18 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from stages.artifacts import atomic_path, read_arrays, run
-from stages.models import Predictor, load_trained
-from stages.params import load_section
+from stages.plumbing.artifacts import atomic_path, read_arrays, run, significant, write_json
+from stages.plumbing.models import Predictor, load_trained
+from stages.plumbing.params import load_section
 
 SETS = {"imdb": "test", "rotten_tomatoes": "rotten_tomatoes"}  # metric prefix -> token file
 CLASS_NAMES = ("negative", "positive")
+COMPARED = ("accuracy", "roc_auc", "loss")  # the metrics; the rest of the report goes to per_class.json
+DIGITS = 6
 
 
 def classification_report(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    """Accuracy, cross-entropy loss, per-class precision/recall/F1 and ROC AUC, rounded for stable files."""
+    """Accuracy, cross-entropy loss, per-class precision/recall/F1 and ROC AUC, to DIGITS significant digits."""
     predicted = probabilities.argmax(axis=1)
     precision, recall, f1, _ = skm.precision_recall_fscore_support(labels, predicted, labels=[0, 1],
                                                                    zero_division=0)
@@ -33,7 +37,7 @@ def classification_report(labels: np.ndarray, probabilities: np.ndarray) -> dict
     for index, name in enumerate(CLASS_NAMES):
         report.update({f"{name}/precision": precision[index], f"{name}/recall": recall[index],
                        f"{name}/f1": f1[index]})
-    return {key: round(float(value), 6) for key, value in report.items()}
+    return {key: value if key == "n" else significant(float(value), DIGITS) for key, value in report.items()}
 
 
 def main() -> None:
@@ -51,19 +55,24 @@ def main() -> None:
 
     with atomic_path(args.live_dir) as live_staging, atomic_path(args.predictions_dir) as predictions_staging:
         predictions_staging.mkdir()
+        per_class = {}
         with Live(str(live_staging), dvcyaml=None, save_dvc_exp=False, report=None) as live:
             for prefix, token_file in SETS.items():
                 arrays = read_arrays(args.tokens_dir / f"{token_file}.npz", rebuild="tokenize")
                 probabilities = predictor.probabilities(arrays["input_ids"], arrays["attention_mask"])
                 predicted = probabilities.argmax(axis=1)
                 for name, value in classification_report(arrays["label"], probabilities).items():
-                    live.summary[f"{prefix}/{name}"] = value
+                    if name in COMPARED:
+                        live.summary[f"{prefix}/{name}"] = value
+                    else:
+                        per_class[f"{prefix}/{name}"] = value
                 live.log_sklearn_plot("confusion_matrix", arrays["label"].tolist(), predicted.tolist(),
                                       name=f"confusion_{prefix}.json")
                 pd.DataFrame({"id": arrays["id"], "label": arrays["label"], "predicted": predicted,
                               "probability": probabilities.max(axis=1).round(6)}).to_csv(
                     predictions_staging / f"{token_file}.csv", index=False)
                 print(f"{prefix}: accuracy {live.summary[f'{prefix}/accuracy']:.4f} on {len(predicted)}")
+        write_json(live_staging / "per_class.json", per_class)
 
 
 if __name__ == "__main__":

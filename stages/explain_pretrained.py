@@ -4,17 +4,20 @@ Usage: python -m stages.explain_pretrained OUT_JSON METRICS_JSON
 The reference example first explains `distilbert-base-uncased-finetuned-sst-2-english`
 on three sentences. That checkpoint comes from the hub, so the stage is off by
 default (`explain_pretrained.enabled: false`) and then records only that it was
-not run; the default `dvc repro` stays offline.
+not run (and no metrics); the default `dvc repro` stays offline.
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from stages.artifacts import run, write_json
-from stages.explain import explain_examples, from_sentences, settings_record
-from stages.models import load_classifier, load_tokenizer
-from stages.params import load_section
+from stages.attribution.explaining import explain_examples, explanations, from_sentences
+from stages.attribution.quality import quality_metrics
+from stages.plumbing.artifacts import run, write_json
+from stages.plumbing.models import load_classifier, load_tokenizer
+from stages.plumbing.params import load_section
+
+METRICS_PREFIX = "pretrained"  # its figures beside the fine-tuned model's `sentences/...`
 
 
 def main() -> None:
@@ -24,19 +27,17 @@ def main() -> None:
     args = parser.parse_args()
     params = load_section("explain_pretrained")
     ig_params = load_section("explain")
-    result = {"enabled": params["enabled"], "model": params["checkpoint"], "checkpoint": params["checkpoint"],
-              "settings": settings_record(ig_params), "examples": []}
-    metrics: dict = {"enabled": params["enabled"]}
+    records = []
     if params["enabled"]:
         classifier, tokenizer = load_classifier(params["checkpoint"]), load_tokenizer(params["checkpoint"])
         examples = from_sentences(params["sentences"], tokenizer, tokenizer.model_max_length)
-        result["examples"], quality = explain_examples(classifier, tokenizer, examples, ig_params)
-        metrics.update(quality)
+        records = explain_examples(classifier, tokenizer, examples, ig_params)
     else:
         print("explain_pretrained.enabled is false: nothing to explain "
               "(dvc exp run -S explain_pretrained.enabled=true to run it)")
-    write_json(args.out_json, result)
-    write_json(args.metrics_json, metrics)
+    write_json(args.out_json, explanations(params["checkpoint"], params["checkpoint"], ig_params, records,
+                                           enabled=params["enabled"]))
+    write_json(args.metrics_json, quality_metrics(records, prefix=METRICS_PREFIX))
 
 
 if __name__ == "__main__":

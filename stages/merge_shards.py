@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stages.artifacts import run, write_json
-from stages.explain import quality_metrics
-from stages.params import UserError
+from stages.attribution.quality import quality_metrics
+from stages.plumbing.artifacts import run, write_json
+from stages.plumbing.params import UserError
 
 SAME_IN_EVERY_SHARD = ("model", "checkpoint", "data", "settings")
 

@@ -1,9 +1,10 @@
 """Stage `render`: a self-contained HTML report of the Integrated Gradients attributions.
 
-Usage: python -m stages.render FINETUNED_JSON PRETRAINED_JSON EXPLAIN_METRICS_JSON DVCLIVE_DIR OUT_HTML
+Usage: python -m stages.render FINETUNED_JSON SENTENCES_JSON PRETRAINED_JSON DVCLIVE_DIR OUT_HTML
 One card per explained example, its tokens highlighted as in alibi's example
 (PiYG, scaled per example to its largest |attribution|) with a CSS-only switch
-to whole words, the model's figures and the dvclive charts that exist. The page
+to whole words, the model's figures, the quality of the attributions per source
+and the dvclive charts that exist. The page
 loads nothing and runs no script; every text from the data is HTML-escaped and
 the bytes are the same on every run.
 """
@@ -22,19 +23,21 @@ import numpy as np
 from matplotlib.colors import Normalize, to_hex, to_rgb
 from matplotlib.figure import Figure  # pyplot-free: no GUI backend and no global figure state
 
-from stages.artifacts import atomic_path, run
-from stages.params import UserError
+from stages.attribution.quality import quality_metrics
+from stages.plumbing.artifacts import atomic_path, run
+from stages.plumbing.params import UserError
 
 CLASS_NAMES = ("negative", "positive")
-SOURCE_TITLES = {"imdb": "IMDB review", "rotten_tomatoes": "Rotten Tomatoes sentence", "sentence": "Sentence"}
+SOURCE_TITLES = {"imdb": "IMDB review", "rotten_tomatoes": "Rotten Tomatoes sentence", "sentences": "Sentence"}
+SOURCE_NAMES = {"imdb": "held-out IMDB reviews", "rotten_tomatoes": "Rotten Tomatoes sentences",
+                "sentences": "free sentences"}
 SPECIAL_TOKENS = {"[CLS]", "[SEP]"}
 PAD_TOKEN = "[PAD]"
 CONTINUATION = "##"
 TOP_K = 8
-METRIC_KEYS = ("n_examples", "completeness_error/median", "completeness_error/max", "n_steps/mean",
-               "comprehensiveness/ig", "sufficiency/ig", "comprehensiveness/random", "sufficiency/random")
 EXAMPLE_KEYS = ("source", "id", "text", "label", "truncated", "tokens", "attributions", "predicted", "probability",
-                "f_x", "f_baseline", "completeness_error", "n_steps")
+                "f_x", "f_baseline", "completeness_error", "n_steps", "faithfulness")
+NUMBER_KEYS = ("probability", "f_x", "f_baseline", "completeness_error", "n_steps")
 CHART_STYLE = {"svg.fonttype": "none", "font.size": 8,
                "axes.spines.top": False, "axes.spines.right": False}
 ENABLE_PRETRAINED = "dvc exp run -S explain_pretrained.enabled=true"
@@ -96,19 +99,13 @@ def read_explanations(path: Path, rebuild: str) -> dict[str, Any]:
                 raise ValueError("an example has not one attribution per token")
             if example["label"] not in (0, 1, None) or example["predicted"] not in (0, 1):
                 raise ValueError("labels must be 0, 1 or null")
-    except (KeyError, TypeError, ValueError) as error:
+            figures = [example[key] for key in NUMBER_KEYS] + list(example["faithfulness"].values())
+            if not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in figures):
+                raise ValueError(f"{', '.join(NUMBER_KEYS)} and the faithfulness figures must be numbers")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise UserError(f"{path}: not an explanations file ({error}); rebuild it with "
                         f"`dvc repro -f {rebuild}`") from None
     return explanations
-
-
-def read_metrics(path: Path) -> dict[str, float]:
-    metrics = read_json(path, rebuild="explain")
-    missing = [key for key in METRIC_KEYS
-               if not isinstance(metrics, dict) or not isinstance(metrics.get(key), (int, float))]
-    if missing:
-        raise UserError(f"{path}: no number at '{missing[0]}'; rebuild it with `dvc repro -f explain`")
-    return metrics
 
 
 def read_optional_json(path: Path, rebuild: str) -> Any | None:
@@ -276,7 +273,7 @@ def legend() -> str:
             '<span>towards the predicted class<br><small>positive attribution</small></span></div>')
 
 
-def model_facts(finetuned: dict[str, Any], metrics: dict[str, Any], scores: dict[str, Any]) -> list[str]:
+def model_facts(finetuned: dict[str, Any], examples: list[dict[str, Any]], scores: dict[str, Any]) -> list[str]:
     """The header's rows: model, data, accuracy, IG settings and the quality of the attributions."""
     facts = [f"<dt>model</dt><dd>{escape(str(finetuned.get('model', '')))} "
              f"<code>{escape(str(finetuned.get('checkpoint', '')))}</code></dd>"]
@@ -289,17 +286,32 @@ def model_facts(finetuned: dict[str, Any], metrics: dict[str, Any], scores: dict
                   if f"{prefix}/accuracy" in scores]
     if accuracies:
         facts.append(f"<dt>accuracy</dt><dd>{'; '.join(accuracies)}</dd>")
-    if "settings" in finetuned:
+    if "settings" in finetuned and examples:
         settings = {key: escape(str(value)) for key, value in finetuned["settings"].items()}
+        mean_steps = float(np.mean([int(example["n_steps"]) for example in examples]))
         facts.append(f"<dt>Integrated Gradients</dt><dd>{settings.get('method')}, {settings.get('n_steps')} steps "
-                     f"(mean {float(metrics['n_steps/mean']):g}), layer {settings.get('layer')}</dd>")
-    facts.append(f"<dt>completeness error</dt><dd>median {float(metrics['completeness_error/median']):.2%}, "
-                 f"max {float(metrics['completeness_error/max']):.2%} over {int(metrics['n_examples'])} examples "
-                 "(|Σ attributions − (f(x) − f(baseline))| / |f(x) − f(baseline)|)</dd>")
-    for name, better in (("comprehensiveness", "higher is better"), ("sufficiency", "lower is better")):
-        facts.append(f"<dt>{name}</dt><dd>IG {float(metrics[f'{name}/ig']):.3f} vs random "
-                     f"{float(metrics[f'{name}/random']):.3f} ({better})</dd>")
+                     f"(mean {mean_steps:g}), layer {settings.get('layer')}</dd>")
+    if examples:
+        facts.append(f"<dt>attribution quality</dt><dd>{quality_table(examples)}</dd>")
     return facts
+
+
+def quality_table(examples: list[dict[str, Any]]) -> str:
+    """Completeness and faithfulness (IG against a random ranking) for each source of examples."""
+    figures = quality_metrics(examples)
+    rows = []
+    for source in dict.fromkeys(example["source"] for example in examples):
+        def value(key: str, form: str = ".3f") -> str:
+            return format(float(figures[f"{source}/{key}"]), form)
+        count = sum(example["source"] == source for example in examples)
+        rows.append(f"<tr><th>{escape(SOURCE_NAMES.get(source, str(source)))}</th><td>{count}</td>"
+                    f"<td>{value('completeness_error/median', '.2%')} / {value('completeness_error/max', '.2%')}</td>"
+                    f"<td>{value('comprehensiveness/ig')} / {value('comprehensiveness/random')}</td>"
+                    f"<td>{value('sufficiency/ig')} / {value('sufficiency/random')}</td></tr>")
+    return ('<table class="quality"><tr><th></th><th>examples</th><th>completeness error<br><small>median / max'
+            '</small></th><th>comprehensiveness<br><small>IG / random, higher is better</small></th>'
+            '<th>sufficiency<br><small>IG / random, lower is better</small></th></tr>'
+            + "".join(rows) + "</table>")
 
 
 def accuracy_text(scores: dict[str, Any], prefix: str, name: str) -> str:
@@ -357,20 +369,24 @@ mark.special{font-size:.75em;opacity:.7}
 details{margin-top:6px;font-size:.85em;color:#555}
 .raw{white-space:pre-wrap;word-break:break-word}
 .note{color:#555}
+.quality{border-collapse:collapse;font-size:.9em}
+.quality th,.quality td{padding:1px 10px 1px 0;text-align:left;vertical-align:bottom}
+.quality td{font-variant-numeric:tabular-nums}
 """
 
 
-def render_report(finetuned: dict[str, Any], pretrained: dict[str, Any], metrics: dict[str, Any],
+def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrained: dict[str, Any],
                   live_dir: Path) -> str:
-    """The whole page."""
-    scores = read_optional_json(live_dir / "evaluate" / "metrics.json", rebuild="evaluate") or {}
+    """The whole page: the fine-tuned model's reviews and sentences, then the pretrained model's."""
+    scores = {**(read_optional_json(live_dir / "evaluate" / "per_class.json", rebuild="evaluate") or {}),
+              **(read_optional_json(live_dir / "evaluate" / "metrics.json", rebuild="evaluate") or {})}
+    examples = finetuned["examples"] + sentences["examples"]
     charts = [(training_chart(live_dir), "training curves")]
     charts += [(confusion_chart(live_dir / "evaluate" / "plots" / "sklearn" / f"confusion_{prefix}.json", name),
                 f"confusion matrix, {name}")
                for prefix, name in (("imdb", "held-out IMDB"), ("rotten_tomatoes", "Rotten Tomatoes"))]
     figures = "\n".join(chart_figure(svg, caption) for svg, caption in charts)
-    cards = "\n".join(example_card(example, f"finetuned-{index}")
-                      for index, example in enumerate(finetuned["examples"]))
+    cards = "\n".join(example_card(example, f"finetuned-{index}") for index, example in enumerate(examples))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -385,7 +401,7 @@ def render_report(finetuned: dict[str, Any], pretrained: dict[str, Any], metrics
 <header>
 <h1>Integrated Gradients attributions</h1>
 <dl>
-{chr(10).join(model_facts(finetuned, metrics, scores))}
+{chr(10).join(model_facts(finetuned, examples, scores))}
 </dl>
 </header>
 <input type="checkbox" id="word-view">
@@ -410,16 +426,16 @@ def render_report(finetuned: dict[str, Any], pretrained: dict[str, Any], metrics
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("finetuned_json", "pretrained_json", "metrics_json", "live_dir", "out_html"):
+    for name in ("finetuned_json", "sentences_json", "pretrained_json", "live_dir", "out_html"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
-    finetuned = read_explanations(args.finetuned_json, rebuild="explain")
-    pretrained = read_explanations(args.pretrained_json, rebuild="explain_pretrained")
-    metrics = read_metrics(args.metrics_json)
-    page = render_report(finetuned, pretrained, metrics, args.live_dir)
+    explained = [read_explanations(args.finetuned_json, rebuild="explain"),
+                 read_explanations(args.sentences_json, rebuild="explain_sentences"),
+                 read_explanations(args.pretrained_json, rebuild="explain_pretrained")]
+    page = render_report(*explained, args.live_dir)
     with atomic_path(args.out_html) as staging:
         staging.write_text(page, encoding="utf-8")
-    print(f"{args.out_html}: {len(finetuned['examples']) + len(pretrained['examples'])} examples")
+    print(f"{args.out_html}: {sum(len(file['examples']) for file in explained)} examples")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from stages.artifacts import atomic_path, read_arrays, run
-from stages.models import Predictor, load_classifier, load_tokenizer
-from stages.params import UserError, load_section, selected_model
+from stages.plumbing.artifacts import atomic_path, read_arrays, run
+from stages.plumbing.models import Predictor, load_classifier, load_tokenizer
+from stages.plumbing.params import UserError, load_section, selected_model
 
 SHUFFLE_BUFFER = 1024  # as in the reference example
 VALIDATION_BATCH = 64

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,9 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # Weights drawn with this standard deviation (the configs' default is 0.02) make the tiny models'
 # predictions depend on their input, both classes among them: a test that mixes up examples fails.
 SPREAD = 0.5
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", ".dvcignore", ".dvc/config", ".gitignore")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", ".dvcignore", ".dvc/config", ".dvc/plots", ".gitignore")
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Headless, and offline: every host name fails to resolve, so a page that needs the network shows it.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic", "--window-size=1280,2000",
+                  "--host-resolver-rules=MAP * ~NOTFOUND")
 LONGEST_FIRST = ("test_pipeline.py", "test_bench.py")  # minutes each: started first, they end the run sooner
 
 
@@ -31,7 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def vocab_tokenizer():
-    from stages.models import EMBEDDED_DEFAULT, load_tokenizer
+    from stages.plumbing.models import EMBEDDED_DEFAULT, load_tokenizer
 
     return load_tokenizer(EMBEDDED_DEFAULT)
 
@@ -79,6 +86,20 @@ def run_dvc(project: Path, *args: str, check: bool = True) -> subprocess.Complet
     return result
 
 
+def set_params(project: Path, **changes: Any) -> None:
+    """Set dotted keys of the project's params.yaml as `dvc exp run -S` does: through DVC's own
+    round-trip YAML writer, which keeps the file's comments and layout."""
+    from dvc.utils.serialize import modify_yaml
+
+    with modify_yaml(project / "params.yaml") as params:
+        for dotted, value in changes.items():
+            *sections, key = dotted.split(".")
+            target = params
+            for section in sections:
+                target = target[section]
+            target[key] = value
+
+
 def make_project(project: Path, checkpoint: Path) -> Path:
     """A git + DVC copy of the project whose params select `checkpoint` and a few dozen reviews."""
     for name in PROJECT_FILES:
@@ -89,15 +110,13 @@ def make_project(project: Path, checkpoint: Path) -> Path:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, target)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["models"]["tiny"] = {**params["models"]["minilm"], "checkpoint": str(checkpoint), "batch_size": 8}
-    params["model"] = "tiny"
-    params["decode"].update(train_size=32, test_size=16, rotten_tomatoes_size=24)
-    params["tokenize"]["max_len"] = 64
-    params["train"]["log_every_steps"] = 2
-    params["explain"].update(n_reviews=2, n_rt_sentences=1, n_steps=4, internal_batch_size=20,
-                             sentences=["a fine film", "<script>alert(1)</script> dull"])
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    minilm = yaml.safe_load((project / "params.yaml").read_text())["models"]["minilm"]
+    set_params(project, **{"models.tiny": {**minilm, "checkpoint": str(checkpoint), "batch_size": 8},
+                           "model": "tiny", "decode.train_size": 32, "decode.test_size": 16,
+                           "decode.rotten_tomatoes_size": 24, "tokenize.max_len": 64, "train.log_every_steps": 2,
+                           "explain.n_reviews": 2, "explain.n_rt_sentences": 1, "explain.n_steps": 4,
+                           "explain.internal_batch_size": 20,
+                           "explain.sentences": ["a fine film", "<script>alert(1)</script> dull"]})
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     subprocess.run(git + ["add", "-A"], cwd=project, check=True)
@@ -108,3 +127,26 @@ def make_project(project: Path, checkpoint: Path) -> Path:
 @pytest.fixture
 def project_copy(tmp_path, tiny_bert_dir):
     return make_project(tmp_path / "project", tiny_bert_dir)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium through Selenium: skipped locally without it, a failure in CI."""
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
+    if missing:
+        message = f"{' and '.join(missing)} missing: apt-get install -y chromium chromium-driver"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_window_size(1280, 2000)
+    yield driver
+    driver.quit()

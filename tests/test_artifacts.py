@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.artifacts import atomic_path, read_arrays, write_arrays, write_json
-from stages.params import UserError
+from stages.plumbing.artifacts import atomic_path, read_arrays, write_arrays, write_json
+from stages.plumbing.params import UserError
 
 
 def test_a_failure_leaves_neither_target_nor_staging(tmp_path):
@@ -47,7 +47,7 @@ def refuse_renames_of(source: Path, monkeypatch) -> None:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
         rename(src, dst)
 
-    monkeypatch.setattr("stages.artifacts.os.replace", refusing)
+    monkeypatch.setattr("stages.plumbing.artifacts.os.replace", refusing)
 
 
 @pytest.mark.parametrize("kind", ["file", "folder"])
@@ -102,7 +102,7 @@ def test_disk_full_is_one_clear_line(tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("stages.artifacts.os.replace", full)
+    monkeypatch.setattr("stages.plumbing.artifacts.os.replace", full)
     with pytest.raises(UserError, match=r"out.json: cannot write it \(No space left on device\)"):
         write_json(tmp_path / "out.json", {"a": 1})
     assert list(tmp_path.iterdir()) == []

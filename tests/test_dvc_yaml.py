@@ -12,18 +12,22 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "stages"
 
 
-def project_imports(module: str) -> set[str]:
-    """Project modules `module` imports, at any depth of its code (imports inside functions count)."""
-    tree = ast.parse((ROOT / f"{module.replace('.', '/')}.py").read_text())
+def is_module(name: str) -> bool:
+    return (ROOT / f"{name.replace('.', '/')}.py").is_file()
+
+
+def project_imports(source: str) -> set[str]:
+    """Project modules the Python `source` imports, at any depth of its code (imports inside
+    functions count); `from stages.wing import module` names that module."""
     found = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name.startswith(f"{PACKAGE}.")}
-        elif isinstance(node, ast.ImportFrom) and node.module == PACKAGE:
-            found |= {f"{PACKAGE}.{alias.name}" for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(f"{PACKAGE}."):
-            found.add(node.module)
-    return found
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == PACKAGE:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if is_module(submodule) else node.module)
+    return {name for name in found if is_module(name)}
 
 
 def closure(module: str) -> set[str]:
@@ -33,16 +37,25 @@ def closure(module: str) -> set[str]:
         current = pending.pop()
         if current not in seen:
             seen.add(current)
-            pending += project_imports(current)
+            pending += project_imports((ROOT / f"{current.replace('.', '/')}.py").read_text())
     return seen
 
 
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
 
-def test_the_import_scan_sees_function_level_imports():
-    assert {"stages.ig", "stages.models", "stages.tokenize"} <= project_imports("stages.explain")
-    assert "stages.params" in closure("stages.explain_pretrained")  # through stages.explain
+def test_the_import_scan_sees_every_form_of_import():
+    source = """
+import stages.plumbing.params
+from stages.attribution import ig, quality
+from stages.plumbing.models import load_trained
+
+def main():
+    from stages import decode
+"""
+    assert project_imports(source) == {"stages.plumbing.params", "stages.attribution.ig", "stages.attribution.quality",
+                                       "stages.plumbing.models", "stages.decode"}
+    assert "stages.plumbing.texts" in closure("stages.explain_sentences")  # through stages.attribution.explaining
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))

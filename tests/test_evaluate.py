@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from stages import evaluate
-from stages.models import Predictor, load_classifier
-from stages.tokenize import encode
+from stages.plumbing.models import Predictor, load_classifier
+from stages.plumbing.texts import encode
 from stages.train import validation_figures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +99,9 @@ def test_the_stage_writes_figures_predictions_and_confusion_rows(tiny, tiny_bert
     evaluate.main()
 
     summary = json.loads((tmp_path / "live" / "metrics.json").read_text())
+    per_class = json.loads((tmp_path / "live" / "per_class.json").read_text())
+    assert sorted(summary) == sorted(f"{prefix}/{name}" for prefix in evaluate.SETS for name in evaluate.COMPARED
+                                     if f"{prefix}/{name}" != "rotten_tomatoes/roc_auc")
     for prefix, token_file in evaluate.SETS.items():
         written = np.load(tokens / f"{token_file}.npz")
         expected = softmax(one_at_a_time(classifier, written))
@@ -109,7 +112,9 @@ def test_the_stage_writes_figures_predictions_and_confusion_rows(tiny, tiny_bert
         assert np.abs(predictions.probability - expected.max(axis=1)).max() < 1e-5
         correct = (predictions.predicted == predictions.label).mean()
         assert summary[f"{prefix}/accuracy"] == pytest.approx(correct, abs=1e-6)
-        assert summary[f"{prefix}/n"] == len(TEXTS)
+        assert per_class[f"{prefix}/n"] == len(TEXTS)
+        assert per_class[f"{prefix}/positive/recall"] == pytest.approx(
+            predictions.predicted[predictions.label == 1].mean(), abs=1e-6)
         rows = json.loads((tmp_path / "live" / "plots" / "sklearn" / f"confusion_{prefix}.json").read_text())
         assert sorted((int(r["actual"]), int(r["predicted"])) for r in rows) == sorted(
             zip(predictions.label, predictions.predicted))

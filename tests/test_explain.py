@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.explain import explain_examples, from_sentences, from_token_file, quality_metrics, shard
-from stages.ig import pad
-from stages.models import Predictor, load_classifier
-from stages.params import UserError
+from stages.attribution.explaining import explain_examples, from_sentences, from_token_file
+from stages.attribution.ig import pad
+from stages.attribution.quality import quality_metrics
+from stages.explain import shard
+from stages.plumbing.models import Predictor, load_classifier
+from stages.plumbing.params import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,22 +48,41 @@ def test_token_file_examples_must_match_their_texts():
 def test_records_carry_what_the_report_needs(tiny_bert_dir, vocab_tokenizer):
     classifier = load_classifier(str(tiny_bert_dir))
     examples = from_sentences(["a fine film", "dull and long, far too long"], vocab_tokenizer, max_len=32)
-    records, metrics = explain_examples(classifier, vocab_tokenizer, examples, PARAMS)
+    records = explain_examples(classifier, vocab_tokenizer, examples, PARAMS)
+    metrics = quality_metrics(records)
     ids, mask = pad([e.token_ids for e in examples], vocab_tokenizer.pad_token_id)
     probabilities = Predictor(classifier, 8).probabilities(ids, mask)  # an independent forward pass
     for example, stored, expected in zip(examples, records, probabilities):
         assert stored["token_ids"] == example.token_ids.tolist()
         assert stored["tokens"] == vocab_tokenizer.convert_ids_to_tokens(example.token_ids.tolist())
-        assert stored["label"] is None and stored["source"] == "sentence" and stored["n_steps"] == 20
+        assert stored["label"] is None and stored["source"] == "sentences" and stored["n_steps"] == 20
         assert stored["predicted"] == expected.argmax()
         assert stored["probability"] == pytest.approx(expected.max(), abs=1e-5)
         total = sum(stored["attributions"])
         assert abs(total - (stored["f_x"] - stored["f_baseline"]) - stored["delta"]) < 1e-5
-    assert metrics["n_examples"] == 2
     errors = [r["completeness_error"] for r in records]
-    assert metrics["completeness_error/median"] == pytest.approx(np.median(errors), abs=1e-6)
+    assert metrics["sentences/completeness_error/median"] == pytest.approx(np.median(errors), rel=1e-3)
     for key in ("comprehensiveness/ig", "sufficiency/ig", "comprehensiveness/random", "sufficiency/random"):
-        assert metrics[key] == pytest.approx(np.mean([r["faithfulness"][key] for r in records]), abs=1e-6)
+        assert metrics[f"sentences/{key}"] == pytest.approx(np.mean([r["faithfulness"][key] for r in records]),
+                                                            rel=1e-3, abs=1e-7)
+
+
+def test_quality_metrics_are_per_source_with_significant_digits():
+    def record(source: str, error: float, steps: int, comprehensiveness: float) -> dict:
+        return {"source": source, "completeness_error": error, "n_steps": steps,
+                "faithfulness": {"comprehensiveness/ig": comprehensiveness}}
+
+    records = [record("imdb", 2.345678e-06, 50, 0.3), record("imdb", 0.0004, 50, 0.2),
+               record("sentences", 0.01, 16, 0.123456), record("imdb", 1e-06, 100, 0.1)]
+    assert quality_metrics(records) == {
+        "imdb/completeness_error/median": 2.346e-06, "imdb/completeness_error/max": 0.0004,
+        "imdb/n_steps/mean": 66.67, "imdb/comprehensiveness/ig": 0.2,
+        "sentences/completeness_error/median": 0.01, "sentences/completeness_error/max": 0.01,
+        "sentences/n_steps/mean": 16.0, "sentences/comprehensiveness/ig": 0.1235}
+    assert list(quality_metrics(records[2:3], prefix="pretrained")) == [
+        "pretrained/completeness_error/median", "pretrained/completeness_error/max", "pretrained/n_steps/mean",
+        "pretrained/comprehensiveness/ig"]
+    assert quality_metrics([]) == {}
 
 
 def test_shards_merge_into_the_unsharded_run(tiny_bert_dir, vocab_tokenizer):
@@ -70,11 +91,11 @@ def test_shards_merge_into_the_unsharded_run(tiny_bert_dir, vocab_tokenizer):
     classifier = load_classifier(str(tiny_bert_dir))
     examples = from_sentences(["a fine film", "dull", "i love it , i like it", "far too long and dull"],
                               vocab_tokenizer, max_len=32)
-    whole, whole_metrics = explain_examples(classifier, vocab_tokenizer, examples, PARAMS)
+    whole = explain_examples(classifier, vocab_tokenizer, examples, PARAMS)
     shards = []
     for index in range(2):
         positions = list(range(len(examples)))[index::2]
-        records, _ = explain_examples(classifier, vocab_tokenizer, [examples[p] for p in positions], PARAMS,
+        records = explain_examples(classifier, vocab_tokenizer, [examples[p] for p in positions], PARAMS,
                                       positions)
         shards.append({"model": "tiny", "settings": PARAMS, "index": index, "count": 2, "examples": records})
     merged = merge(shards)["examples"]
@@ -83,7 +104,7 @@ def test_shards_merge_into_the_unsharded_run(tiny_bert_dir, vocab_tokenizer):
         assert np.allclose(joined["attributions"], alone["attributions"], atol=1e-6)
         assert joined["faithfulness"]["comprehensiveness/random"] == pytest.approx(
             alone["faithfulness"]["comprehensiveness/random"], abs=1e-6)
-    assert quality_metrics(merged) == pytest.approx(whole_metrics, abs=1e-5)
+    assert quality_metrics(merged) == pytest.approx(quality_metrics(whole), rel=1e-3, abs=1e-7)
 
 
 SHARD = {"model": "tiny", "checkpoint": "x", "data": {}, "settings": {"n_steps": 4}, "shard": "0/2", "examples": []}
@@ -114,8 +135,8 @@ def test_merge_shards_writes_the_run_in_order_and_its_metrics(tmp_path, monkeypa
     from stages import merge_shards
 
     def record(position: int) -> dict:
-        return {"position": position, "completeness_error": position / 10, "n_steps": 4 * (position + 1),
-                "faithfulness": {"comprehensiveness/ig": position / 4}}
+        return {"source": "imdb", "position": position, "completeness_error": position / 10,
+                "n_steps": 4 * (position + 1), "faithfulness": {"comprehensiveness/ig": position / 4}}
 
     paths = [tmp_path / "one.json", tmp_path / "zero.json"]
     paths[0].write_text(json.dumps({**SHARD, "shard": "1/2", "examples": [record(1), record(3)]}))
@@ -125,9 +146,9 @@ def test_merge_shards_writes_the_run_in_order_and_its_metrics(tmp_path, monkeypa
     merge_shards.main()
     merged = json.loads(out.read_text())
     assert [r["position"] for r in merged["examples"]] == [0, 1, 2, 3] and merged["shard"] == "0/1"
-    assert json.loads(metrics.read_text()) == {"n_examples": 4, "completeness_error/median": 0.15,
-                                               "completeness_error/max": 0.3, "n_steps/mean": 10.0,
-                                               "comprehensiveness/ig": 0.375}
+    assert json.loads(metrics.read_text()) == {"imdb/completeness_error/median": 0.15,
+                                               "imdb/completeness_error/max": 0.3, "imdb/n_steps/mean": 10.0,
+                                               "imdb/comprehensiveness/ig": 0.375}
     paths[1].write_text("{not json")
     with pytest.raises(UserError, match=r"zero.json: not an explain shard"):
         merge_shards.main()
@@ -161,5 +182,5 @@ def test_pretrained_stage_off_records_that_it_did_not_run(tmp_path, monkeypatch,
     written = json.loads((tmp_path / "out.json").read_text())
     assert written["enabled"] is False and written["examples"] == []
     assert written["checkpoint"] == "distilbert-base-uncased-finetuned-sst-2-english"
-    assert json.loads((tmp_path / "metrics.json").read_text()) == {"enabled": False}
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {}  # no metric columns for a stage not run
     assert "explain_pretrained.enabled=true" in capsys.readouterr().out

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages import ig
-from stages.models import LAYERS, load_classifier, probability_model
+from stages.attribution import ig
+from stages.plumbing.models import LAYERS, load_classifier, probability_model
 
 SENTENCES = ["a wonderful , moving film", "dull", "i love you , i like you , but i also kind of dislike you"]
 
@@ -190,7 +190,7 @@ def test_ig_finds_the_keyword_a_model_learned_and_beats_random(vocab_tokenizer):
     import tensorflow as tf
     from transformers import BertConfig, TFBertForSequenceClassification
 
-    from stages.models import Predictor
+    from stages.plumbing.models import Predictor
     from stages.train import batches, compile_classifier
 
     tokenizer = vocab_tokenizer

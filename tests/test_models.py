@@ -5,8 +5,15 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from stages.models import EMBEDDED_DEFAULT, embedded_dir, load_classifier, load_tokenizer, load_trained, max_positions
-from stages.params import UserError
+from stages.plumbing.models import (
+    EMBEDDED_DEFAULT,
+    embedded_dir,
+    load_classifier,
+    load_tokenizer,
+    load_trained,
+    max_positions,
+)
+from stages.plumbing.params import UserError
 
 
 def logits(model, tokenizer, texts):

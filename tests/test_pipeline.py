@@ -4,8 +4,10 @@ only the stages a param touches rerun, a DVC remote round trip, and stages kille
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import dvc_env, make_project, run_dvc
+from tests.conftest import dvc_env, make_project, run_dvc, set_params
 
 OUTPUT_FOLDERS = ("data", "models", "explanations", "reports", "metrics", "dvclive")
 TRAIN_OUTPUTS = ("models", "dvclive/train")
@@ -30,14 +32,6 @@ def project(tmp_path_factory, tiny_bert_dir, tiny_distilbert_dir) -> Path:
                           "explain_pretrained.checkpoint": str(tiny_distilbert_dir)})
     run_dvc(folder, "repro")
     return folder
-
-
-def set_params(project: Path, **changes) -> None:
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    for dotted, value in changes.items():
-        section, key = dotted.split(".")
-        params[section][key] = value
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def digests(project: Path, folders: tuple[str, ...] = OUTPUT_FOLDERS) -> dict[str, str]:
@@ -58,10 +52,11 @@ def metrics_by_file(project: Path) -> dict[str, dict]:
 
 
 def test_repro_writes_every_output(project):
-    explained = json.loads((project / "explanations/finetuned.json").read_text())
-    sources = [e["source"] for e in explained["examples"]]
-    assert sources == ["imdb", "imdb", "rotten_tomatoes", "sentence", "sentence"]
-    for example in explained["examples"]:
+    explained = [json.loads((project / "explanations" / name).read_text())["examples"]
+                 for name in ("finetuned.json", "sentences.json")]
+    assert [e["source"] for e in explained[0]] == ["imdb", "imdb", "rotten_tomatoes"]
+    assert [e["source"] for e in explained[1]] == ["sentences", "sentences"]
+    for example in explained[0] + explained[1]:
         assert "[PAD]" not in example["tokens"]
         assert len(example["tokens"]) == len(example["attributions"]) == len(example["token_ids"])
     page = (project / "reports/attributions.html").read_text()
@@ -70,27 +65,31 @@ def test_repro_writes_every_output(project):
 
 def test_metrics_are_the_figures_of_the_outputs(project):
     """What `dvc metrics show` reports, recomputed from the predictions and explanations files."""
-    from stages.explain import quality_metrics
+    from stages.attribution.quality import quality_metrics
 
     metrics = metrics_by_file(project)
     scores = metrics["dvclive/evaluate/metrics.json"]
+    per_class = json.loads((project / "dvclive/evaluate/per_class.json").read_text())
     for prefix, name in (("imdb", "test"), ("rotten_tomatoes", "rotten_tomatoes")):
         predictions = pd.read_csv(project / "data/predictions" / f"{name}.csv")
         tokens = np.load(project / "data/tokens" / f"{name}.npz")
         assert predictions.id.tolist() == tokens["id"].tolist()
         assert predictions.label.tolist() == tokens["label"].tolist()
-        assert scores[f"{prefix}/n"] == len(predictions)
+        assert per_class[f"{prefix}/n"] == len(predictions)
         assert scores[f"{prefix}/accuracy"] == pytest.approx((predictions.label == predictions.predicted).mean(),
                                                              abs=1e-6)
     # training's validation figure is the same model on the same held-out reviews
     assert metrics["dvclive/train/metrics.json"]["validation/accuracy"] == scores["imdb/accuracy"]
     explained = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     assert metrics["metrics/explain.json"] == quality_metrics(explained)
+    assert sorted({key.split("/")[0] for key in metrics["metrics/explain.json"]}) == ["imdb", "rotten_tomatoes"]
+    sentences = json.loads((project / "explanations/sentences.json").read_text())["examples"]
+    assert metrics["metrics/explain_sentences.json"] == quality_metrics(sentences)
+    assert {key.split("/")[0] for key in metrics["metrics/explain_sentences.json"]} == {"sentences"}
     pretrained = json.loads((project / "explanations/pretrained.json").read_text())
     assert [e["text"] for e in pretrained["examples"]] == yaml.safe_load(
         (project / "params.yaml").read_text())["explain_pretrained"]["sentences"]
-    assert metrics["metrics/explain_pretrained.json"] == {"enabled": True,
-                                                           **quality_metrics(pretrained["examples"])}
+    assert metrics["metrics/explain_pretrained.json"] == quality_metrics(pretrained["examples"], prefix="pretrained")
 
 
 def test_second_repro_has_nothing_to_do(project):
@@ -116,9 +115,7 @@ def test_the_compiled_engine_reruns_only_explain_and_matches_alibi(project):
     before = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     set_params(project, **{"explain.engine": "compiled"})
     rerun = run_dvc(project, "repro").stdout
-    assert "Running stage 'explain'" in rerun and "Running stage 'render'" in rerun
-    for stage in ("decode", "tokenize", "train", "evaluate"):
-        assert f"Running stage '{stage}'" not in rerun
+    assert ran_stages(rerun) == ["explain", "explain_sentences", "explain_pretrained", "render"]
     after = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     assert [e["text"] for e in after] == [e["text"] for e in before]
     for alibi, compiled in zip(before, after):
@@ -127,12 +124,18 @@ def test_the_compiled_engine_reruns_only_explain_and_matches_alibi(project):
         assert compiled["predicted"] == alibi["predicted"]
 
 
+def ran_stages(output: str) -> list[str]:
+    """The stages a `dvc repro` or `dvc exp run` ran, in order."""
+    return re.findall(r"Running stage '([^']+)'", output)
+
+
 def test_remote_round_trip(project, tmp_path):
     run_dvc(project, "remote", "add", "-f", "-d", "local", str(tmp_path / "remote"))
     run_dvc(project, "push")
     before = digests(project)
-    for folder in ("data/decoded", "data/tokens", "data/predictions", "models", "explanations", "reports"):
-        shutil.rmtree(project / folder, ignore_errors=True)
+    for folder in ("data/decoded", "data/tokens", "data/predictions", "models/classifier"):  # the cached outputs
+        shutil.rmtree(project / folder)
+    (project / "reports/attributions.html").unlink()
     shutil.rmtree(project / ".dvc" / "cache")
     run_dvc(project, "pull")
     assert digests(project) == before and is_clean(project)
@@ -173,7 +176,7 @@ def test_explain_killed_mid_write_keeps_the_previous_outputs(project):
                             env={**os.environ, "PYTHONPATH": str(project)})
     assert killed.returncode == -signal.SIGKILL
     assert {name: (project / name).read_bytes() for name in outputs} == before
-    assert visible_files(project / "explanations") == ["finetuned.json", "pretrained.json"]
+    assert visible_files(project / "explanations") == ["finetuned.json", "pretrained.json", "sentences.json"]
     assert stage_status(project, "explain") == [] and is_clean(project)
 
 
@@ -195,6 +198,93 @@ def test_training_killed_mid_fit_leaves_nothing_valid_and_reruns_identically(pro
                           "dvclive/train/metrics.json": "deleted"}}]
     assert "Running stage 'train'" in run_dvc(project, "repro").stdout
     assert digests(project, TRAIN_OUTPUTS) == before and is_clean(project)
+
+
+def test_settings_no_stage_reads_rerun_nothing(project):
+    """Another model's hyperparameters are no stage's input; a decode key the source ignores reruns
+    decode alone, whose identical outputs stop the run there."""
+    set_params(project, **{"models.bert-base-uncased.batch_size": 4})
+    assert is_clean(project)
+    set_params(project, **{"decode.num_words": 500})
+    assert ran_stages(run_dvc(project, "repro").stdout) == ["decode"]
+    assert is_clean(project)
+
+
+def git(project: Path, *args: str) -> str:
+    command = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args]
+    return subprocess.run(command, cwd=project, check=True, capture_output=True, text=True).stdout
+
+
+def comments_and_unchanged_lines(text: str, changed: str) -> list[str]:
+    """The lines of params.yaml that an experiment on `changed` (a list-valued key) must keep."""
+    lines = text.splitlines()
+    start = lines.index(f"  {changed}:")
+    end = next(index for index in range(start + 1, len(lines)) if not lines[index].startswith("  - "))
+    return lines[:start] + lines[end:]
+
+
+def test_a_sentence_experiment_reruns_only_the_sentence_stage(project):
+    """`dvc exp run -S explain.sentences=...`: the sentence stage and the report run, the other sources'
+    figures keep their bytes, params.yaml keeps its comments, and `dvc exp show` lists the figures."""
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "baseline run")
+    params_before = (project / "params.yaml").read_text()
+    unchanged = ("metrics/explain.json", "explanations/finetuned.json", "dvclive/evaluate/metrics.json")
+    before = {name: (project / name).read_bytes() for name in (*unchanged, "metrics/explain_sentences.json")}
+
+    output = run_dvc(project, "exp", "run", "-n", "new-sentence", "-S",
+                     'explain.sentences=["a dull, dull film", "Vivid and moving"]').stdout
+    assert ran_stages(output) == ["explain_sentences", "render"]
+    assert {name: (project / name).read_bytes() for name in unchanged} == {name: before[name] for name in unchanged}
+    assert (project / "metrics/explain_sentences.json").read_bytes() != before["metrics/explain_sentences.json"]
+    params_after = (project / "params.yaml").read_text()
+    assert comments_and_unchanged_lines(params_after, "sentences") == comments_and_unchanged_lines(
+        params_before, "sentences")
+    assert yaml.safe_load(params_after)["explain"]["sentences"] == ["a dull, dull film", "Vivid and moving"]
+
+    shown = json.loads(run_dvc(project, "exp", "show", "--json").stdout)
+    experiment = next(exp for row in shown for exp in row.get("experiments") or []
+                      if exp["name"] == "new-sentence")["revs"][0]["data"]["metrics"]
+    columns = {f"{path}:{key}" for path, entry in experiment.items() for key in entry["data"]}
+    for figure in ("dvclive/evaluate/metrics.json:imdb/accuracy", "dvclive/evaluate/metrics.json:imdb/roc_auc",
+                   "dvclive/evaluate/metrics.json:rotten_tomatoes/accuracy",
+                   "metrics/explain.json:imdb/completeness_error/median",
+                   "metrics/explain.json:imdb/comprehensiveness/ig", "metrics/explain.json:imdb/sufficiency/random",
+                   "metrics/explain_sentences.json:sentences/n_steps/mean"):
+        assert figure in columns
+    assert not [column for column in columns if "tokenize" in column or "truncated" in column or "p90" in column]
+    assert not [column for column in columns if column.endswith(("/n", "enabled"))]
+
+
+def test_a_clone_reads_the_committed_explanations_without_the_cache(project, tmp_path):
+    """The explanations and metrics live in git: any revision is readable with no DVC remote."""
+    import dvc.api
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
+    assert not (clone / ".dvc" / "cache").exists()
+    committed = git(project, "show", "HEAD:explanations/finetuned.json")
+    assert dvc.api.read("explanations/finetuned.json", repo=str(clone), rev="HEAD") == committed
+    assert json.loads(dvc.api.read("metrics/explain_sentences.json", repo=str(clone), rev="HEAD"))
+
+
+def test_the_plots_page_draws_offline(project, browser, tmp_path):
+    """`dvc plots show` writes a page with Vega inlined (.dvc/plots/offline.html): with every host name
+    unresolvable, Chromium draws each plot of dvc.yaml, in colour, without an error."""
+    from PIL import Image
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    run_dvc(project, "plots", "show", "-o", str(tmp_path / "plots"))
+    page = tmp_path / "plots" / "index.html"
+    assert "<script src" not in page.read_text()
+    browser.get(page.as_uri())
+    plots = 4  # training loss and accuracy, two confusion matrices
+    WebDriverWait(browser, 30).until(
+        lambda driver: driver.execute_script("return document.querySelectorAll('.vega-embed canvas').length") == plots)
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+    pixels = np.asarray(Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB")).astype(int)
+    coloured = (pixels.max(axis=2) - pixels.min(axis=2)) > 60  # lines and matrix cells, not text or grid
+    assert coloured.sum() > 5000
 
 
 def test_bad_param_stops_the_stage_with_one_line(project_copy):

@@ -16,7 +16,7 @@ import pytest
 from matplotlib.colors import to_hex, to_rgb
 
 from stages import render
-from stages.params import UserError
+from stages.plumbing.params import UserError
 
 HOSTILE = "<script>alert(1)</script>"
 PAYLOAD = HOSTILE + "<img src=x onerror=alert(2)>"
@@ -26,20 +26,20 @@ def example(tokens: list[str], attributions: list[float], **changes) -> dict:
     record = {"source": "imdb", "id": 7, "text": " ".join(tokens[1:-1]), "label": 1, "truncated": False,
               "token_ids": list(range(len(tokens))), "tokens": tokens, "attributions": attributions,
               "predicted": 1, "probability": 0.9, "f_x": 0.9, "f_baseline": 0.5, "delta": 0.001,
-              "completeness_error": 0.0025, "n_steps": 50}
+              "completeness_error": 0.0025, "n_steps": 50,
+              "faithfulness": {"comprehensiveness/ig": 0.31, "sufficiency/ig": 0.05,
+                               "comprehensiveness/random": 0.08, "sufficiency/random": 0.2}}
     return {**record, **changes}
 
 
-EXAMPLES = [
-    example(["[CLS]", "un", "##believ", "##ably", "good", "[SEP]"], [0.0, 0.1, 0.05, 0.02, 0.2, 0.0]),
-    example(["[CLS]", "dull", "film", "[SEP]"], [0.0, 0.3, -0.05, 0.0], label=0, predicted=0, source="sentence",
-            id=0),
+REVIEWS = [example(["[CLS]", "un", "##believ", "##ably", "good", "[SEP]"], [0.0, 0.1, 0.05, 0.02, 0.2, 0.0])]
+SENTENCES = [
+    example(["[CLS]", "dull", "film", "[SEP]"], [0.0, 0.3, -0.05, 0.0], label=None, predicted=0, source="sentences",
+            id=0, completeness_error=0.02),
     example(["[CLS]", HOSTILE, "dull", "[SEP]"], [0.0, -0.1, 0.2, 0.0], text=f"{PAYLOAD} dull", label=None,
-            predicted=0, source="sentence", id=1),
+            predicted=0, source="sentences", id=1),
 ]
-METRICS = {"n_examples": 3, "completeness_error/median": 0.001, "completeness_error/max": 0.02,
-           "n_steps/mean": 50.0, "comprehensiveness/ig": 0.31, "sufficiency/ig": 0.05,
-           "comprehensiveness/random": 0.08, "sufficiency/random": 0.2}
+EXAMPLES = REVIEWS + SENTENCES
 
 
 def explanations(examples: list[dict], **extra) -> dict:
@@ -50,19 +50,20 @@ def explanations(examples: list[dict], **extra) -> dict:
 
 
 def write_inputs(folder: Path, pretrained_enabled: bool = False, live: bool = True) -> list[Path]:
-    paths = [folder / "finetuned.json", folder / "pretrained.json", folder / "explain.json", folder / "dvclive",
+    paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json", folder / "dvclive",
              folder / "reports" / "attributions.html"]
-    paths[0].write_text(json.dumps(explanations(EXAMPLES)))
-    pretrained = EXAMPLES[1:2] if pretrained_enabled else []
-    paths[1].write_text(json.dumps(explanations(pretrained, enabled=pretrained_enabled)))
-    paths[2].write_text(json.dumps(METRICS))
+    paths[0].write_text(json.dumps(explanations(REVIEWS)))
+    paths[1].write_text(json.dumps(explanations(SENTENCES)))
+    pretrained = SENTENCES[:1] if pretrained_enabled else []
+    paths[2].write_text(json.dumps(explanations(pretrained, enabled=pretrained_enabled)))
     if live:
         curves = paths[3] / "train" / "plots" / "metrics" / "train"
         curves.mkdir(parents=True)
         (curves / "loss.tsv").write_text("step\tloss\n0\t0.69\n10\t0.5\n20\t0.4\n")
         (curves / "accuracy.tsv").write_text("step\taccuracy\n0\t0.5\n10\t0.7\n20\t0.8\n")
         (paths[3] / "evaluate" / "plots" / "sklearn").mkdir(parents=True)
-        (paths[3] / "evaluate" / "metrics.json").write_text(json.dumps({"imdb/accuracy": 0.87, "imdb/n": 1000}))
+        (paths[3] / "evaluate" / "metrics.json").write_text(json.dumps({"imdb/accuracy": 0.87}))
+        (paths[3] / "evaluate" / "per_class.json").write_text(json.dumps({"imdb/n": 1000}))
         rows = [{"actual": str(a), "predicted": str(p)} for a, p in ((0, 0), (0, 1), (1, 1), (1, 1))]
         (paths[3] / "evaluate" / "plots" / "sklearn" / "confusion_imdb.json").write_text(
             json.dumps(rows))
@@ -135,6 +136,7 @@ HEADER_FIELDS = {  # where a string from the data lands outside the tokens: (fil
     "pretrained checkpoint": ("pretrained.json", ("checkpoint",)),
     "source title": ("finetuned.json", ("examples", 0, "source")),
     "example id": ("finetuned.json", ("examples", 0, "id")),
+    "sentence": ("sentences.json", ("examples", 0, "text")),
 }
 
 
@@ -155,6 +157,12 @@ def test_report_has_one_card_per_example_and_one_mark_per_token(monkeypatch, tmp
     assert page.count("<svg") == 1 + 1 + len(EXAMPLES)  # training curves, confusion, one chart per card
     assert 'title="attribution: -0.05"' in page and "IMDB 0.870 on 1000" in page
     assert "explain_pretrained.enabled=true" in page
+
+
+def test_the_header_gives_the_quality_of_each_source(monkeypatch, tmp_path):
+    page = run_main(monkeypatch, write_inputs(tmp_path))
+    rows = re.findall(r"<tr><th>([^<]*)</th><td>(\d+)</td><td>([^<]*)</td>", page)
+    assert rows == [("held-out IMDB reviews", "1", "0.25% / 0.25%"), ("free sentences", "2", "1.12% / 2.00%")]
 
 
 def test_pretrained_examples_get_their_own_cards(monkeypatch, tmp_path):
@@ -196,14 +204,16 @@ BROKEN_INPUTS = [  # (file, its text or None for no file, the stage that rebuild
     pytest.param("pretrained.json", pretrained_json(label=2), "explain_pretrained", id="label 2"),
     pytest.param("pretrained.json", pretrained_json(label="positive"), "explain_pretrained", id="label a word"),
     pytest.param("pretrained.json", pretrained_json(predicted=None), "explain_pretrained", id="predicted null"),
-    pytest.param("explain.json", None, "explain", id="metrics missing"),
-    pytest.param("explain.json", "{not json", "explain", id="metrics not JSON"),
-    pytest.param("explain.json", json.dumps({**METRICS, "sufficiency/random": None}), "explain",
-                 id="metric null"),
-    pytest.param("explain.json", json.dumps({k: v for k, v in METRICS.items() if k != "sufficiency/ig"}),
-                 "explain", id="metric missing"),
-    pytest.param("explain.json", json.dumps({**METRICS, "n_examples": "three"}), "explain",
-                 id="metric not a number"),
+    pytest.param("pretrained.json", pretrained_json(drop="faithfulness"), "explain_pretrained",
+                 id="example without faithfulness"),
+    pytest.param("pretrained.json", pretrained_json(faithfulness=[0.3]), "explain_pretrained",
+                 id="faithfulness not a mapping"),
+    pytest.param("pretrained.json", pretrained_json(faithfulness={"comprehensiveness/ig": None}), "explain_pretrained",
+                 id="faithfulness null"),
+    pytest.param("pretrained.json", pretrained_json(n_steps="50"), "explain_pretrained", id="n_steps a string"),
+    pytest.param("pretrained.json", pretrained_json(probability=True), "explain_pretrained", id="probability a bool"),
+    pytest.param("sentences.json", None, "explain_sentences", id="sentences missing"),
+    pytest.param("sentences.json", "{not json", "explain_sentences", id="sentences not JSON"),
     pytest.param(CURVE, "step\tvalue\n0\t0.69\n", "train", id="curve without its column"),
     pytest.param(CURVE, "step\tloss\n0\tlow\n", "train", id="curve value not a number"),
     pytest.param(CURVE, "step\tloss\n0\n", "train", id="curve row cut short"),

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from stages import decode
-from stages.params import UserError
-from stages.tokenize import encode, fit_to_length, length_stats, read_decoded
+from stages.plumbing.params import UserError
+from stages.plumbing.texts import encode, fit_to_length, read_decoded
+from stages.tokenize import length_stats
 
 BROKEN_DECODED_FILES: dict[str, tuple[Callable[[Path], object], str]] = {
     # case: (how to spoil the path, the command the message must name)

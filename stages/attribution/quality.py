@@ -1,0 +1,34 @@
+"""The quality figures of a set of explained examples, per source: what `dvc exp show` compares.
+
+Each source (held-out reviews, Rotten Tomatoes sentences, free sentences) gets its own figures,
+so a figure moves only when its own examples did.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from stages.plumbing.artifacts import significant
+
+DIGITS = 4  # significant digits of a metric: enough to see a change, few enough to read
+
+
+def quality_metrics(records: Sequence[dict[str, Any]], prefix: str | None = None) -> dict[str, float]:
+    """Completeness error (median, max), mean steps and mean faithfulness (ERASER AOPC) per source.
+
+    Keys are `<source>/<figure>`, e.g. `imdb/comprehensiveness/ig`; `prefix` replaces the
+    sources' names with one name for all the records.
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(prefix or record["source"], []).append(record)
+    metrics = {}
+    for name, members in groups.items():
+        errors = [member["completeness_error"] for member in members]
+        figures = {"completeness_error/median": np.median(errors), "completeness_error/max": np.max(errors),
+                   "n_steps/mean": np.mean([member["n_steps"] for member in members])}
+        for key in members[0]["faithfulness"]:
+            figures[key] = np.mean([member["faithfulness"][key] for member in members])
+        metrics.update({f"{name}/{key}": significant(float(value), DIGITS) for key, value in figures.items()})
+    return metrics
