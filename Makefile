@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup repro test bench screenshot clean-venv
+.PHONY: setup repro test compare bench screenshot clean-venv
 
 setup: $(STAMP)
 
@@ -22,6 +22,12 @@ repro: setup
 # One worker per core (pytest-xdist), each test file whole on one worker; the longest files start first.
 test: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n auto --dist loadfile tests
+
+# Explanations of two or more revisions compared (git revisions, experiment names, `workspace`):
+#   make compare REVS="HEAD workspace"
+REVS ?= HEAD workspace
+compare: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m stages.compare $(REVS)
 
 # Side-by-side IG and fine-tuning figures on the fine-tuned default model (not part of CI).
 # PyTorch and captum (the peer) live in their own venv: in the main one alibi's spaCy would import torch.

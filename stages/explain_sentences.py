@@ -1,16 +1,17 @@
 """Stage `explain_sentences`: Integrated Gradients attributions of the free sentences of params.yaml.
 
-Usage: python -m stages.explain_sentences MODEL_DIR OUT_JSON METRICS_JSON
+Usage: python -m stages.explain_sentences MODEL_DIR OUT_JSON METRICS_JSON PLOT_JSON
 Tokenizes `explain.sentences` as the training data was (`tokenize.max_len`,
 `tokenize.truncation`) and explains them with the fine-tuned model; a stage of
 its own, so that changing a sentence re-runs seconds of work, not the reviews.
+Writes the records, their quality figures and one row per token (DVC plot data).
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from stages.attribution.explaining import explain_examples, explanations, from_sentences
+from stages.attribution.explaining import explain_examples, explanations, from_sentences, plot_rows
 from stages.attribution.quality import quality_metrics
 from stages.plumbing.artifacts import run, write_json
 from stages.plumbing.models import load_trained
@@ -19,7 +20,7 @@ from stages.plumbing.params import load_section, selected_model
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("model_dir", "out_json", "metrics_json"):
+    for name in ("model_dir", "out_json", "metrics_json", "plot_json"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
     params = load_section("explain")
@@ -31,6 +32,7 @@ def main() -> None:
     metrics = quality_metrics(records)
     write_json(args.out_json, explanations(model_name, model["checkpoint"], params, records))
     write_json(args.metrics_json, metrics)
+    write_json(args.plot_json, plot_rows(records))
     print(metrics)
 
 

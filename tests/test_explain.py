@@ -15,6 +15,7 @@ import pytest
 from stages.attribution.explaining import explain_examples, from_sentences, from_token_file
 from stages.attribution.ig import pad
 from stages.attribution.quality import quality_metrics
+from stages.plumbing.texts import encode
 from stages.explain import shard
 from stages.plumbing.models import Predictor, load_classifier
 from stages.plumbing.params import UserError
@@ -35,14 +36,32 @@ def test_long_sentences_are_truncated_and_flagged(vocab_tokenizer, capsys):
     assert vocab_tokenizer.convert_ids_to_tokens(examples[2].token_ids.tolist()) == ["[CLS]", "[UNK]", "unicode", "[SEP]"]
 
 
-def test_token_file_examples_must_match_their_texts():
-    tokens = {"id": np.array([7, 8]), "label": np.array([1, 0]), "input_ids": np.array([[101, 5, 102], [101, 102, 0]]),
-              "attention_mask": np.array([[1, 1, 1], [1, 1, 0]])}
-    texts = pd.DataFrame({"id": [7, 8], "text": ["good", ""], "label": [1, 0]})
-    examples = from_token_file("imdb", tokens, texts, 5)
-    assert [e.id for e in examples] == [7, 8] and examples[1].token_ids.tolist() == [101, 102]
+def token_file(texts: list[str], tokenizer, max_len: int, truncation: str) -> dict:
+    arrays = encode(texts, tokenizer, max_len, truncation)
+    return {"id": np.arange(7, 7 + len(texts)), "label": np.array([1, 0, 1][:len(texts)]),
+            "input_ids": arrays["input_ids"], "attention_mask": arrays["attention_mask"]}
+
+
+@pytest.mark.parametrize("truncation, cut_at", [("head", 15), ("head_tail", 4)])
+def test_token_file_examples_say_where_a_long_review_was_cut(vocab_tokenizer, truncation, cut_at):
+    texts = ["good", "word " * 30, ""]
+    examples = from_token_file("imdb", token_file(texts, vocab_tokenizer, 16, truncation),
+                               pd.DataFrame({"id": [7, 8, 9], "text": texts, "label": [1, 0, 1]}), 5,
+                               vocab_tokenizer, 16, truncation)
+    assert [e.id for e in examples] == [7, 8, 9] and examples[2].token_ids.tolist() == [101, 102]
+    assert [e.truncated for e in examples] == [False, True, False]
+    assert (examples[1].tokens_cut, examples[1].cut_at) == (32 - 16, cut_at)  # 30 words + [CLS] and [SEP]
+    # positions 1..cut_at-1 are the head (for `head`, all of it); [SEP] closes the tail
+    assert len(examples[1].token_ids) == 16 and examples[1].token_ids[-1] == vocab_tokenizer.sep_token_id
+
+
+def test_token_file_examples_must_match_their_texts_and_settings(vocab_tokenizer):
+    texts = pd.DataFrame({"id": [7, 8], "text": ["good", "dull film"], "label": [1, 0]})
+    tokens = token_file(texts.text.tolist(), vocab_tokenizer, 16, "head")
     with pytest.raises(UserError, match="imdb: the decoded texts and the token file list other examples"):
-        from_token_file("imdb", tokens, texts.iloc[::-1], 2)
+        from_token_file("imdb", tokens, texts.iloc[::-1], 2, vocab_tokenizer, 16, "head")
+    with pytest.raises(UserError, match="imdb: the token file was made with other tokenize settings"):
+        from_token_file("imdb", tokens, texts, 2, vocab_tokenizer, 12, "head")
 
 
 def test_records_carry_what_the_report_needs(tiny_bert_dir, vocab_tokenizer):

@@ -59,6 +59,17 @@ def test_repro_writes_every_output(project):
     for example in explained[0] + explained[1]:
         assert "[PAD]" not in example["tokens"]
         assert len(example["tokens"]) == len(example["attributions"]) == len(example["token_ids"])
+    reviews = [example for example in explained[0] if example["source"] == "imdb"]
+    assert all(review["truncated"] and review["cut_at"] == 1 + (64 - 2) // 4 for review in reviews)  # head_tail
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(project / "models/classifier"))
+    assert [review["tokens_cut"] for review in reviews] == [
+        len(tokenizer(review["text"], add_special_tokens=False)["input_ids"]) + 2 - 64 for review in reviews]
+    rows = json.loads((project / "explanations/plots/finetuned.json").read_text())
+    assert len(rows) == sum(len(example["tokens"]) for example in explained[0])
+    assert rows[1] == {"example": f"imdb #{explained[0][0]['id']}", "position": 1, "token": explained[0][0]["tokens"][1],
+                       "label": f"0001 {explained[0][0]['tokens'][1]}", "attribution": explained[0][0]["attributions"][1]}
     page = (project / "reports/attributions.html").read_text()
     assert page.count('class="card"') == 5 + 3 and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
@@ -176,7 +187,8 @@ def test_explain_killed_mid_write_keeps_the_previous_outputs(project):
                             env={**os.environ, "PYTHONPATH": str(project)})
     assert killed.returncode == -signal.SIGKILL
     assert {name: (project / name).read_bytes() for name in outputs} == before
-    assert visible_files(project / "explanations") == ["finetuned.json", "pretrained.json", "sentences.json"]
+    assert visible_files(project / "explanations") == ["finetuned.json", "plots/finetuned.json", "plots/sentences.json",
+                                                       "pretrained.json", "sentences.json"]
     assert stage_status(project, "explain") == [] and is_clean(project)
 
 
@@ -242,6 +254,15 @@ def test_a_sentence_experiment_reruns_only_the_sentence_stage(project):
         params_before, "sentences")
     assert yaml.safe_load(params_after)["explain"]["sentences"] == ["a dull, dull film", "Vivid and moving"]
 
+    compared = subprocess.run([sys.executable, "-m", "stages.compare", "HEAD", "new-sentence"], cwd=project,
+                              capture_output=True, text=True, env={**dvc_env(), "PYTHONPATH": str(project)})
+    assert compared.returncode == 0, compared.stderr
+    rows = json.loads((project / "reports/compare.json").read_text())["pairs"][0]["rows"]
+    reviews = [row for row in rows if row["file"] == "explanations/finetuned.json"]
+    assert reviews and all(row["spearman"] == pytest.approx(1.0) and row["relative_l1"] == 0.0 for row in reviews)
+    assert {row["reason"] for row in rows if row["file"] == "explanations/sentences.json"} == {
+        "explained in one revision only"}
+
     shown = json.loads(run_dvc(project, "exp", "show", "--json").stdout)
     experiment = next(exp for row in shown for exp in row.get("experiments") or []
                       if exp["name"] == "new-sentence")["revs"][0]["data"]["metrics"]
@@ -274,11 +295,19 @@ def test_the_plots_page_draws_offline(project, browser, tmp_path):
     from PIL import Image
     from selenium.webdriver.support.wait import WebDriverWait
 
+    shown = json.loads(run_dvc(project, "plots", "show", "--json").stdout)["data"]
+    for name in ("finetuned", "sentences"):
+        (plot,) = shown[f"explanations/plots/{name}.json"]
+        spec, rows = plot["content"], json.loads((project / f"explanations/plots/{name}.json").read_text())
+        assert spec["facet"]["column"]["field"] == "rev" and spec["facet"]["row"]["field"] == "example"
+        assert spec["spec"]["encoding"]["y"]["field"] == "attribution"
+        assert [{key: row[key] for key in rows[0]} for row in spec["data"]["values"]] == rows
+        assert {row["rev"] for row in spec["data"]["values"]} == {"workspace"}
     run_dvc(project, "plots", "show", "-o", str(tmp_path / "plots"))
     page = tmp_path / "plots" / "index.html"
     assert "<script src" not in page.read_text()
     browser.get(page.as_uri())
-    plots = 4  # training loss and accuracy, two confusion matrices
+    plots = 6  # training loss and accuracy, two confusion matrices, the attributions of both explain stages
     WebDriverWait(browser, 30).until(
         lambda driver: driver.execute_script("return document.querySelectorAll('.vega-embed canvas').length") == plots)
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []

@@ -5,6 +5,7 @@ import functools
 import json
 import operator
 import re
+import subprocess
 import sys
 import warnings
 from html import escape
@@ -18,6 +19,7 @@ from matplotlib.colors import to_hex, to_rgb
 from stages import render
 from stages.plumbing.params import UserError
 
+ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script>"
 PAYLOAD = HOSTILE + "<img src=x onerror=alert(2)>"
 
@@ -240,3 +242,52 @@ def test_a_broken_input_is_one_line_naming_file_and_stage(monkeypatch, tmp_path,
     assert message.startswith(f"{broken}: ") and "\n" not in message
     assert re.search(rf"`dvc repro (-f )?{stage}`", message), message
     assert not paths[-1].exists()
+
+
+def test_a_cut_review_shows_where_and_no_word_joins_across_the_cut(monkeypatch, tmp_path):
+    cut = example(["[CLS]", "good", "over", "##pop", "##ulation", "[SEP]"], [0.0, 0.2, 0.1, 0.05, 0.05, 0.0],
+                  truncated=True, tokens_cut=40, cut_at=3)
+    card = render.example_card(cut, "cut")
+    assert [item["label"] for item in card["tokens"]] == ["[CLS]", "good", "over", "[…]", "##pop", "##ulation",
+                                                          "[SEP]"]
+    assert [item["label"] for item in card["words"]] == ["[CLS]", "good", "over", "[…]", "##population", "[SEP]"]
+    assert "truncated: 40 tokens cut at […]" in card["extra"]
+    assert "40 tokens cut here" in card["tokens"][3]["title"]
+    whole = render.example_card({**cut, "truncated": False, "tokens_cut": 0, "cut_at": None}, "whole")
+    assert [item["label"] for item in whole["words"]] == ["[CLS]", "good", "overpopulation", "[SEP]"]
+
+
+def test_each_card_gives_its_faithfulness():
+    card = render.example_card(EXAMPLES[0], "one")
+    assert "comprehensiveness 0.310, sufficiency 0.050 (random: 0.080, 0.200)" in card["extra"]
+
+
+def test_repeated_words_are_told_apart_in_the_chart():
+    words = render.merge_wordpieces(["[CLS]", "awful", "film", "awful", "plot", "[SEP]"], [0, -0.3, 0.1, -0.2, 0, 0])
+    assert render.bar_labels(words, [1, 3, 2]) == ["awful (1st)", "awful (2nd)", "film"]
+    assert [render.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
+
+
+def test_the_report_names_its_run_and_the_params_it_changed(monkeypatch, tmp_path):
+    from stages.plumbing.provenance import describe_run
+
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    monkeypatch.delenv("DVC_EXP_BASELINE_REV", raising=False)
+    assert describe_run() == {"experiment": None, "revision": None, "changed": []}
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run(git + ["add", "params.yaml"], check=True)
+    subprocess.run(git + ["commit", "-qm", "params"], check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert describe_run() == {"experiment": None, "revision": head[:7], "changed": []}
+    text = (tmp_path / "params.yaml").read_text().replace("n_steps: 50", "n_steps: 16")
+    (tmp_path / "params.yaml").write_text(text)
+    monkeypatch.setenv("DVC_EXP_NAME", "fewer-steps")
+    assert describe_run() == {"experiment": "fewer-steps", "revision": head[:7],
+                              "changed": ["explain.n_steps = 16 (committed: 50)"]}
+    page = run_main(monkeypatch, write_inputs(tmp_path))
+    assert ("experiment <code>fewer-steps</code> on revision <code>" + head[:7]) in page
+    assert "<code>explain.n_steps = 16 (committed: 50)</code>" in page

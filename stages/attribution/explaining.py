@@ -14,8 +14,10 @@ from stages.attribution import ig
 from stages.plumbing.artifacts import significant
 from stages.plumbing.models import LAYERS, Predictor, probability_model
 from stages.plumbing.params import UserError
-from stages.plumbing.texts import encode
+from stages.plumbing.texts import cut_position, encode
 
+# Version of the explanations files' layout: 2 since free sentences have a file of their own.
+EXPLANATIONS_FORMAT = 2
 CHUNK_SIZE = 8  # examples per alibi call: bounds the interpolation paths held in memory
 PREDICT_BATCH = 64
 
@@ -27,19 +29,39 @@ class Example:
     text: str
     token_ids: np.ndarray
     label: int | None
-    truncated: bool = False
+    tokens_cut: int = 0  # tokens the model's length left out
+    cut_at: int | None = None  # position of the first token after the cut
+
+    @property
+    def truncated(self) -> bool:
+        return self.tokens_cut > 0
 
 
-def from_token_file(source: str, tokens: dict[str, np.ndarray], texts: pd.DataFrame, count: int) -> list[Example]:
-    """The first `count` examples of a tokenized set, without their padding."""
+def from_token_file(source: str, tokens: dict[str, np.ndarray], texts: pd.DataFrame, count: int, tokenizer: Any,
+                    max_len: int, truncation: str) -> list[Example]:
+    """The first `count` examples of a tokenized set, without their padding, with where a long one was cut.
+
+    The texts are encoded again with the tokenize settings: the ids must be those of the token file.
+    """
     count = min(count, len(tokens["label"]))
     if not np.array_equal(tokens["id"][:count], texts.id.to_numpy()[:count]):
         raise UserError(f"{source}: the decoded texts and the token file list other examples; "
                         "rebuild them with `dvc repro -f tokenize`")
-    return [Example(source=source, id=int(tokens["id"][i]), text=str(texts.text.iloc[i]),
+    encoded = encode(texts.text.iloc[:count].tolist(), tokenizer, max_len, truncation)
+    if not np.array_equal(encoded["input_ids"], tokens["input_ids"][:count]):
+        raise UserError(f"{source}: the token file was made with other tokenize settings or another tokenizer; "
+                        "rebuild it with `dvc repro -f tokenize`")
+    return [Example(source=source, id=int(tokens["id"][i]), text=str(texts.text.iloc[i]), label=int(tokens["label"][i]),
                     token_ids=tokens["input_ids"][i, :int(tokens["attention_mask"][i].sum())],
-                    label=int(tokens["label"][i]))
+                    **cut(int(encoded["full_length"][i]), max_len, truncation))
             for i in range(count)]
+
+
+def cut(full_length: int, max_len: int, truncation: str) -> dict[str, Any]:
+    """How many tokens a text of `full_length` loses to `max_len`, and where."""
+    if full_length <= max_len:
+        return {}
+    return {"tokens_cut": full_length - max_len, "cut_at": cut_position(max_len, truncation)}
 
 
 def from_sentences(sentences: Sequence[str], tokenizer: Any, max_len: int,
@@ -48,12 +70,12 @@ def from_sentences(sentences: Sequence[str], tokenizer: Any, max_len: int,
     arrays = encode(list(sentences), tokenizer, max_len, truncation)
     examples = []
     for index, sentence in enumerate(sentences):
-        length, truncated = int(arrays["attention_mask"][index].sum()), arrays["full_length"][index] > max_len
-        if truncated:
-            print(f"warning: sentence {index} has {arrays['full_length'][index]} tokens; explained truncated "
-                  f"to {max_len}", file=sys.stderr)
-        examples.append(Example(source="sentences", id=index, text=sentence, label=None, truncated=bool(truncated),
-                                token_ids=arrays["input_ids"][index, :length]))
+        full_length, length = int(arrays["full_length"][index]), int(arrays["attention_mask"][index].sum())
+        if full_length > max_len:
+            print(f"warning: sentence {index} has {full_length} tokens; explained truncated to {max_len}",
+                  file=sys.stderr)
+        examples.append(Example(source="sentences", id=index, text=sentence, label=None,
+                                token_ids=arrays["input_ids"][index, :length], **cut(full_length, max_len, truncation)))
     return examples
 
 
@@ -109,7 +131,7 @@ def warn_incomplete(examples: Sequence[Example], results: Sequence[ig.Attributio
 
 def record(example: Example, result: ig.Attribution, tokenizer: Any) -> dict[str, Any]:
     return {"source": example.source, "id": example.id, "text": example.text, "label": example.label,
-            "truncated": example.truncated,
+            "truncated": example.truncated, "tokens_cut": example.tokens_cut, "cut_at": example.cut_at,
             "token_ids": [int(t) for t in result.token_ids],
             "tokens": tokenizer.convert_ids_to_tokens([int(t) for t in result.token_ids]),
             "attributions": [significant(a) for a in result.attributions],
@@ -124,4 +146,13 @@ def explanations(model: str, checkpoint: str, params: dict[str, Any], records: l
     """An explanations file: which model and IG settings made the records, then the records."""
     settings = {key: params[key] for key in ("layer", "n_steps", "method", "engine", "internal_batch_size",
                                              "completeness_target", "max_steps", "faithfulness_k")}
-    return {"model": model, "checkpoint": checkpoint, "settings": settings, **extra, "examples": records}
+    return {"format": EXPLANATIONS_FORMAT, "model": model, "checkpoint": checkpoint, "settings": settings, **extra,
+            "examples": records}
+
+
+def plot_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flat rows for DVC's plots: one per token of each record (template .dvc/plots/attributions.json)."""
+    return [{"example": f"{record['source']} #{record['id']}", "position": position, "token": token,
+             "label": f"{position:04d} {token}", "attribution": attribution}
+            for record in records
+            for position, (token, attribution) in enumerate(zip(record["tokens"], record["attributions"]))]

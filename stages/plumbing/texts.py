@@ -25,6 +25,13 @@ def fit_to_length(ids: Sequence[int], budget: int, truncation: str) -> list[int]
     return list(ids[:head]) + list(ids[len(ids) - (budget - head):])
 
 
+def cut_position(max_len: int, truncation: str) -> int:
+    """Where `fit_to_length` cuts a text longer than `max_len`, as a position among the kept tokens
+    ([CLS] first): the first token of the tail (`head_tail`), or the closing [SEP] (`head`)."""
+    budget = max_len - 2
+    return 1 + (budget if truncation == "head" else budget // 4)
+
+
 def encode(texts: Sequence[str], tokenizer: Any, max_len: int, truncation: str = "head",
            progress: str | None = None) -> dict[str, np.ndarray]:
     """[CLS] text [SEP] ids and masks padded to `max_len`, plus each text's length before truncation."""

@@ -1,0 +1,180 @@
+"""Compare the explanations of two or more revisions: how far the attributions moved, example by example.
+
+Usage: python -m stages.compare REV REV [REV ...] [--top-k 5] [--out reports/compare.html]
+       [--json reports/compare.json]
+REV is a git revision, a DVC experiment name or `workspace`. Each revision's explanation files are read
+through `dvc.api` (they live in git), examples are matched by file, source, id and text, and every pair
+of revisions gets per-example agreement figures (Spearman and Kendall rank correlation, top-k feature
+and sign agreement, relative L1 difference, changed predictions), their median and worst, a table in
+the terminal, a JSON file and a page with each example's highlighted tokens under each revision.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from stages.attribution.agreement import MEASURES, Features, agreement, common_features, summary
+from stages.attribution.explaining import EXPLANATIONS_FORMAT
+from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
+from stages.plumbing.artifacts import atomic_path, run, write_json
+from stages.plumbing.html import highlights, render_page
+from stages.plumbing.params import UserError
+
+WORKSPACE = "workspace"
+EXPLANATION_FILES = {"explanations/finetuned.json": "explain", "explanations/sentences.json": "explain_sentences",
+                     "explanations/pretrained.json": "explain_pretrained"}  # file -> the stage that writes it
+
+
+def read_text(path: str, rev: str) -> str:
+    """`path` as it is in the workspace or at a git revision or DVC experiment."""
+    stage = EXPLANATION_FILES[path]
+    if rev == WORKSPACE:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UserError(f"{path}: missing in the workspace; run `dvc repro {stage}`") from None
+    import dvc.api
+    from dvc.exceptions import PathMissingError
+    from dvc.scm import RevError
+
+    try:
+        return dvc.api.read(path, rev=rev, encoding="utf-8")
+    except RevError:
+        raise UserError(f"{rev}: no such git revision or DVC experiment (see `git log` and "
+                        "`dvc exp list`)") from None
+    except PathMissingError:
+        raise UserError(f"{path}: not in revision {rev}; run `dvc repro {stage}` there, "
+                        "or compare a later revision") from None
+
+
+def read_revision(rev: str) -> dict[tuple, dict[str, Any]]:
+    """Every explained example of `rev`, keyed by (file, source, id, text)."""
+    examples = {}
+    for path, stage in EXPLANATION_FILES.items():
+        try:
+            payload = json.loads(read_text(path, rev))
+            current = payload.get("format") == EXPLANATIONS_FORMAT and isinstance(payload["examples"], list)
+        except (json.JSONDecodeError, AttributeError, KeyError):
+            current = False
+        if not current:
+            raise UserError(f"{path} at {rev}: not an explanations file of format {EXPLANATIONS_FORMAT} "
+                            f"(an older run?); rerun `dvc repro {stage}` there, or compare later revisions")
+        for record in payload["examples"]:
+            examples[(path, record["source"], record["id"], record["text"])] = record
+    return examples
+
+
+def compare_examples(left: dict[tuple, dict], right: dict[tuple, dict], top_k: int) -> list[dict[str, Any]]:
+    """One row per example of either side: its agreement figures, or why it cannot be compared."""
+    rows = []
+    for key in list(left) + [key for key in right if key not in left]:
+        path, source, example_id, text = key
+        row: dict[str, Any] = {"file": path, "source": source, "id": example_id, "text": text,
+                               "comparable": False, "level": None, "reason": None,
+                               **{measure: None for measure in MEASURES}}
+        if key not in left or key not in right:
+            rows.append({**row, "reason": "explained in one revision only", "prediction_changed": False})
+            continue
+        features = common_features(left[key], right[key])
+        row.update(prediction_changed=left[key]["predicted"] != right[key]["predicted"],
+                   completeness_error=[left[key]["completeness_error"], right[key]["completeness_error"]])
+        if isinstance(features, Features):
+            row.update(comparable=True, level=features.level, **agreement(features.left, features.right, top_k))
+        else:
+            row["reason"] = features
+        rows.append(row)
+    return rows
+
+
+def terminal_table(pairs: Sequence[dict[str, Any]], top_k: int) -> str:
+    """One line per pair of revisions: counts, then each measure's median / worst."""
+    headers = ["left", "right", "examples", "comparable", "prediction changed", "spearman", "kendall",
+               f"top-{top_k}", f"sign top-{top_k}", "relative L1"]
+    lines = [headers]
+    for pair in pairs:
+        figures = pair["summary"]
+        lines.append([pair["left"], pair["right"], str(figures["examples"]), str(figures["comparable"]),
+                      str(figures["prediction_changed"])]
+                     + [f"{number(figures[measure]['median'])} / {number(figures[measure]['worst'])}"
+                        for measure in MEASURES])
+    widths = [max(len(line[column]) for line in lines) for column in range(len(headers))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
+
+
+def number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def example_views(revisions: Sequence[str], sides: Sequence[dict[tuple, dict]],
+                  pairs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each example with its highlighted tokens under each revision, the most changed first."""
+    keys = list(dict.fromkeys(key for side in sides for key in side))
+    by_key = {key: [] for key in keys}
+    for pair in pairs:
+        for row in pair["rows"]:
+            by_key[(row["file"], row["source"], row["id"], row["text"])].append({**row, "pair": pair})
+    views = []
+    for key in keys:
+        closeness = [row["spearman"] for row in by_key[key] if row["spearman"] is not None]
+        views.append({"source": key[1], "id": key[2], "text": key[3], "file": key[0],
+                      "closeness": min(closeness) if closeness else -2.0,  # not comparable: first
+                      "rows": by_key[key],
+                      "revisions": [revision_view(rev, side.get(key)) for rev, side in zip(revisions, sides)]})
+    return sorted(views, key=lambda view: view["closeness"])
+
+
+def revision_view(rev: str, record: dict[str, Any] | None) -> dict[str, Any]:
+    if record is None:
+        return {"rev": rev, "missing": True}
+    tokens, values = record["tokens"], [float(value) for value in record["attributions"]]
+    words = merge_wordpieces(tokens, values)
+    return {"rev": rev, "missing": False, "predicted": record["predicted"], "probability": record["probability"],
+            "tokens": highlights(tokens, values, [f"attribution: {value!r}" for value in values], SPECIAL_TOKENS),
+            "words": highlights([word.text for word in words], [word.attribution for word in words],
+                                [f"attribution: {word.attribution:.7g}" for word in words], SPECIAL_TOKENS)}
+
+
+def revisions_argument(values: list[str]) -> list[str]:
+    if len(values) < 2 or len(set(values)) < len(values):
+        raise UserError(f"compare needs two or more different revisions, got {' '.join(values) or 'none'}; "
+                        "e.g. `python -m stages.compare HEAD workspace`")
+    return values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("revisions", nargs="*", metavar="REV",
+                        help="git revisions, DVC experiment names or `workspace` (two or more)")
+    parser.add_argument("--top-k", type=int, default=5, help="features in the top-k measures (default 5)")
+    parser.add_argument("--out", type=Path, default=Path("reports/compare.html"))
+    parser.add_argument("--json", type=Path, default=Path("reports/compare.json"))
+    args = parser.parse_args()
+    revisions = revisions_argument(args.revisions)
+    if args.top_k < 1:
+        raise UserError(f"--top-k {args.top_k}: expected an integer >= 1")
+    sides = [read_revision(rev) for rev in revisions]
+    pairs = []
+    for (left_index, left), (right_index, right) in itertools.combinations(enumerate(revisions), 2):
+        rows = compare_examples(sides[left_index], sides[right_index], args.top_k)
+        pairs.append({"left": left, "right": right, "summary": summary(rows), "rows": rows})
+    table = terminal_table(pairs, args.top_k)
+    matrix = [[1.0 if left == right else next(
+        (pair["summary"]["spearman"]["median"] for pair in pairs if {pair["left"], pair["right"]} == {left, right}))
+        for right in revisions] for left in revisions]
+    page = render_page("compare.html.j2", revisions=revisions, top_k=args.top_k, pairs=pairs,
+                       matrix=matrix if len(revisions) > 2 else None, number=number,
+                       examples=example_views(revisions, sides, pairs))
+    write_json(args.json, {"revisions": revisions, "top_k": args.top_k, "median_spearman_matrix": matrix,
+                           "pairs": [{key: pair[key] for key in ("left", "right", "summary", "rows")}
+                                     for pair in pairs]})
+    with atomic_path(args.out) as staging:
+        staging.write_text(page, encoding="utf-8")
+    print(table)
+    print(f"{args.out}, {args.json}: {len(pairs)} pair(s) of revisions")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,50 @@
+"""Pages from the Jinja2 templates in stages/templates, with autoescaping on: every value from the data
+is escaped unless it is markup made here (the charts' SVG), which is passed as `Markup`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+import numpy as np
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from matplotlib.colors import Normalize, to_hex, to_rgb
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+CLASS_NAMES = ("negative", "positive")
+
+
+def token_colours(attributions: Sequence[float] | np.ndarray, cmap: str = "PiYG") -> list[str]:
+    """Hex colours of `attributions` on a diverging map centred on zero.
+
+    The scale is symmetric and per example: the largest |attribution| takes an
+    end of the map, zero its neutral middle.
+    """
+    values = np.asarray(attributions, dtype=float)
+    bound = float(np.abs(values).max(initial=0.0)) or 1.0  # all zeros: any bound puts them in the middle
+    return [to_hex(colour) for colour in matplotlib.colormaps[cmap](Normalize(-bound, bound)(values))]
+
+
+def ink(background: str) -> str:
+    """Black or white text, whichever reads on `background` (the map's ends are dark)."""
+    red, green, blue = to_rgb(background)
+    return "#000" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "#fff"
+
+
+def highlights(labels: Sequence[str], values: Sequence[float], titles: Sequence[str],
+               special: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """One highlighted piece of text per label, coloured by its value (the `marks` macro draws them)."""
+    return [{"label": label, "colour": colour, "ink": ink(colour), "title": title, "special": label in special}
+            for label, colour, title in zip(labels, token_colours(values), titles)]
+
+
+def legend_stops() -> str:
+    """The colour map's stops from -1 to 1, for the legend's CSS gradient."""
+    return ", ".join(token_colours(np.linspace(-1.0, 1.0, 11)))
+
+
+def render_page(template: str, **context: Any) -> str:
+    """The page `template` filled with `context`; bytes depend on the context only."""
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return environment.get_template(template).render(legend_stops=legend_stops(), **context)

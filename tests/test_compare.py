@@ -1,0 +1,186 @@
+"""Comparing explanations between revisions: the agreement measures, the matching of examples, the
+command on a small git + DVC repository, its bad input, and its page in Chromium."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stages import compare
+from stages.attribution.agreement import agreement, common_features, summary
+from stages.plumbing.params import UserError
+from tests.conftest import dvc_env
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def record(tokens: list[str], attributions: list[float], example_id: int = 0, source: str = "imdb",
+           predicted: int = 1) -> dict:
+    return {"source": source, "id": example_id, "text": " ".join(tokens), "tokens": ["[CLS]", *tokens, "[SEP]"],
+            "attributions": [0.0, *attributions, 0.0], "predicted": predicted, "probability": 0.9,
+            "completeness_error": 0.001}
+
+
+def test_an_explanation_agrees_fully_with_itself():
+    values = np.array([0.3, -0.1, 0.05, 0.2, -0.4, 0.01])
+    assert agreement(values, values.copy(), k=3) == pytest.approx(
+        {"spearman": 1.0, "kendall": 1.0, "top_k": 1.0, "sign_top_k": 1.0, "relative_l1": 0.0})
+
+
+def test_negated_attributions_rank_opposite_with_no_sign_agreement():
+    values = np.array([0.3, -0.1, 0.05, 0.2, -0.4, 0.01])
+    figures = agreement(values, -values, k=3)
+    assert figures["spearman"] == pytest.approx(-1.0) and figures["kendall"] == pytest.approx(-1.0)
+    assert figures["top_k"] == 1.0 and figures["sign_top_k"] == 0.0 and figures["relative_l1"] == pytest.approx(2.0)
+
+
+def test_top_k_counts_shared_features_and_their_signs():
+    left = np.array([0.5, 0.4, 0.3, 0.0, 0.0])
+    right = np.array([0.5, -0.4, 0.0, 0.3, 0.0])  # top 3: {0, 1, 3}; shared with {0, 1, 2}: 0 and 1
+    figures = agreement(left, right, k=3)
+    assert figures["top_k"] == pytest.approx(2 / 3) and figures["sign_top_k"] == pytest.approx(1 / 3)
+    assert agreement(left, right, k=50)["top_k"] == 1.0  # k beyond the features: all of them
+
+
+def test_a_constant_side_has_no_rank_correlation():
+    figures = agreement(np.zeros(4), np.array([0.1, 0.2, 0.3, 0.4]), k=2)
+    assert figures["spearman"] is None and figures["kendall"] is None and figures["relative_l1"] is None
+
+
+def test_other_wordpieces_fall_back_to_words_or_are_not_comparable():
+    left = record(["dull", "plot"], [-0.4, 0.1])
+    right = {**record(["du", "##ll", "plot"], [-0.3, -0.1, 0.1]), "text": left["text"]}
+    features = common_features(left, right)
+    assert features.level == "word" and features.names == ["dull", "plot"]
+    assert features.right.tolist() == pytest.approx([-0.4, 0.1])
+    reason = common_features(left, record(["dull", "plot", "indeed"], [0.1, 0.2, 0.3]))
+    assert reason.startswith("tokens and words differ (4 vs 5 tokens, 4 vs 5 words)")
+    assert common_features(record([], []), record([], [])) == "no token besides [CLS] and [SEP]"
+
+
+def test_the_summary_takes_the_median_and_the_worst_of_comparable_examples():
+    rows = [{"comparable": True, "prediction_changed": True, "spearman": 0.9, "kendall": 0.8, "top_k": 1.0,
+             "sign_top_k": 1.0, "relative_l1": 0.1},
+            {"comparable": True, "prediction_changed": False, "spearman": 0.5, "kendall": 0.4, "top_k": 0.6,
+             "sign_top_k": 0.4, "relative_l1": 0.7},
+            {"comparable": False, "prediction_changed": False, "spearman": None, "kendall": None, "top_k": None,
+             "sign_top_k": None, "relative_l1": None}]
+    figures = summary(rows)
+    assert (figures["examples"], figures["comparable"], figures["prediction_changed"]) == (3, 2, 1)
+    assert figures["spearman"] == {"median": pytest.approx(0.7), "worst": 0.5}
+    assert figures["relative_l1"] == {"median": pytest.approx(0.4), "worst": 0.7}
+
+
+def write_explanations(folder: Path, reviews: list[dict], sentences: list[dict], **changes) -> None:
+    (folder / "explanations").mkdir(exist_ok=True)
+    for name, examples in (("finetuned", reviews), ("sentences", sentences), ("pretrained", [])):
+        payload = {"format": 2, "model": "tiny", "examples": examples, **changes}
+        (folder / "explanations" / f"{name}.json").write_text(json.dumps(payload))
+
+
+REVIEWS = [record(["good", "film", HOSTILE], [0.3, 0.1, -0.2]),
+           record(["dull", "plot", "here", "now"], [-0.4, 0.1, 0.05, 0.2], example_id=1, predicted=0)]
+SENTENCES = [record(["a", "fine", "day"], [0.1, 0.2, 0.3], source="sentences")]
+
+
+@pytest.fixture
+def repository(tmp_path, monkeypatch) -> Path:
+    """A git + DVC repository whose last commit holds explanations; the workspace is free to change."""
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["dvc", "init", "-q"], cwd=tmp_path, check=True, env=dvc_env())
+    write_explanations(tmp_path, REVIEWS, SENTENCES)
+    subprocess.run(git + ["add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run(git + ["commit", "-qm", "explained"], cwd=tmp_path, check=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run_compare(monkeypatch, *args: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["compare", *args])
+    compare.main()
+
+
+def test_a_revision_against_the_workspace(repository, monkeypatch, capsys):
+    """Negated attributions on one review, another sentence: the figures, the table and both files."""
+    negated = {**REVIEWS[0], "attributions": [-value for value in REVIEWS[0]["attributions"]]}
+    write_explanations(repository, [negated, REVIEWS[1]], [record(["other"], [0.2], source="sentences")])
+    run_compare(monkeypatch, "HEAD", "workspace")
+    written = json.loads((repository / "reports/compare.json").read_text())
+    rows = {(row["source"], row["text"]): row for row in written["pairs"][0]["rows"]}
+    assert rows[("imdb", REVIEWS[0]["text"])]["spearman"] == pytest.approx(-1.0)
+    assert rows[("imdb", REVIEWS[0]["text"])]["sign_top_k"] == 0.0
+    assert rows[("imdb", REVIEWS[1]["text"])]["spearman"] == pytest.approx(1.0)
+    assert rows[("sentences", "a fine day")]["reason"] == "explained in one revision only"
+    assert rows[("sentences", "other")]["comparable"] is False
+    assert written["pairs"][0]["summary"]["spearman"] == {"median": pytest.approx(0.0), "worst": pytest.approx(-1.0)}
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:4] == ["left", "right", "examples", "comparable"]
+    assert table[1].split()[:4] == ["HEAD", "workspace", "4", "2"]
+    page = (repository / "reports/compare.html").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.index(REVIEWS[0]["text"].split()[0]) < page.index("dull")  # the most changed first
+
+
+def test_three_revisions_give_a_matrix(repository, monkeypatch):
+    subprocess.run(["git", "tag", "first"], cwd=repository, check=True)
+    run_compare(monkeypatch, "first", "HEAD", "workspace")
+    written = json.loads((repository / "reports/compare.json").read_text())
+    assert [(pair["left"], pair["right"]) for pair in written["pairs"]] == [
+        ("first", "HEAD"), ("first", "workspace"), ("HEAD", "workspace")]
+    assert written["median_spearman_matrix"] == [[1.0] * 3] * 3
+    assert "Median Spearman correlation, every pair" in (repository / "reports/compare.html").read_text()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["HEAD"], "compare needs two or more different revisions, got HEAD"),
+    (["HEAD", "HEAD"], "compare needs two or more different revisions, got HEAD HEAD"),
+    (["HEAD", "no-such-rev"], "no-such-rev: no such git revision or DVC experiment"),
+    (["HEAD", "workspace", "--top-k", "0"], "--top-k 0: expected an integer >= 1"),
+])
+def test_bad_arguments_are_one_line(repository, monkeypatch, arguments, message):
+    with pytest.raises(UserError, match=message):
+        run_compare(monkeypatch, *arguments)
+    assert not (repository / "reports").exists()
+
+
+def test_a_missing_or_older_explanations_file_names_the_stage(repository, monkeypatch):
+    (repository / "explanations/sentences.json").unlink()
+    with pytest.raises(UserError, match=r"explanations/sentences.json: missing in the workspace; "
+                                        r"run `dvc repro explain_sentences`"):
+        run_compare(monkeypatch, "HEAD", "workspace")
+    write_explanations(repository, REVIEWS, SENTENCES, format=1)
+    with pytest.raises(UserError, match=r"explanations/finetuned.json at workspace: not an explanations file of "
+                                        r"format 2 \(an older run\?\); rerun `dvc repro explain` there"):
+        run_compare(monkeypatch, "HEAD", "workspace")
+    assert not (repository / "reports").exists()
+
+
+def test_the_command_exits_2_with_one_line(repository):
+    result = subprocess.run([sys.executable, "-m", "stages.compare", "HEAD"], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(compare.__file__).parents[1])})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: compare needs two or more different revisions, got HEAD; e.g. `python -m stages.compare HEAD "
+        "workspace`"]
+
+
+def test_the_page_runs_nothing_and_shows_every_revision(repository, monkeypatch, browser):
+    from selenium.webdriver.common.by import By
+
+    write_explanations(repository, [{**REVIEWS[0], "attributions": [0.0, 0.1, 0.3, -0.2, 0.0]}, REVIEWS[1]],
+                       SENTENCES)
+    run_compare(monkeypatch, "HEAD", "workspace")
+    browser.get((repository / "reports/compare.html").as_uri())
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+    assert browser.find_elements(By.TAG_NAME, "script") == []
+    assert len(browser.find_elements(By.CSS_SELECTOR, "section.card")) == 3
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".revision")) == 2 * 3
+    tokens = browser.execute_script("return Array.from(document.querySelectorAll('mark.tok'))"
+                                    ".filter(mark => mark.checkVisibility()).map(mark => mark.textContent)")
+    assert tokens.count(HOSTILE) == 2
