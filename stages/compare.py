@@ -24,6 +24,10 @@ from stages.plumbing.html import highlights, render_page
 from stages.plumbing.params import UserError
 
 WORKSPACE = "workspace"
+# Largest relative L1 difference of an example's attributions between two runs that differ only in
+# floating-point order (the whole pipeline with and without oneDNN's kernels, one machine; README,
+# "Reproducing a run"), rounded up: below it, a run reproduced another.
+REPRODUCTION_TOLERANCE = 0.05
 EXPLANATION_FILES = {"explanations/finetuned.json": "explain", "explanations/sentences.json": "explain_sentences",
                      "explanations/pretrained.json": "explain_pretrained"}  # file -> the stage that writes it
 
@@ -104,6 +108,23 @@ def terminal_table(pairs: Sequence[dict[str, Any]], top_k: int) -> str:
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
 
 
+def verdict(pair: dict[str, Any], tolerance: float) -> str:
+    """One line: did the right revision reproduce the left one's explanations?"""
+    figures, problems = pair["summary"], []
+    if figures["comparable"] < figures["examples"]:
+        problems.append(f"{figures['examples'] - figures['comparable']} of {figures['examples']} examples "
+                        "not comparable")
+    if figures["prediction_changed"]:
+        problems.append(f"{figures['prediction_changed']} predictions changed")
+    worst = figures["relative_l1"]["worst"]
+    if worst is not None and worst > tolerance:
+        problems.append(f"worst relative L1 difference {worst:.3g} > {tolerance:g}")
+    if problems:
+        return f"{pair['left']} vs {pair['right']}: NOT reproduced: {'; '.join(problems)}"
+    return (f"{pair['left']} vs {pair['right']}: reproduced: {figures['comparable']} examples, same predictions, "
+            f"worst relative L1 difference {number(worst)} <= {tolerance:g}")
+
+
 def number(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
@@ -149,6 +170,8 @@ def main() -> None:
     parser.add_argument("revisions", nargs="*", metavar="REV",
                         help="git revisions, DVC experiment names or `workspace` (two or more)")
     parser.add_argument("--top-k", type=int, default=5, help="features in the top-k measures (default 5)")
+    parser.add_argument("--tolerance", type=float, default=REPRODUCTION_TOLERANCE,
+                        help=f"relative L1 difference a reproduction may show (default {REPRODUCTION_TOLERANCE})")
     parser.add_argument("--out", type=Path, default=Path("reports/compare.html"))
     parser.add_argument("--json", type=Path, default=Path("reports/compare.json"))
     args = parser.parse_args()
@@ -159,7 +182,8 @@ def main() -> None:
     pairs = []
     for (left_index, left), (right_index, right) in itertools.combinations(enumerate(revisions), 2):
         rows = compare_examples(sides[left_index], sides[right_index], args.top_k)
-        pairs.append({"left": left, "right": right, "summary": summary(rows), "rows": rows})
+        pair = {"left": left, "right": right, "summary": summary(rows), "rows": rows}
+        pairs.append({**pair, "verdict": verdict(pair, args.tolerance)})
     table = terminal_table(pairs, args.top_k)
     matrix = [[1.0 if left == right else next(
         (pair["summary"]["spearman"]["median"] for pair in pairs if {pair["left"], pair["right"]} == {left, right}))
@@ -168,11 +192,12 @@ def main() -> None:
                        matrix=matrix if len(revisions) > 2 else None, number=number,
                        examples=example_views(revisions, sides, pairs))
     write_json(args.json, {"revisions": revisions, "top_k": args.top_k, "median_spearman_matrix": matrix,
-                           "pairs": [{key: pair[key] for key in ("left", "right", "summary", "rows")}
+                           "pairs": [{key: pair[key] for key in ("left", "right", "verdict", "summary", "rows")}
                                      for pair in pairs]})
     with atomic_path(args.out) as staging:
         staging.write_text(page, encoding="utf-8")
     print(table)
+    print("\n".join(pair["verdict"] for pair in pairs))
     print(f"{args.out}, {args.json}: {len(pairs)} pair(s) of revisions")
 
 

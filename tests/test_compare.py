@@ -122,9 +122,28 @@ def test_a_revision_against_the_workspace(repository, monkeypatch, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:4] == ["left", "right", "examples", "comparable"]
     assert table[1].split()[:4] == ["HEAD", "workspace", "4", "2"]
+    assert table[2] == ("HEAD vs workspace: NOT reproduced: 2 of 4 examples not comparable; "
+                        "worst relative L1 difference 2 > 0.05")
     page = (repository / "reports/compare.html").read_text()
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.index(REVIEWS[0]["text"].split()[0]) < page.index("dull")  # the most changed first
+
+
+def test_a_revision_reproduces_itself(repository, monkeypatch, capsys):
+    """The same explanations under another name: correlation and agreement 1, difference 0, reproduced."""
+    run_compare(monkeypatch, "HEAD", "workspace")
+    figures = json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["summary"]
+    for measure in ("spearman", "kendall", "top_k", "sign_top_k"):
+        assert figures[measure] == {"median": pytest.approx(1.0), "worst": pytest.approx(1.0)}
+    assert figures["relative_l1"] == {"median": 0.0, "worst": 0.0}
+    assert capsys.readouterr().out.splitlines()[-2] == (
+        "HEAD vs workspace: reproduced: 3 examples, same predictions, worst relative L1 difference 0.000 <= 0.05")
+
+
+def test_a_changed_prediction_is_not_a_reproduction(repository, monkeypatch, capsys):
+    write_explanations(repository, [{**REVIEWS[0], "predicted": 0}, REVIEWS[1]], SENTENCES)
+    run_compare(monkeypatch, "HEAD", "workspace", "--tolerance", "0.5")
+    assert "NOT reproduced: 1 predictions changed" in capsys.readouterr().out
 
 
 def test_three_revisions_give_a_matrix(repository, monkeypatch):
