@@ -123,7 +123,7 @@ def test_a_revision_against_the_workspace(repository, monkeypatch, capsys):
     assert table[0].split()[:4] == ["left", "right", "examples", "comparable"]
     assert table[1].split()[:4] == ["HEAD", "workspace", "4", "2"]
     assert table[2] == ("HEAD vs workspace: NOT reproduced: 2 of 4 examples not comparable; "
-                        "worst relative L1 difference 2 > 0.05")
+                        "worst relative L1 difference 2 > 0.0001")
     page = (repository / "reports/compare.html").read_text()
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.index(REVIEWS[0]["text"].split()[0]) < page.index("dull")  # the most changed first
@@ -137,7 +137,7 @@ def test_a_revision_reproduces_itself(repository, monkeypatch, capsys):
         assert figures[measure] == {"median": pytest.approx(1.0), "worst": pytest.approx(1.0)}
     assert figures["relative_l1"] == {"median": 0.0, "worst": 0.0}
     assert capsys.readouterr().out.splitlines()[-2] == (
-        "HEAD vs workspace: reproduced: 3 examples, same predictions, worst relative L1 difference 0.000 <= 0.05")
+        "HEAD vs workspace: reproduced: 3 examples, same predictions, worst relative L1 difference 0 <= 0.0001")
 
 
 def test_a_changed_prediction_is_not_a_reproduction(repository, monkeypatch, capsys):
