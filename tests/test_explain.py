@@ -15,10 +15,10 @@ import pytest
 from stages.attribution.explaining import explain_examples, from_sentences, from_token_file
 from stages.attribution.ig import pad
 from stages.attribution.quality import quality_metrics
-from stages.plumbing.texts import encode
 from stages.explain import shard
 from stages.plumbing.models import Predictor, load_classifier
 from stages.plumbing.params import UserError
+from stages.plumbing.texts import encode
 
 ROOT = Path(__file__).resolve().parents[1]
 
