@@ -20,7 +20,7 @@ from stages.attribution.agreement import MEASURES, Features, agreement, common_f
 from stages.attribution.explaining import EXPLANATIONS_FORMAT
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run, write_json
-from stages.plumbing.html import highlights, render_page
+from stages.plumbing.html import render_page, token_and_word_highlights
 from stages.plumbing.params import UserError
 
 WORKSPACE = "workspace"
@@ -152,11 +152,10 @@ def revision_view(rev: str, record: dict[str, Any] | None) -> dict[str, Any]:
     if record is None:
         return {"rev": rev, "missing": True}
     tokens, values = record["tokens"], [float(value) for value in record["attributions"]]
-    words = merge_wordpieces(tokens, values)
+    token_items, word_items = token_and_word_highlights(tokens, values, merge_wordpieces(tokens, values),
+                                                        SPECIAL_TOKENS)
     return {"rev": rev, "missing": False, "predicted": record["predicted"], "probability": record["probability"],
-            "tokens": highlights(tokens, values, [f"attribution: {value!r}" for value in values], SPECIAL_TOKENS),
-            "words": highlights([word.text for word in words], [word.attribution for word in words],
-                                [f"attribution: {word.attribution:.7g}" for word in words], SPECIAL_TOKENS)}
+            "tokens": token_items, "words": word_items}
 
 
 def revisions_argument(values: list[str]) -> list[str]:

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure  # pyplot-free: no GUI backend and no globa
 from stages.attribution.quality import quality_metrics
 from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, Word, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run
-from stages.plumbing.html import CLASS_NAMES, highlights, render_page, token_colours
+from stages.plumbing.html import CLASS_NAMES, render_page, token_and_word_highlights
 from stages.plumbing.params import UserError
 from stages.plumbing.provenance import describe_run
 
@@ -210,7 +210,7 @@ def example_card(example: dict[str, Any], salt: str) -> dict[str, Any]:
     start = cut_at if cut_at is not None else 0
     head = merge_wordpieces(tokens[:start], attributions[:start])
     words = head + merge_wordpieces(tokens[start:], attributions[start:])
-    word_values = [word.attribution for word in words]
+    token_items, word_items = token_and_word_highlights(tokens, attributions, words, SPECIAL_TOKENS)
     faithfulness = example["faithfulness"]
     label, predicted = example["label"], int(example["predicted"])
     return {
@@ -225,15 +225,10 @@ def example_card(example: dict[str, Any], salt: str) -> dict[str, Any]:
                   f"{faithfulness['sufficiency/ig']:.3f} (random: {faithfulness['comprehensiveness/random']:.3f}, "
                   f"{faithfulness['sufficiency/random']:.3f})"]
                  + ([f"truncated: {tokens_cut} tokens cut at {CUT_MARK}"] if example["truncated"] else []),
-        "tokens": with_cut(highlights(tokens, attributions, [f"attribution: {value!r}" for value in attributions],
-                                      SPECIAL_TOKENS), cut_at, tokens_cut),
-        "words": with_cut(highlights([word.text for word in words], word_values,
-                                     [f"attribution: {word.attribution:.7g}" + (f" (sum of {word.pieces} pieces)"
-                                                                                if word.pieces > 1 else "")
-                                      for word in words], SPECIAL_TOKENS), len(head) if cut_at is not None else None,
-                          tokens_cut),
+        "tokens": with_cut(token_items, cut_at, tokens_cut),
+        "words": with_cut(word_items, len(head) if cut_at is not None else None, tokens_cut),
         "text": str(example["text"]),
-        "chart": Markup(top_words_chart(words, token_colours(word_values), salt)),
+        "chart": Markup(top_words_chart(words, [item["colour"] for item in word_items], salt)),
     }
 
 

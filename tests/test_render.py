@@ -17,6 +17,7 @@ import pytest
 from matplotlib.colors import to_hex, to_rgb
 
 from stages import render
+from stages.plumbing import html
 from stages.plumbing.params import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,29 +81,29 @@ def run_main(monkeypatch, paths: list[Path]) -> str:
 
 def test_colours_mirror_around_zero():
     # on a linear grey map, mirrored positions have grey levels that add up to white
-    grey = [to_rgb(colour)[0] for colour in render.token_colours(np.array([0.3, -0.3, 0.1, -0.1]), cmap="gray")]
+    grey = [to_rgb(colour)[0] for colour in html.token_colours(np.array([0.3, -0.3, 0.1, -0.1]), cmap="gray")]
     assert grey[0] + grey[1] == pytest.approx(1.0, abs=1 / 255)
     assert grey[2] + grey[3] == pytest.approx(1.0, abs=1 / 255)
-    green, pink = (to_rgb(colour) for colour in render.token_colours([0.3, -0.3]))
+    green, pink = (to_rgb(colour) for colour in html.token_colours([0.3, -0.3]))
     assert green[1] > green[0] and pink[0] > pink[1]
-    neutral = np.array(to_rgb(render.token_colours([0.0])[0]))
+    neutral = np.array(to_rgb(html.token_colours([0.0])[0]))
     assert np.linalg.norm(neutral - green) == pytest.approx(np.linalg.norm(neutral - pink), rel=0.15)
 
 
 def test_largest_magnitude_takes_the_end_of_the_map_and_zero_the_middle():
     piyg = matplotlib.colormaps["PiYG"]
-    colours = render.token_colours([0.1, -0.4, 0.0, 0.2])
+    colours = html.token_colours([0.1, -0.4, 0.0, 0.2])
     assert colours[1] == to_hex(piyg(0.0))
     assert colours[2] == to_hex(piyg(0.5))
-    assert render.token_colours([0.05, 0.5])[1] == to_hex(piyg(1.0))
+    assert html.token_colours([0.05, 0.5])[1] == to_hex(piyg(1.0))
 
 
 def test_all_zero_attributions_are_neutral_without_dividing_by_zero():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        colours = render.token_colours(np.zeros(4))
+        colours = html.token_colours(np.zeros(4))
     assert colours == [to_hex(matplotlib.colormaps["PiYG"](0.5))] * 4
-    assert render.token_colours([]) == []
+    assert html.token_colours([]) == []
 
 
 def test_wordpieces_merge_into_words_with_summed_attributions():

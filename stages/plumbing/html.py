@@ -38,6 +38,17 @@ def highlights(labels: Sequence[str], values: Sequence[float], titles: Sequence[
             for label, colour, title in zip(labels, token_colours(values), titles)]
 
 
+def token_and_word_highlights(tokens: Sequence[str], values: Sequence[float], words: Sequence[Any],
+                              special: frozenset[str] = frozenset()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The two views of an example: its tokens, and its whole `words` (text, attribution, pieces)."""
+    token_items = highlights(tokens, values, [f"attribution: {value!r}" for value in values], special)
+    word_items = highlights([word.text for word in words], [word.attribution for word in words],
+                            [f"attribution: {word.attribution:.7g}" + (f" (sum of {word.pieces} pieces)"
+                                                                       if word.pieces > 1 else "") for word in words],
+                            special)
+    return token_items, word_items
+
+
 def legend_stops() -> str:
     """The colour map's stops from -1 to 1, for the legend's CSS gradient."""
     return ", ".join(token_colours(np.linspace(-1.0, 1.0, 11)))
