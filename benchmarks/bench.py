@@ -41,7 +41,7 @@ import numpy as np
 from stages.attribution import ig
 from stages.attribution.explaining import settings_from
 from stages.plumbing.artifacts import read_arrays, run, write_json
-from stages.plumbing.models import LAYERS
+from stages.plumbing.models import layer_getter
 from stages.plumbing.params import UserError, load_section, selected_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,7 +171,7 @@ def gauss_legendre(n_steps: int) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- the IG configurations
 
 def reference_settings() -> ig.Settings:
-    return ig.Settings(layer=LAYERS["embeddings"], n_steps=REFERENCE_STEPS, method=REFERENCE_METHOD,
+    return ig.Settings(layer=layer_getter("embeddings"), n_steps=REFERENCE_STEPS, method=REFERENCE_METHOD,
                        internal_batch_size=REFERENCE_BATCH, completeness_target=0.05, max_steps=REFERENCE_STEPS,
                        chunk_size=REFERENCE_BATCH)
 
@@ -183,7 +183,8 @@ def explain_reference(wrapper: Any, sequences: Sequence[np.ndarray], special_ids
 
     ids, mask = pad_to(sequences, max_len, pad_id)
     target = wrapper(ids, attention_mask=tf.constant(mask)).numpy().argmax(axis=1)
-    per_token, f_x, f_baseline, deltas = ig.run_alibi(wrapper, ids, mask, target, special_ids, pad_id,
+    per_token, f_x, f_baseline, deltas = ig.run_alibi(wrapper, ids, mask, target,
+                                                      ig.baseline_ids(ids, special_ids, pad_id),
                                                       reference_settings(), REFERENCE_STEPS)
     lengths = [len(s) for s in sequences]
     return {"attributions": [per_token[i, :n] for i, n in enumerate(lengths)],
@@ -192,10 +193,10 @@ def explain_reference(wrapper: Any, sequences: Sequence[np.ndarray], special_ids
             "padding_max_abs": float(max(np.abs(per_token[i, n:]).max(initial=0.0) for i, n in enumerate(lengths)))}
 
 
-def explain_project(wrapper: Any, sequences: Sequence[np.ndarray], special_ids: Sequence[int], pad_id: int,
+def explain_project(wrapper: Any, sequences: Sequence[np.ndarray], tokens: ig.SpecialTokens,
                     settings: ig.Settings) -> dict[str, Any]:
     """Exactly what the `explain` stage runs."""
-    results = ig.explain(wrapper, sequences, special_ids, pad_id, settings)
+    results = ig.explain(wrapper, sequences, tokens, settings)
     return {"attributions": [r.attributions for r in results],
             "completeness_errors": [r.completeness_error for r in results],
             "predicted": [r.predicted for r in results], "n_steps": [r.n_steps for r in results]}
@@ -211,7 +212,7 @@ class GradientFloor:
         import tensorflow as tf
 
         self.wrapper = wrapper
-        self.layer = LAYERS["embeddings"](wrapper)  # the reference's layer, whose call takes `input_ids`
+        self.layer = layer_getter("embeddings")(wrapper)  # the reference's layer, whose call takes `input_ids`
         self.settings = settings
         self.pass_seconds = 0.0
         hidden = wrapper.transformer.config.hidden_size
@@ -268,27 +269,27 @@ def engine_settings(params: str, engine: str) -> ig.Settings:
     return dataclasses.replace(settings_from(load_section("explain", Path(params))), engine=engine)
 
 
-def load_wrapper(model_dir: str) -> tuple[Any, list[int], int]:
-    """The fine-tuned classifier in its probability wrapper, the special ids and the pad id."""
+def load_wrapper(model_dir: str) -> tuple[Any, ig.SpecialTokens]:
+    """The fine-tuned classifier in its probability wrapper, and its tokenizer's special tokens."""
     from stages.plumbing.models import load_trained, probability_model
 
     classifier, tokenizer = load_trained(model_dir)
-    return probability_model(classifier), sorted(tokenizer.all_special_ids), tokenizer.pad_token_id
+    return probability_model(classifier), ig.SpecialTokens.of(tokenizer)
 
 
 def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """One IG configuration (`reference` or an engine of `ENGINES`) on every workload; with `floor`,
     the worker then times the floor on the same inputs (after its own memory has been read)."""
     hide_torch()
-    wrapper, special_ids, pad_id = load_wrapper(spec["model_dir"])
+    wrapper, tokens = load_wrapper(spec["model_dir"])
     if spec["config"] == "reference":
         def explain(sequences: Sequence[np.ndarray]) -> dict[str, Any]:
-            return explain_reference(wrapper, sequences, special_ids, pad_id, spec["max_len"])
+            return explain_reference(wrapper, sequences, tokens.ids, tokens.pad, spec["max_len"])
     else:
         settings = engine_settings(spec["params"], spec["config"])  # the floor batches as this engine
 
         def explain(sequences: Sequence[np.ndarray]) -> dict[str, Any]:
-            return explain_project(wrapper, sequences, special_ids, pad_id, settings)
+            return explain_project(wrapper, sequences, tokens, settings)
 
     output: dict[str, Any] = {"rss_after_load_mib": peak_rss_mib()}
     inputs = {}
@@ -304,10 +305,10 @@ def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
         for name, sequences in inputs.items():
             targets, n_steps = output[name]["predicted"], output[name]["n_steps"]
             warm = slice(0, WARMUP_EXAMPLES)
-            floor.attributions(sequences[warm], special_ids, pad_id, targets[warm], n_steps[warm])
+            floor.attributions(sequences[warm], tokens.ids, tokens.pad, targets[warm], n_steps[warm])
 
             def passes() -> tuple[float, list[np.ndarray]]:
-                attributions = floor.attributions(sequences, special_ids, pad_id, targets, n_steps)
+                attributions = floor.attributions(sequences, tokens.ids, tokens.pad, targets, n_steps)
                 return floor.pass_seconds, attributions
 
             times, attributions = repeat_timed(passes, spec["repeats"], spec["budget_s"])
@@ -319,11 +320,11 @@ def memory_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """The project's configuration (with `engine`) once on the first `count` reviews: peak memory,
     before and after. (No time: the two memory workers run side by side.)"""
     hide_torch()
-    wrapper, special_ids, pad_id = load_wrapper(spec["model_dir"])
+    wrapper, tokens = load_wrapper(spec["model_dir"])
     settings = engine_settings(spec["params"], spec["engine"])
     sequences = load_sequences(spec["tokens_dir"], "test", spec["count"])
     after_load = peak_rss_mib()
-    explain_project(wrapper, sequences, special_ids, pad_id, settings)
+    explain_project(wrapper, sequences, tokens, settings)
     return {"n_examples": len(sequences), "rss_after_load_mib": after_load, "peak_rss_mib": peak_rss_mib()}
 
 
@@ -446,8 +447,8 @@ def train_variant(trimmed: bool, spec: dict[str, Any], train: dict[str, np.ndarr
     from stages.train import batches, compile_classifier, learning_rate_schedule, resolve_train_steps, seed_everything
 
     _, model = selected_model(Path(spec["params"]))
-    seed = load_section("train", Path(spec["params"]))["seed"]
-    size = model["batch_size"]
+    seed = load_section("train", Path(spec["params"])).seed
+    size = model.batch_size
     seed_everything(seed)
     classifier = load_classifier(spec["checkpoint"])
     compile_classifier(classifier, learning_rate_schedule(model, resolve_train_steps(model, len(train["label"]))))
@@ -710,7 +711,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                               "internal_batch_size": settings.internal_batch_size}) if captum_available else \
         {"skipped": "torch/captum not installed; `pip install -r requirements-bench.txt`"}
     memory_engine = args.memory_engine or settings.engine
-    checkpoint = args.train_from or selected_model(args.params)[1]["checkpoint"]
+    checkpoint = args.train_from or selected_model(args.params)[1].checkpoint
     training = spawn("train", {**base, "checkpoint": checkpoint, "steps": 3 if args.quick else 20,
                                "warmup_steps": 1 if args.quick else 2, "n_validation": 32 if args.quick else 200})
     with ThreadPoolExecutor(max_workers=2) as pool:  # only peak memory is read: run both at once
@@ -724,11 +725,11 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                      "warmup_examples": WARMUP_EXAMPLES,
                      "reference": {"max_len": args.max_len, "n_steps": REFERENCE_STEPS, "method": REFERENCE_METHOD,
                                    "internal_batch_size": REFERENCE_BATCH, "layer": "embeddings"},
-                     "project": {**{key: explain_params[key] for key in PROJECT_SETTINGS if key in explain_params},
+                     "project": {**{key: getattr(explain_params, key) for key in PROJECT_SETTINGS},
                                  "chunk_size": settings.chunk_size},
                      "model_dir": base["model_dir"], "tokens_dir": base["tokens_dir"]},
         "notes": NOTES,
-        "ig": {name: summarise_workload(name, runs, peer, explain_params["layer"] == "embeddings")
+        "ig": {name: summarise_workload(name, runs, peer, explain_params.layer == "embeddings")
                for name, _, _ in workloads[::-1]},
         "captum": {"skipped": captum["skipped"]} if peer is None else {
             "skipped": None, "torch_threads": captum["torch_threads"],

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from stages.plumbing.artifacts import atomic_path, run
-from stages.plumbing.params import UserError, load_section
+from stages.plumbing.params import DecodeParams, UserError, load_section
 
 UNK_TOKEN = "[UNK]"  # the BERT tokenizers' unknown token, also used by the reference example
 KERAS_INDEX_OFFSET = 3  # keras.datasets.imdb reserves 0 (padding), 1 (start) and 2 (out of vocabulary)
@@ -122,15 +122,15 @@ def sample_sentences(sentences: pd.DataFrame, size: int | str, seed: int) -> pd.
     return sentences.iloc[np.sort(chosen)]
 
 
-def from_movie_reviews(params: dict) -> dict[str, pd.DataFrame]:
+def from_movie_reviews(params: DecodeParams) -> dict[str, pd.DataFrame]:
     reviews, sentences = embedded_sources()
-    sizes = resolve_sizes(params["train_size"], params["test_size"], len(reviews))
-    train_idx, test_idx = stratified_split(reviews.label.to_numpy(), sizes, params["seed"])
+    sizes = resolve_sizes(params.train_size, params.test_size, len(reviews))
+    train_idx, test_idx = stratified_split(reviews.label.to_numpy(), sizes, params.seed)
     sets = {"train": reviews.iloc[train_idx], "test": reviews.iloc[test_idx],
-            "rotten_tomatoes": sample_sentences(sentences, params["rotten_tomatoes_size"], params["seed"])}
-    if params["text_form"] == "raw":
+            "rotten_tomatoes": sample_sentences(sentences, params.rotten_tomatoes_size, params.seed)}
+    if params.text_form == "raw":
         return sets
-    vocabulary = keras_vocabulary(sets["train"].text, params["num_words"])
+    vocabulary = keras_vocabulary(sets["train"].text, params.num_words)
     return {name: part.assign(text=[to_keras_form(t, vocabulary) for t in part.text])
             for name, part in sets.items()}
 
@@ -149,23 +149,23 @@ def load_keras_imdb(num_words: int) -> tuple[tuple, tuple, dict[str, int]]:
     return train, test, word_index
 
 
-def from_keras(params: dict) -> dict[str, pd.DataFrame]:
-    train, test, word_index = load_keras_imdb(params["num_words"])
+def from_keras(params: DecodeParams) -> dict[str, pd.DataFrame]:
+    train, test, word_index = load_keras_imdb(params.num_words)
     reverse_index = keras_reverse_index(word_index)
     sets = {}
-    for name, (reviews, labels), wanted in zip(SPLITS, (train, test), (params["train_size"], params["test_size"])):
+    for name, (reviews, labels), wanted in zip(SPLITS, (train, test), (params.train_size, params.test_size)):
         labels = np.asarray(labels, dtype=np.int64)
         count = len(labels) if wanted == "all" else wanted
         if count > len(labels):
             raise UserError(f"params.yaml: decode.{name}_size = {wanted} is larger than the "
                             f"{len(labels)} Keras IMDB {name} reviews")
-        (chosen,) = stratified_split(labels, [count], params["seed"])
+        (chosen,) = stratified_split(labels, [count], params.seed)
         sets[name] = pd.DataFrame({"id": chosen,
                                    "text": [decode_keras_review(reviews[i], reverse_index) for i in chosen],
                                    "label": labels[chosen]})
     # The out-of-domain sentences in the same form: the words Keras kept become themselves.
-    vocabulary = {word for rank, word in reverse_index.items() if rank <= keras_kept_words(params["num_words"])}
-    sentences = sample_sentences(embedded_sources()[1], params["rotten_tomatoes_size"], params["seed"])
+    vocabulary = {word for rank, word in reverse_index.items() if rank <= keras_kept_words(params.num_words)}
+    sentences = sample_sentences(embedded_sources()[1], params.rotten_tomatoes_size, params.seed)
     sets["rotten_tomatoes"] = sentences.assign(text=[to_keras_form(t, vocabulary) for t in sentences.text])
     return sets
 
@@ -176,7 +176,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_section("decode")
 
-    sets = from_keras(params) if params["source"] == "keras" else from_movie_reviews(params)
+    sets = from_keras(params) if params.source == "keras" else from_movie_reviews(params)
     with atomic_path(args.out_dir) as staging:
         staging.mkdir()
         for name, part in sets.items():

@@ -44,17 +44,17 @@ def main() -> None:
     classifier, tokenizer = load_trained(args.model_dir)
 
     examples = []
-    for source, name, count in (("imdb", "test", params["n_reviews"]),
-                                ("rotten_tomatoes", "rotten_tomatoes", params["n_rt_sentences"])):
+    for source, name, count in (("imdb", "test", params.n_reviews),
+                                ("rotten_tomatoes", "rotten_tomatoes", params.n_rt_sentences)):
         texts = read_decoded(args.decoded_dir / f"{name}.csv")
         examples += from_token_file(source, read_arrays(args.tokens_dir / f"{name}.npz", rebuild="tokenize"),
-                                    texts, count, tokenizer, tokenize["max_len"], tokenize["truncation"])
+                                    texts, count, tokenizer, tokenize.max_len, tokenize.truncation)
     index, count = args.shard
     positions = list(range(len(examples)))[index::count]
     records = explain_examples(classifier, tokenizer, [examples[p] for p in positions], params, positions)
     metrics = quality_metrics(records)
-    write_json(args.out_json, explanations(model_name, model["checkpoint"], params, records,
-                                           data={key: decode[key] for key in DATA_KEYS},
+    write_json(args.out_json, explanations(model_name, model.checkpoint, params, records,
+                                           data={key: getattr(decode, key) for key in DATA_KEYS},
                                            shard=f"{index}/{count}"))
     write_json(args.metrics_json, metrics)
     write_json(args.plot_json, plot_rows(records))

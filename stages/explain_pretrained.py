@@ -28,15 +28,15 @@ def main() -> None:
     params = load_section("explain_pretrained")
     ig_params = load_section("explain")
     records = []
-    if params["enabled"]:
-        classifier, tokenizer = load_classifier(params["checkpoint"]), load_tokenizer(params["checkpoint"])
-        examples = from_sentences(params["sentences"], tokenizer, tokenizer.model_max_length)
+    if params.enabled:
+        classifier, tokenizer = load_classifier(params.checkpoint), load_tokenizer(params.checkpoint)
+        examples = from_sentences(params.sentences, tokenizer, tokenizer.model_max_length)
         records = explain_examples(classifier, tokenizer, examples, ig_params)
     else:
         print("explain_pretrained.enabled is false: nothing to explain "
               "(dvc exp run -S explain_pretrained.enabled=true to run it)")
-    write_json(args.out_json, explanations(params["checkpoint"], params["checkpoint"], ig_params, records,
-                                           enabled=params["enabled"]))
+    write_json(args.out_json, explanations(params.checkpoint, params.checkpoint, ig_params, records,
+                                           enabled=params.enabled))
     write_json(args.metrics_json, quality_metrics(records, prefix=METRICS_PREFIX))
 
 

@@ -1,10 +1,11 @@
 """Stage `render`: a self-contained HTML report of the Integrated Gradients attributions.
 
-Usage: python -m stages.render FINETUNED_JSON SENTENCES_JSON PRETRAINED_JSON DVCLIVE_DIR OUT_HTML
+Usage: python -m stages.render FINETUNED_JSON SENTENCES_JSON PRETRAINED_JSON RANDOMISATION_JSON DVCLIVE_DIR OUT_HTML
 One card per explained example, its tokens highlighted as in alibi's example
 (PiYG, scaled per example to its largest |attribution|) with a CSS-only switch
 to whole words, the model's figures, the quality of the attributions per source
-and the dvclive charts that exist. The page
+(IG against its rivals, and the randomisation test's cascade) and the dvclive
+charts that exist. The page
 loads nothing and runs no script; every text from the data is HTML-escaped and
 the bytes are the same on every run.
 """
@@ -23,6 +24,7 @@ from markupsafe import Markup
 from matplotlib.figure import Figure  # pyplot-free: no GUI backend and no global figure state
 
 from stages.attribution.quality import quality_metrics
+from stages.attribution.rivals import passes
 from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, Word, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run
 from stages.plumbing.html import CLASS_NAMES, render_page, token_and_word_highlights
@@ -39,6 +41,8 @@ NUMBER_KEYS = ("probability", "f_x", "f_baseline", "completeness_error", "n_step
 CHART_STYLE = {"svg.fonttype": "none", "font.size": 8,
                "axes.spines.top": False, "axes.spines.right": False}
 ENABLE_PRETRAINED = "dvc exp run -S explain_pretrained.enabled=true"
+METHOD_NAMES = {"ig": "Integrated Gradients", "gradient_x_input": "gradient × input",
+                "saliency": "saliency (gradient norm)", "occlusion": "leave-one-out occlusion", "random": "random ranking"}
 
 
 def read_json(path: Path, rebuild: str) -> Any:
@@ -222,8 +226,9 @@ def example_card(example: dict[str, Any], salt: str) -> dict[str, Any]:
         "f_x": f"{float(example['f_x']):.4f}", "f_baseline": f"{float(example['f_baseline']):.4f}",
         "total": f"{sum(attributions):.4f}", "n_steps": int(example["n_steps"]),
         "extra": [f"comprehensiveness {faithfulness['comprehensiveness/ig']:.3f}, sufficiency "
-                  f"{faithfulness['sufficiency/ig']:.3f} (random: {faithfulness['comprehensiveness/random']:.3f}, "
-                  f"{faithfulness['sufficiency/random']:.3f})"]
+                  f"{faithfulness['sufficiency/ig']:.3f}"
+                  + (f" (random: {faithfulness['comprehensiveness/random']:.3f}, "
+                     f"{faithfulness['sufficiency/random']:.3f})" if "comprehensiveness/random" in faithfulness else "")]
                  + ([f"truncated: {tokens_cut} tokens cut at {CUT_MARK}"] if example["truncated"] else []),
         "tokens": with_cut(token_items, cut_at, tokens_cut),
         "words": with_cut(word_items, len(head) if cut_at is not None else None, tokens_cut),
@@ -233,18 +238,60 @@ def example_card(example: dict[str, Any], salt: str) -> dict[str, Any]:
 
 
 def quality_rows(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Completeness and faithfulness (IG against a random ranking) for each source of examples."""
+    """Completeness of IG, then each method's faithfulness and rank agreement with IG, for each source."""
     figures = quality_metrics(examples)
     rows = []
     for source in dict.fromkeys(example["source"] for example in examples):
-        def pair(first: str, second: str, form: str = ".3f") -> str:
-            return (f"{float(figures[f'{source}/{first}']):{form}} / "
-                    f"{float(figures[f'{source}/{second}']):{form}}")
-        rows.append({"name": SOURCE_NAMES.get(source, str(source)),
-                     "count": sum(example["source"] == source for example in examples),
-                     "completeness": pair("completeness_error/median", "completeness_error/max", ".2%"),
-                     "comprehensiveness": pair("comprehensiveness/ig", "comprehensiveness/random"),
-                     "sufficiency": pair("sufficiency/ig", "sufficiency/random")})
+        members = [example for example in examples if example["source"] == source]
+        methods = sorted((key.split("/", 1)[1] for key in members[0]["faithfulness"]
+                          if key.startswith("comprehensiveness/")), key=method_order)
+        length = round(float(np.mean([len(example["tokens"]) for example in members])))
+        steps = round(float(figures[f"{source}/n_steps/mean"]))
+
+        def figure(key: str, form: str = ".3f") -> str:
+            value = figures.get(f"{source}/{key}")
+            return "—" if value is None else f"{float(value):{form}}"
+
+        rows.append({"name": SOURCE_NAMES.get(source, str(source)), "count": len(members),
+                     "completeness": f"{figure('completeness_error/median', '.2%')} / "
+                                     f"{figure('completeness_error/max', '.2%')}",
+                     "methods": [{"name": METHOD_NAMES.get(method, method), "cost": passes(method, length, steps),
+                                  "comprehensiveness": figure(f"comprehensiveness/{method}"),
+                                  "sufficiency": figure(f"sufficiency/{method}"),
+                                  "kendall_tau": "" if method == "ig" else figure(f"kendall_tau/{method}")}
+                                 for method in methods]})
+    return rows
+
+
+def method_order(method: str) -> int:
+    """IG first, then the rivals in the order params.yaml lists them by default."""
+    return list(METHOD_NAMES).index(method) if method in METHOD_NAMES else len(METHOD_NAMES)
+
+
+def randomisation_chart(rows: list[dict[str, Any]]) -> str:
+    """The randomisation cascade: mean Spearman correlation with the original attributions per level."""
+    if len(rows) < 2:
+        return ""
+    with matplotlib.rc_context(CHART_STYLE):
+        figure = Figure(figsize=(0.45 * len(rows) + 1.2, 2.0), layout="constrained")
+        axes = figure.add_subplot()
+        values = [np.nan if row["spearman"] is None else float(row["spearman"]) for row in rows]
+        axes.plot(range(len(rows)), values, color="#c51b7d", marker="o", markersize=3, linewidth=1.0)
+        axes.axhline(0, color="#777", linewidth=0.6)
+        axes.set_ylim(-1.05, 1.05)
+        axes.set_xticks(range(len(rows)), [str(row["level"]) for row in rows], rotation=45, ha="right")
+        axes.set_ylabel("Spearman with original")
+        axes.set_title("randomised from the head down", fontsize=8)
+        return svg_markup(figure, "randomisation")
+
+
+def read_randomisation(path: Path) -> list[dict[str, Any]]:
+    """The sanity_check stage's cascade rows, checked before any HTML is written."""
+    rows = read_json(path, rebuild="sanity_check")
+    if not isinstance(rows, list) or not all(isinstance(row, dict) and {"level", "spearman"} <= set(row)
+                                             for row in rows):
+        raise UserError(f"{path}: not the randomisation cascade (rows of level and spearman); rebuild it with "
+                        "`dvc repro -f sanity_check`")
     return rows
 
 
@@ -258,7 +305,7 @@ def accuracy_text(scores: dict[str, Any], prefix: str, name: str) -> str:
 
 
 def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrained: dict[str, Any],
-                  live_dir: Path) -> str:
+                  randomisation: list[dict[str, Any]], live_dir: Path) -> str:
     """The whole page: the fine-tuned model's reviews and sentences, then the pretrained model's."""
     scores = {**(read_optional_json(live_dir / "evaluate" / "per_class.json", rebuild="evaluate") or {}),
               **(read_optional_json(live_dir / "evaluate" / "metrics.json", rebuild="evaluate") or {})}
@@ -267,6 +314,7 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
     charts += [(confusion_chart(live_dir / "evaluate" / "plots" / "sklearn" / f"confusion_{prefix}.json", name),
                 f"confusion matrix, {name}")
                for prefix, name in (("imdb", "held-out IMDB"), ("rotten_tomatoes", "Rotten Tomatoes"))]
+    charts.append((randomisation_chart(randomisation), "model-parameter randomisation test (Adebayo et al. 2018)"))
     return render_page(
         "report.html.j2", model=str(finetuned.get("model", "")), checkpoint=str(finetuned.get("checkpoint", "")),
         data=finetuned.get("data"),
@@ -275,7 +323,7 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
                     if f"{prefix}/accuracy" in scores],
         settings=finetuned.get("settings") if examples else None,
         mean_steps=f"{np.mean([int(example['n_steps']) for example in examples]):g}" if examples else "",
-        quality=quality_rows(examples),
+        quality=quality_rows(examples), randomisation=randomisation,
         charts=[{"svg": Markup(svg), "caption": caption} for svg, caption in charts if svg],
         cards=[example_card(example, f"finetuned-{index}") for index, example in enumerate(examples)],
         pretrained={"enabled": pretrained.get("enabled", True), "checkpoint": str(pretrained.get("checkpoint", "")),
@@ -286,13 +334,13 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("finetuned_json", "sentences_json", "pretrained_json", "live_dir", "out_html"):
+    for name in ("finetuned_json", "sentences_json", "pretrained_json", "randomisation_json", "live_dir", "out_html"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
     explained = [read_explanations(args.finetuned_json, rebuild="explain"),
                  read_explanations(args.sentences_json, rebuild="explain_sentences"),
                  read_explanations(args.pretrained_json, rebuild="explain_pretrained")]
-    page = render_report(*explained, args.live_dir)
+    page = render_report(*explained, read_randomisation(args.randomisation_json), args.live_dir)
     with atomic_path(args.out_html) as staging:
         staging.write_text(page, encoding="utf-8")
     print(f"{args.out_html}: {sum(len(file['examples']) for file in explained)} examples")

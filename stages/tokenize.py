@@ -39,23 +39,23 @@ def main() -> None:
     args = parser.parse_args()
     params = load_section("tokenize")
     model_name, model = selected_model()
-    limit = max_positions(model["checkpoint"])
-    if params["max_len"] > limit or params["max_len"] < 3:
-        raise UserError(f"params.yaml: tokenize.max_len = {params['max_len']} is not allowed; model "
+    limit = max_positions(model.checkpoint)
+    if params.max_len > limit or params.max_len < 3:
+        raise UserError(f"params.yaml: tokenize.max_len = {params.max_len} is not allowed; model "
                         f"'{model_name}' takes 3 to {limit} tokens")
-    tokenizer = load_tokenizer(model["checkpoint"])
+    tokenizer = load_tokenizer(model.checkpoint)
 
     lengths = {}
     with atomic_path(args.out_dir) as staging:
         staging.mkdir()
         for name in SETS:
             frame = read_decoded(args.decoded_dir / f"{name}.csv")
-            arrays = encode(frame.text.astype(str).tolist(), tokenizer, params["max_len"], params["truncation"],
+            arrays = encode(frame.text.astype(str).tolist(), tokenizer, params.max_len, params.truncation,
                             progress=name)
             np.savez(staging / f"{name}.npz", input_ids=arrays["input_ids"],
                      attention_mask=arrays["attention_mask"],
                      label=frame.label.to_numpy(np.int64), id=frame.id.to_numpy(np.int64))
-            lengths[name] = length_stats(arrays["full_length"], params["max_len"])
+            lengths[name] = length_stats(arrays["full_length"], params.max_len)
     write_json(args.lengths_json, lengths)
     for name, stats in lengths.items():
         print(f"{name}: {stats}")

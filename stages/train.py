@@ -16,7 +16,7 @@ import numpy as np
 
 from stages.plumbing.artifacts import atomic_path, read_arrays, run
 from stages.plumbing.models import Predictor, load_classifier, load_tokenizer
-from stages.plumbing.params import UserError, load_section, selected_model
+from stages.plumbing.params import ModelParams, UserError, load_section, selected_model
 
 SHUFFLE_BUFFER = 1024  # as in the reference example
 VALIDATION_BATCH = 64
@@ -30,31 +30,31 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def resolve_train_steps(model: dict[str, Any], n_train: int) -> int:
+def resolve_train_steps(model: ModelParams, n_train: int) -> int:
     """`auto` means one epoch: ceil(n_train / batch_size), as the reference example computes it."""
-    if model["num_train_steps"] != "auto":
-        return model["num_train_steps"]
-    steps = math.ceil(n_train / model["batch_size"])
-    if model["num_warmup_steps"] >= steps:
-        raise UserError(f"params.yaml: num_warmup_steps = {model['num_warmup_steps']} must be smaller than "
+    if model.num_train_steps != "auto":
+        return model.num_train_steps
+    steps = math.ceil(n_train / model.batch_size)
+    if model.num_warmup_steps >= steps:
+        raise UserError(f"params.yaml: num_warmup_steps = {model.num_warmup_steps} must be smaller than "
                         f"num_train_steps = auto = {steps} for {n_train} training reviews")
     return steps
 
 
-def learning_rate_schedule(model: dict[str, Any], num_train_steps: int) -> Any:
+def learning_rate_schedule(model: ModelParams, num_train_steps: int) -> Any:
     """Linear (polynomial) decay from init_lr to init_lr * min_lr_ratio, after an optional warm-up."""
     import tensorflow as tf
     from transformers.optimization_tf import WarmUp
 
     schedule = tf.keras.optimizers.schedules.PolynomialDecay(
-        initial_learning_rate=model["init_lr"],
-        decay_steps=num_train_steps - model["num_warmup_steps"],
-        end_learning_rate=model["init_lr"] * model["min_lr_ratio"],
-        power=model["power"],
+        initial_learning_rate=model.init_lr,
+        decay_steps=num_train_steps - model.num_warmup_steps,
+        end_learning_rate=model.init_lr * model.min_lr_ratio,
+        power=model.power,
     )
-    if model["num_warmup_steps"]:
-        schedule = WarmUp(initial_learning_rate=model["init_lr"], decay_schedule_fn=schedule,
-                          warmup_steps=model["num_warmup_steps"])
+    if model.num_warmup_steps:
+        schedule = WarmUp(initial_learning_rate=model.init_lr, decay_schedule_fn=schedule,
+                          warmup_steps=model.num_warmup_steps)
     return schedule
 
 
@@ -147,19 +147,19 @@ def main() -> None:
 
     from dvclive import Live
 
-    seed_everything(params["seed"])
-    with distribution_strategy(params["mixed_precision"]).scope():
-        classifier = load_classifier(model_params["checkpoint"])
+    seed_everything(params.seed)
+    with distribution_strategy(params.mixed_precision).scope():
+        classifier = load_classifier(model_params.checkpoint)
         compile_classifier(classifier, learning_rate_schedule(model_params, num_train_steps))
-    tokenizer = load_tokenizer(model_params["checkpoint"])
+    tokenizer = load_tokenizer(model_params.checkpoint)
 
     with atomic_path(args.live_dir) as live_staging, atomic_path(args.model_dir) as model_staging:
         with Live(str(live_staging), dvcyaml=None, save_dvc_exp=False, report=None) as live:
             live.log_params({"model": model_name, "num_train_steps": num_train_steps, "n_train": len(train["label"])})
-            print(f"fine-tuning {model_name} for {num_train_steps} steps of {model_params['batch_size']}")
-            classifier.fit(batches(train, model_params["batch_size"], shuffle_seed=params["seed"]),
+            print(f"fine-tuning {model_name} for {num_train_steps} steps of {model_params.batch_size}")
+            classifier.fit(batches(train, model_params.batch_size, shuffle_seed=params.seed),
                            steps_per_epoch=num_train_steps, epochs=1, verbose=0,
-                           callbacks=[live_logger(live, params["log_every_steps"], num_train_steps)])
+                           callbacks=[live_logger(live, params.log_every_steps, num_train_steps)])
             for name, value in validation_figures(classifier, test).items():
                 live.summary[f"validation/{name}"] = value
             print("validation:", {name: value for name, value in live.summary.items() if "validation" in name})

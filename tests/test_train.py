@@ -5,30 +5,34 @@ import numpy as np
 import pytest
 
 from stages.plumbing.models import load_classifier
-from stages.plumbing.params import UserError
+from stages.plumbing.params import ModelParams, UserError
 from stages.train import batches, compile_classifier, learning_rate_schedule, resolve_train_steps, seed_everything
 
-MODEL = {"init_lr": 5e-5, "min_lr_ratio": 0.0, "batch_size": 16, "num_warmup_steps": 0,
-         "num_train_steps": "auto", "power": 1.0}
+MODEL = ModelParams(checkpoint="unused", init_lr=5e-5, min_lr_ratio=0.0, batch_size=16, num_warmup_steps=0,
+                    num_train_steps="auto", power=1.0)
+
+
+def entry(**changes) -> ModelParams:
+    """MODEL with `changes`, validated again."""
+    return ModelParams.model_validate({**MODEL.model_dump(), **changes})
 
 
 def test_auto_steps_are_one_epoch():
     assert resolve_train_steps(MODEL, 25000) == 1563  # the reference's distilBERT run
-    assert resolve_train_steps({**MODEL, "num_train_steps": 15468}, 25000) == 15468
+    assert resolve_train_steps(entry(num_train_steps=15468), 25000) == 15468
     with pytest.raises(UserError, match="num_warmup_steps = 5 must be smaller"):
-        resolve_train_steps({**MODEL, "num_warmup_steps": 5}, 32)
+        resolve_train_steps(entry(num_warmup_steps=5), 32)
 
 
 def test_linear_decay_without_warmup():
-    schedule = learning_rate_schedule({**MODEL, "min_lr_ratio": 0.1}, num_train_steps=100)
+    schedule = learning_rate_schedule(entry(min_lr_ratio=0.1), num_train_steps=100)
     for step in (0, 25, 50, 100, 150):
         expected = (5e-5 - 5e-6) * (1 - min(step, 100) / 100) + 5e-6
         assert float(schedule(step)) == pytest.approx(expected, rel=1e-5)
 
 
 def test_warmup_then_decay_as_the_bert_entry():
-    model = {**MODEL, "batch_size": 8, "num_warmup_steps": 1546, "num_train_steps": 15468}
-    schedule = learning_rate_schedule(model, 15468)
+    schedule = learning_rate_schedule(entry(batch_size=8, num_warmup_steps=1546, num_train_steps=15468), 15468)
     assert float(schedule(0)) == 0.0
     assert float(schedule(773)) == pytest.approx(5e-5 * 773 / 1546, rel=1e-5)
     decay = 15468 - 1546
@@ -48,7 +52,7 @@ def test_batches_are_cut_to_their_longest_member():
 def train_tiny(checkpoint: str, seed: int) -> list[np.ndarray]:
     seed_everything(seed)
     model = load_classifier(checkpoint)
-    compile_classifier(model, learning_rate_schedule({**MODEL, "batch_size": 4}, 3))
+    compile_classifier(model, learning_rate_schedule(entry(batch_size=4), 3))
     rng = np.random.default_rng(0)
     arrays = {"input_ids": rng.integers(1000, 2000, (12, 16)).astype(np.int32),
               "attention_mask": np.ones((12, 16), np.int32), "label": rng.integers(0, 2, 12)}

@@ -10,10 +10,10 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from stages.attribution import ig
+from stages.attribution import ig, rivals
 from stages.plumbing.artifacts import significant
-from stages.plumbing.models import LAYERS, Predictor, probability_model
-from stages.plumbing.params import UserError
+from stages.plumbing.models import Predictor, check_layer, layer_getter, probability_model
+from stages.plumbing.params import ExplainParams, UserError
 from stages.plumbing.texts import cut_position, encode
 
 # Version of the explanations files' layout: 2 since free sentences have a file of their own.
@@ -79,44 +79,54 @@ def from_sentences(sentences: Sequence[str], tokenizer: Any, max_len: int,
     return examples
 
 
-def settings_from(params: dict[str, Any]) -> ig.Settings:
-    return ig.Settings(layer=LAYERS[params["layer"]], n_steps=params["n_steps"], method=params["method"],
-                       internal_batch_size=params["internal_batch_size"],
-                       completeness_target=params["completeness_target"], max_steps=params["max_steps"],
-                       chunk_size=CHUNK_SIZE, engine=params["engine"])
+def settings_from(params: ExplainParams) -> ig.Settings:
+    return ig.Settings(layer=layer_getter(params.layer), n_steps=params.n_steps, method=params.method,
+                       internal_batch_size=params.internal_batch_size,
+                       completeness_target=params.completeness_target, max_steps=params.max_steps,
+                       chunk_size=CHUNK_SIZE, engine=params.engine, baseline=params.baseline)
 
 
-def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], params: dict[str, Any],
+def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], params: ExplainParams,
                      positions: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    """Explain `examples`; return one record per example, with its faithfulness figures.
+    """Explain `examples` with IG and score each rival of `params.methods` on them; return one record per
+    example, with the faithfulness of every method and each rival's rank agreement with IG.
 
     `positions` place the examples in the whole run (they differ from 0, 1, ... in a shard); they
-    seed each example's random baseline, so a sharded run gives the records of an unsharded one.
+    seed each example's random ranking, so a sharded run gives the records of an unsharded one.
     """
     positions = range(len(examples)) if positions is None else positions
     wrapper = probability_model(classifier)
-    special_ids = sorted(tokenizer.all_special_ids)
+    check_layer(params.layer, wrapper)
+    tokens = ig.SpecialTokens.of(tokenizer)
+    settings = settings_from(params)
     started = time.perf_counter()
-    results = ig.explain(wrapper, [e.token_ids for e in examples], special_ids, tokenizer.pad_token_id,
-                         settings_from(params), progress="explain")
-    print(f"explained {len(examples)} examples in {time.perf_counter() - started:.1f} s")
+    results = ig.explain(wrapper, [e.token_ids for e in examples], tokens, settings, progress="explain")
+    seconds = {"ig": time.perf_counter() - started}
 
     predictor = Predictor(classifier, PREDICT_BATCH)
 
     def predict(sequences: list[np.ndarray]) -> np.ndarray:
-        return predictor.probabilities(*ig.pad(sequences, tokenizer.pad_token_id))
+        return predictor.probabilities(*ig.pad(sequences, tokens.pad))
 
+    scores, rival_seconds = rivals.rival_scores(params.methods, wrapper, settings.layer(wrapper), results, tokens,
+                                                predict, params.seed, positions, CHUNK_SIZE)
+    seconds.update(rival_seconds)
+    print(f"explained {len(examples)} examples: " + ", ".join(f"{method} {value:.1f} s"
+                                                              for method, value in seconds.items()))
     records = []
-    for example, result, position in zip(examples, results, positions):
-        random_scores = np.random.default_rng((params["seed"], position)).random(len(result.token_ids))
-        faithful = {}
-        for name, scores in (("ig", result.attributions), ("random", random_scores)):
-            comprehensiveness, sufficiency = ig.faithfulness(predict, result, scores, special_ids,
-                                                             params["faithfulness_k"])
-            faithful.update({f"comprehensiveness/{name}": significant(comprehensiveness),
-                             f"sufficiency/{name}": significant(sufficiency)})
-        records.append({**record(example, result, tokenizer), "faithfulness": faithful, "position": position})
-    warn_incomplete(examples, results, params["completeness_target"])
+    for index, (example, result, position) in enumerate(zip(examples, results, positions)):
+        faithful, agreement = {}, {}
+        for method, ranking in [("ig", result.attributions)] + [(m, scores[m][index]) for m in params.methods]:
+            comprehensiveness, sufficiency = ig.faithfulness(predict, result, ranking, tokens.ids,
+                                                             params.faithfulness_k)
+            faithful.update({f"comprehensiveness/{method}": significant(comprehensiveness),
+                             f"sufficiency/{method}": significant(sufficiency)})
+            if method != "ig":
+                tau = rivals.kendall_tau(result.attributions, ranking, result.token_ids, tokens.ids)
+                agreement[f"kendall_tau/{method}"] = None if tau is None else significant(tau)
+        records.append({**record(example, result, tokenizer), "faithfulness": faithful,
+                        "rank_agreement": agreement, "position": position})
+    warn_incomplete(examples, results, params.completeness_target)
     return records
 
 
@@ -141,11 +151,12 @@ def record(example: Example, result: ig.Attribution, tokenizer: Any) -> dict[str
             "n_steps": result.n_steps}
 
 
-def explanations(model: str, checkpoint: str, params: dict[str, Any], records: list[dict[str, Any]],
+def explanations(model: str, checkpoint: str, params: ExplainParams, records: list[dict[str, Any]],
                  **extra: Any) -> dict[str, Any]:
     """An explanations file: which model and IG settings made the records, then the records."""
-    settings = {key: params[key] for key in ("layer", "n_steps", "method", "engine", "internal_batch_size",
-                                             "completeness_target", "max_steps", "faithfulness_k")}
+    settings = {key: getattr(params, key) for key in ("layer", "baseline", "n_steps", "method", "engine",
+                                                      "internal_batch_size", "completeness_target", "max_steps",
+                                                      "faithfulness_k", "methods")}
     return {"format": EXPLANATIONS_FORMAT, "model": model, "checkpoint": checkpoint, "settings": settings, **extra,
             "examples": records}
 

@@ -27,6 +27,30 @@ class Settings:
     max_steps: int
     chunk_size: int
     engine: str = "alibi"  # alibi | compiled
+    baseline: str = "pad"  # pad | mask | unk: the token replacing the others; zero: 0 at the layer's output
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """The tokenizer's special ids, which no baseline replaces, and the ids baselines are made of."""
+    ids: tuple[int, ...]
+    pad: int
+    mask: int | None = None
+    unk: int | None = None
+
+    @classmethod
+    def of(cls, tokenizer: Any) -> "SpecialTokens":
+        return cls(tuple(sorted(tokenizer.all_special_ids)), tokenizer.pad_token_id, tokenizer.mask_token_id,
+                   tokenizer.unk_token_id)
+
+    def baselines(self, ids: np.ndarray, baseline: str) -> np.ndarray | None:
+        """The baseline ids of `ids` for a token baseline; None for the zero baseline (no ids make it)."""
+        if baseline == "zero":
+            return None
+        replacement = getattr(self, baseline)
+        if replacement is None:
+            raise ValueError(f"the tokenizer has no {baseline} token to build the baseline from")
+        return baseline_ids(ids, self.ids, replacement)
 
 
 @dataclass
@@ -51,9 +75,10 @@ class Attribution:
         return abs(self.delta) / max(abs(self.f_x - self.f_baseline), PROBABILITY_FLOOR)
 
 
-def baseline_ids(ids: np.ndarray, special_ids: Sequence[int], pad_id: int) -> np.ndarray:
-    """Every token replaced by [PAD] except the special ones ([CLS], [SEP], [UNK], [PAD])."""
-    return np.where(np.isin(ids, special_ids), ids, pad_id).astype(ids.dtype)
+def baseline_ids(ids: np.ndarray, special_ids: Sequence[int], replacement_id: int) -> np.ndarray:
+    """Every token replaced by `replacement_id` ([PAD] in the reference) except the special ones
+    ([CLS], [SEP], [UNK], [PAD], [MASK])."""
+    return np.where(np.isin(ids, special_ids), ids, replacement_id).astype(ids.dtype)
 
 
 def pad(sequences: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,19 +101,22 @@ def length_chunks(lengths: Sequence[int], chunk_size: int) -> list[np.ndarray]:
     return [order[start:start + chunk_size] for start in range(0, len(order), chunk_size)]
 
 
-def run_alibi(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarray, special_ids: Sequence[int],
-              pad_id: int, settings: Settings, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def run_alibi(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarray, baselines: np.ndarray | None,
+              settings: Settings, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """alibi's IntegratedGradients on one padded chunk, as the reference example configures it.
 
     Returns per-token attributions (summed over the hidden dimension, which keeps
     completeness), f(x) and f(baseline) of the target class, and alibi's deltas.
+    alibi takes baselines in the input space only: token ids, never the zero baseline.
     """
     import tensorflow as tf
     from alibi.explainers import IntegratedGradients
 
+    if baselines is None:
+        raise ValueError("alibi's IntegratedGradients builds its baseline from token ids; the zero baseline "
+                         "needs the compiled engine")
     explainer = IntegratedGradients(wrapper, layer=settings.layer, n_steps=n_steps, method=settings.method,
                                     internal_batch_size=settings.internal_batch_size)
-    baselines = baseline_ids(ids, special_ids, pad_id)
     kwargs = {"attention_mask": tf.constant(mask)}
     explanation = explainer.explain(ids, forward_kwargs=kwargs, baselines=baselines, target=target)
     per_token = explanation.attributions[0].sum(axis=2)
@@ -98,19 +126,20 @@ def run_alibi(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarra
     return per_token, f_x, f_baseline, np.asarray(explanation.deltas)
 
 
-def run_compiled(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarray, special_ids: Sequence[int],
-                 pad_id: int, settings: Settings, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def run_compiled(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarray, baselines: np.ndarray | None,
+                 settings: Settings, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The integral `run_alibi` computes, with alibi's quadrature points and weights, as ONE call
     of a compiled `tf.function`: the layer outputs of x and of the baseline, every interpolation
     batch and the weighted sum stay in the graph (alibi builds the whole path on the host and runs
-    each batch eagerly). The function is traced once per (wrapper, layer) and reused."""
+    each batch eagerly). The function is traced once per (wrapper, layer, kind of baseline) and reused.
+    `baselines` None is the zero baseline: an all-zero layer output."""
     import tensorflow as tf
     from alibi.utils.approximation_methods import approximation_parameters
 
     weights_of, alphas_of = approximation_parameters(settings.method)
-    integrate = compiled_integral(wrapper, settings.layer(wrapper))
+    integrate = compiled_integral(wrapper, settings.layer(wrapper), zero_baseline=baselines is None)
     per_token, f_x, f_baseline = (tensor.numpy() for tensor in integrate(
-        tf.constant(ids, tf.int32), tf.constant(baseline_ids(ids, special_ids, pad_id), tf.int32),
+        tf.constant(ids, tf.int32), tf.constant(ids if baselines is None else baselines, tf.int32),
         tf.constant(mask, tf.int32), tf.constant(target, tf.int32),
         tf.constant(alphas_of(n_steps), tf.float32), tf.constant(weights_of(n_steps), tf.float32),
         tf.constant(settings.internal_batch_size, tf.int32)))
@@ -118,9 +147,10 @@ def run_compiled(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.nda
 
 
 @functools.cache
-def compiled_integral(wrapper: Any, layer: Any) -> Callable[..., Any]:
+def compiled_integral(wrapper: Any, layer: Any, zero_baseline: bool = False) -> Callable[..., Any]:
     """The IG integral of `wrapper`'s target-class probability on `layer`'s output, compiled once
-    per layer for inputs of any batch size and width.
+    per layer for inputs of any batch size and width. With `zero_baseline` the path starts at an
+    all-zero layer output (the `baselines` ids are then ignored).
 
     Interpolation points are laid out step-major (row r is example r % n at step r // n, as
     alibi lays them out) and taken `batch_size` rows per forward/backward pass. Cached for the
@@ -131,7 +161,11 @@ def compiled_integral(wrapper: Any, layer: Any) -> Callable[..., Any]:
     def integrate(ids: Any, baselines: Any, mask: Any, target: Any, alphas: Any, weights: Any,
                   batch_size: Any) -> tuple[Any, Any, Any]:
         f_x, x, as_tuple = layer_output(wrapper, layer, ids, mask, target)
-        f_baseline, baseline, _ = layer_output(wrapper, layer, baselines, mask, target)
+        if zero_baseline:
+            baseline = tf.zeros_like(x)
+            f_baseline = replaced_probability(wrapper, layer, baseline, as_tuple, ids, mask, target)
+        else:
+            f_baseline, baseline, _ = layer_output(wrapper, layer, baselines, mask, target)
         count, difference = tf.shape(ids)[0], x - baseline
         rows = tf.size(alphas) * count
 
@@ -181,32 +215,41 @@ def layer_output(wrapper: Any, layer: Any, ids: Any, mask: Any, target: Any) -> 
     return tf.gather(probabilities, target, batch_dims=1), output[0] if as_tuple else output, as_tuple
 
 
-def path_gradients(wrapper: Any, layer: Any, path: Any, as_tuple: bool, ids: Any, mask: Any, target: Any) -> Any:
-    """Gradient of the target-class probability with respect to `layer`'s output, set to `path`."""
+def replaced_probability(wrapper: Any, layer: Any, value: Any, as_tuple: bool, ids: Any, mask: Any,
+                         target: Any) -> Any:
+    """The target-class probability with `layer`'s output replaced by `value`."""
     import tensorflow as tf
 
     original = layer.call
 
     def replaced(*args: Any, **kwargs: Any) -> Any:
-        return (path,) if as_tuple else path
+        return (value,) if as_tuple else value
+
+    layer.call = replaced
+    try:
+        probabilities = wrapper(ids, attention_mask=mask)
+    finally:
+        layer.call = original
+    return tf.gather(probabilities, target, batch_dims=1)
+
+
+def path_gradients(wrapper: Any, layer: Any, path: Any, as_tuple: bool, ids: Any, mask: Any, target: Any) -> Any:
+    """Gradient of the target-class probability with respect to `layer`'s output, set to `path`."""
+    import tensorflow as tf
 
     with tf.GradientTape() as tape:
         tape.watch(path)
-        layer.call = replaced
-        try:
-            probabilities = wrapper(ids, attention_mask=mask)
-        finally:
-            layer.call = original
-        chosen = tf.gather(probabilities, target, batch_dims=1)
+        chosen = replaced_probability(wrapper, layer, path, as_tuple, ids, mask, target)
     return tape.gradient(chosen, path)
 
 
 ENGINES = {"alibi": run_alibi, "compiled": run_compiled}
 
 
-def explain(wrapper: Any, sequences: Sequence[np.ndarray], special_ids: Sequence[int], pad_id: int,
-            settings: Settings, progress: str | None = None) -> list[Attribution]:
-    """Attribute each sequence's predicted class to its tokens, explaining chunks of similar length.
+def explain(wrapper: Any, sequences: Sequence[np.ndarray], tokens: SpecialTokens, settings: Settings,
+            progress: str | None = None, targets: Sequence[int] | None = None) -> list[Attribution]:
+    """Attribute each sequence's predicted class (or its given `targets`) to its tokens, explaining
+    chunks of similar length.
 
     Padding inside a chunk is identical in input and baseline and hidden by the
     attention mask, so it gets exactly zero attribution and is dropped again.
@@ -216,13 +259,16 @@ def explain(wrapper: Any, sequences: Sequence[np.ndarray], special_ids: Sequence
     results: list[Attribution | None] = [None] * len(sequences)
     bar = tqdm(total=len(sequences), desc=progress, unit="example", disable=progress is None)
     for chunk in length_chunks([len(s) for s in sequences], settings.chunk_size):
-        ids, mask = pad([sequences[i] for i in chunk], pad_id)
-        target = wrapper(ids, attention_mask=mask).numpy().argmax(axis=1)
+        ids, mask = pad([sequences[i] for i in chunk], tokens.pad)
+        baselines = tokens.baselines(ids, settings.baseline)
+        target = (wrapper(ids, attention_mask=mask).numpy().argmax(axis=1) if targets is None
+                  else np.asarray(targets)[chunk])
         pending = np.arange(len(chunk))
         n_steps = AUTO_FIRST_STEPS if settings.n_steps == "auto" else settings.n_steps
         while len(pending):
             attributions, f_x, f_baseline, deltas = ENGINES[settings.engine](
-                wrapper, ids[pending], mask[pending], target[pending], special_ids, pad_id, settings, n_steps)
+                wrapper, ids[pending], mask[pending], target[pending],
+                None if baselines is None else baselines[pending], settings, n_steps)
             for row, position in enumerate(pending):
                 length = len(sequences[chunk[position]])
                 results[chunk[position]] = Attribution(

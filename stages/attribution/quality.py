@@ -15,10 +15,11 @@ DIGITS = 4  # significant digits of a metric: enough to see a change, few enough
 
 
 def quality_metrics(records: Sequence[dict[str, Any]], prefix: str | None = None) -> dict[str, float]:
-    """Completeness error (median, max), mean steps and mean faithfulness (ERASER AOPC) per source.
+    """Completeness error (median, max), mean steps, mean faithfulness (ERASER AOPC) of IG and each
+    rival, and each rival's mean rank agreement with IG (over the examples where it is defined), per source.
 
-    Keys are `<source>/<figure>`, e.g. `imdb/comprehensiveness/ig`; `prefix` replaces the
-    sources' names with one name for all the records.
+    Keys are `<source>/<figure>`, e.g. `imdb/comprehensiveness/ig` or `imdb/kendall_tau/occlusion`;
+    `prefix` replaces the sources' names with one name for all the records.
     """
     groups: dict[str, list[dict[str, Any]]] = {}
     for record in records:
@@ -30,5 +31,9 @@ def quality_metrics(records: Sequence[dict[str, Any]], prefix: str | None = None
                    "n_steps/mean": np.mean([member["n_steps"] for member in members])}
         for key in members[0]["faithfulness"]:
             figures[key] = np.mean([member["faithfulness"][key] for member in members])
+        for key in members[0].get("rank_agreement", {}):
+            defined = [member["rank_agreement"][key] for member in members if member["rank_agreement"][key] is not None]
+            if defined:
+                figures[key] = np.mean(defined)
         metrics.update({f"{name}/{key}": significant(float(value), DIGITS) for key, value in figures.items()})
     return metrics

