@@ -1,15 +1,19 @@
 """Stage `sanity_check`: the model-parameter randomisation test of the fine-tuned model's explanations.
 
 Usage: python -m stages.sanity_check MODEL_DIR EXPLANATIONS_JSON METRICS_JSON PLOT_JSON
-Takes the first `sanity_check.examples` records of EXPLANATIONS_JSON (the explain stage's
-output), re-initialises the model's weights cascading from the classification head down to the
-embeddings, explains the same examples again at each level with the same IG settings and target
-class, and writes the Spearman correlation with the original attributions: the head level and the
-fully randomised level to METRICS_JSON, every level to PLOT_JSON (DVC plot data).
+Takes the `sanity_check.examples` shortest records of EXPLANATIONS_JSON (the explain stage's
+output: the test costs levels x examples explanations), re-initialises the model's weights
+cascading from the classification head down to the embeddings, explains the same examples again
+at each level with the same IG settings and target class, and writes the Spearman correlation with
+the original attributions: the head level and the fully randomised level to METRICS_JSON, every
+level to PLOT_JSON (DVC plot data). Whatever `explain.engine` says, the cascade runs on the compiled
+engine: alibi's integral within 1e-4 of each example's total (tested), a rank correlation cannot
+tell them apart, and it is about 3x faster.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,8 @@ from stages.plumbing.params import UserError, load_section
 
 
 def chosen_records(path: Path, count: int) -> list[dict[str, Any]]:
-    """The first `count` explained examples, refusing a count larger than the explained ones."""
+    """The `count` shortest explained examples (the first of equal length first), refusing a count larger
+    than the explained ones."""
     try:
         records = json.loads(path.read_text(encoding="utf-8"))["examples"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -33,7 +38,7 @@ def chosen_records(path: Path, count: int) -> list[dict[str, Any]]:
     if count > len(records):
         raise UserError(f"params.yaml: sanity_check.examples = {count} is larger than the {len(records)} explained "
                         "examples (explain.n_reviews + explain.n_rt_sentences)")
-    return records[:count]
+    return sorted(records, key=lambda record: len(record["token_ids"]))[:count]
 
 
 def mean(values: list[float | None]) -> float | None:
@@ -57,8 +62,8 @@ def main() -> None:
         check_layer(explain.layer, wrapper)
         levels = randomisation.cascade(
             wrapper, [np.asarray(r["token_ids"], dtype=np.int32) for r in records], [r["predicted"] for r in records],
-            [np.asarray(r["attributions"]) for r in records], ig.SpecialTokens.of(tokenizer), settings_from(explain),
-            params.seed)
+            [np.asarray(r["attributions"]) for r in records], ig.SpecialTokens.of(tokenizer),
+            dataclasses.replace(settings_from(explain), engine="compiled"), params.seed)
         rows += [{"randomised": index, "level": level, "spearman": mean(values), "examples": count}
                  for index, (level, values) in enumerate(levels, start=1)]
     else:

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PARAMS = ExplainParams(n_reviews=0, n_rt_sentences=0, sentences=[], layer="embeddings", n_steps=20,
                        method="gausslegendre", engine="alibi", internal_batch_size=40, completeness_target=0.05,
-                       max_steps=40, faithfulness_k=[0.1, 0.5], seed=0)
+                       max_steps=40, faithfulness_k=[0.1, 0.5], seed=0,
+                       methods=["gradient_x_input", "saliency", "occlusion", "random"])
 
 
 def test_long_sentences_are_truncated_and_flagged(vocab_tokenizer, capsys):

@@ -329,7 +329,7 @@ def test_new_keys_have_defaults_and_any_block_is_a_layer(tmp_path, monkeypatch):
     write_as_dvc_does(params)
     explain, sanity_check = load_section("explain"), load_section("sanity_check")
     assert (explain.layer, explain.baseline) == ("layer_11", "pad")
-    assert explain.methods == ["gradient_x_input", "saliency", "occlusion", "random"]
+    assert explain.methods == ["gradient_x_input", "saliency", "random"]  # occlusion is opt-in
     assert (sanity_check.examples, sanity_check.seed) == (3, 42)
 
 

@@ -126,7 +126,7 @@ def test_the_compiled_engine_reruns_only_explain_and_matches_alibi(project):
     before = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     set_params(project, **{"explain.engine": "compiled"})
     rerun = run_dvc(project, "repro").stdout
-    assert ran_stages(rerun) == ["explain", "explain_sentences", "explain_pretrained", "render"]
+    assert sorted(ran_stages(rerun)) == ["explain", "explain_pretrained", "explain_sentences", "render", "sanity_check"]
     after = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     assert [e["text"] for e in after] == [e["text"] for e in before]
     for alibi, compiled in zip(before, after):
@@ -271,7 +271,11 @@ def test_a_sentence_experiment_reruns_only_the_sentence_stage(project):
                    "dvclive/evaluate/metrics.json:rotten_tomatoes/accuracy",
                    "metrics/explain.json:imdb/completeness_error/median",
                    "metrics/explain.json:imdb/comprehensiveness/ig", "metrics/explain.json:imdb/sufficiency/random",
-                   "metrics/explain_sentences.json:sentences/n_steps/mean"):
+                   "metrics/explain.json:imdb/comprehensiveness/occlusion",
+                   "metrics/explain.json:imdb/sufficiency/gradient_x_input",
+                   "metrics/explain.json:rotten_tomatoes/comprehensiveness/saliency",
+                   "metrics/explain_sentences.json:sentences/n_steps/mean",
+                   "metrics/sanity_check.json:spearman/head", "metrics/sanity_check.json:spearman/all_layers"):
         assert figure in columns
     assert not [column for column in columns if "tokenize" in column or "truncated" in column or "p90" in column]
     assert not [column for column in columns if column.endswith(("/n", "enabled"))]

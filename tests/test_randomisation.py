@@ -114,3 +114,14 @@ def test_more_examples_than_were_explained_is_one_line_and_writes_nothing(stage_
                                         r"examples \(explain.n_reviews \+ explain.n_rt_sentences\)$"):
         stage_inputs(4)
     assert not Path("sanity.json").exists() and not Path("randomisation.json").exists()
+
+
+def test_the_test_takes_the_shortest_explained_examples(tmp_path):
+    import json
+
+    from stages.sanity_check import chosen_records
+
+    path = tmp_path / "finetuned.json"
+    path.write_text(json.dumps({"examples": [{"id": i, "token_ids": [0] * length}
+                                             for i, length in enumerate((9, 3, 7, 3, 12))]}))
+    assert [record["id"] for record in chosen_records(path, 3)] == [1, 3, 2]

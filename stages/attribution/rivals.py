@@ -10,8 +10,6 @@ faithfulness table says whether IG earns its passes:
 """
 from __future__ import annotations
 
-import atexit
-import functools
 import time
 from typing import Any, Callable, Sequence
 
@@ -31,39 +29,22 @@ def passes(method: str, length: int, n_steps: int) -> str:
             "occlusion": f"{length - 2} forwards, one batch", "random": "none"}[method]
 
 
-@functools.cache
-def compiled_gradients(wrapper: Any, layer: Any) -> Callable[..., Any]:
-    """Gradient x input and gradient norm per token at `layer`'s output, compiled once per layer."""
-    import tensorflow as tf
-
-    def gradients(ids: Any, mask: Any, target: Any) -> tuple[Any, Any]:
-        _, x, as_tuple = ig.layer_output(wrapper, layer, ids, mask, target)
-        gradient = ig.path_gradients(wrapper, layer, x, as_tuple, ids, mask, target)
-        return tf.reduce_sum(gradient * x, axis=2), tf.norm(gradient, axis=2)
-
-    integers = tf.TensorSpec([None, None], tf.int32)
-    return tf.function(gradients, autograph=False,
-                       input_signature=[integers, integers, tf.TensorSpec([None], tf.int32)])
-
-
-# dropped while TensorFlow is whole: a tf.function left to interpreter teardown prints errors
-atexit.register(compiled_gradients.cache_clear)
-
-
 def gradient_scores(wrapper: Any, layer: Any, sequences: Sequence[np.ndarray], targets: Sequence[int], pad_id: int,
                     chunk_size: int) -> dict[str, list[np.ndarray]]:
-    """Gradient x input and saliency of each sequence's target class, in chunks of similar length."""
+    """Gradient x input and saliency of each sequence's target class at `layer`'s output, in chunks of
+    similar length. Eager: one pass per chunk costs less than tracing a function for it."""
     import tensorflow as tf
 
-    compute = compiled_gradients(wrapper, layer)
     scores: dict[str, list[Any]] = {method: [None] * len(sequences) for method in GRADIENT_METHODS}
     for chunk in ig.length_chunks([len(s) for s in sequences], chunk_size):
-        ids, mask = ig.pad([sequences[i] for i in chunk], pad_id)
-        target = np.asarray(targets)[chunk]
-        outputs = compute(tf.constant(ids), tf.constant(mask), tf.constant(target, tf.int32))
-        for method, values in zip(GRADIENT_METHODS, (output.numpy() for output in outputs)):
+        ids, mask = (tf.constant(array) for array in ig.pad([sequences[i] for i in chunk], pad_id))
+        target = tf.constant(np.asarray(targets)[chunk], tf.int32)
+        _, x, as_tuple = ig.layer_output(wrapper, layer, ids, mask, target)
+        gradient = ig.path_gradients(wrapper, layer, x, as_tuple, ids, mask, target)
+        values = tf.reduce_sum(gradient * x, axis=2).numpy(), tf.norm(gradient, axis=2).numpy()
+        for method, per_token in zip(GRADIENT_METHODS, values):
             for row, index in enumerate(chunk):
-                scores[method][index] = values[row, :len(sequences[index])]
+                scores[method][index] = per_token[row, :len(sequences[index])]
     return scores
 
 

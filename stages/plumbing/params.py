@@ -76,6 +76,7 @@ Layer = Annotated[str, Field(pattern=r"^(embeddings|layer_(0|[1-9][0-9]*))$"),
                            hints=("embeddings", "layer_0"))]
 IGMethod = Literal["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"]
 RivalMethod = Literal["gradient_x_input", "saliency", "occlusion", "random"]
+DEFAULT_RIVALS = ("gradient_x_input", "saliency", "random")  # occlusion is opt-in: one forward pass per token
 RivalMethods = Annotated[list[RivalMethod], BeforeValidator(none_is_empty), AfterValidator(each_once),
                          Expected("a list of methods, e.g. ['saliency', 'random']")]
 
@@ -135,7 +136,7 @@ class ExplainParams(Params):
     completeness_target: Fraction
     max_steps: PositiveInt
     faithfulness_k: Annotated[list[Fraction], Field(min_length=1), Expected("a non-empty list of fractions in (0, 1]")]
-    methods: RivalMethods = Field(default_factory=lambda: list(get_args(RivalMethod)))
+    methods: RivalMethods = Field(default_factory=lambda: list(DEFAULT_RIVALS))
     seed: NonNegativeInt
 
     @model_validator(mode="after")
