@@ -187,7 +187,8 @@ def test_explain_killed_mid_write_keeps_the_previous_outputs(project):
                             env={**os.environ, "PYTHONPATH": str(project)})
     assert killed.returncode == -signal.SIGKILL
     assert {name: (project / name).read_bytes() for name in outputs} == before
-    assert visible_files(project / "explanations") == ["finetuned.json", "plots/finetuned.json", "plots/sentences.json",
+    assert visible_files(project / "explanations") == ["finetuned.json", "plots/finetuned.json",
+                                                       "plots/randomisation.json", "plots/sentences.json",
                                                        "pretrained.json", "sentences.json"]
     assert stage_status(project, "explain") == [] and is_clean(project)
 
@@ -271,7 +272,7 @@ def test_a_sentence_experiment_reruns_only_the_sentence_stage(project):
                    "dvclive/evaluate/metrics.json:rotten_tomatoes/accuracy",
                    "metrics/explain.json:imdb/completeness_error/median",
                    "metrics/explain.json:imdb/comprehensiveness/ig", "metrics/explain.json:imdb/sufficiency/random",
-                   "metrics/explain.json:imdb/comprehensiveness/occlusion",
+                   "metrics/explain.json:imdb/comprehensiveness/saliency",
                    "metrics/explain.json:imdb/sufficiency/gradient_x_input",
                    "metrics/explain.json:rotten_tomatoes/comprehensiveness/saliency",
                    "metrics/explain_sentences.json:sentences/n_steps/mean",
@@ -311,7 +312,7 @@ def test_the_plots_page_draws_offline(project, browser, tmp_path):
     page = tmp_path / "plots" / "index.html"
     assert "<script src" not in page.read_text()
     browser.get(page.as_uri())
-    plots = 6  # training loss and accuracy, two confusion matrices, the attributions of both explain stages
+    plots = 7  # training loss and accuracy, two confusion matrices, both explain stages' attributions, the cascade
     WebDriverWait(browser, 30).until(
         lambda driver: driver.execute_script("return document.querySelectorAll('.vega-embed canvas').length") == plots)
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
