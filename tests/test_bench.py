@@ -20,6 +20,8 @@ import pytest
 import yaml
 
 from benchmarks import bench
+from benchmarks.configurations import REFERENCE_STEPS
+from benchmarks.report import LABELS, targets
 
 WORDS = ("the film was a wonderful moving story with great acting but the plot felt dull and slow "
          "i loved every minute of it although the ending was terrible and boring").split()  # one token each
@@ -73,7 +75,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path, voc
     params["models"]["tiny"] = {**params["models"]["minilm"], "checkpoint": str(tiny_bert_dir), "batch_size": 8}
     params["model"] = "tiny"
     params["explain"]["internal_batch_size"] = 400  # one gradient pass per chunk: a shorter smoke test
-    params["explain"]["n_steps"] = bench.REFERENCE_STEPS  # as the reference: attributions comparable to 1e-4
+    params["explain"]["n_steps"] = REFERENCE_STEPS  # as the reference: attributions comparable to 1e-4
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = folder / "results.json"
     printed = io.StringIO()
@@ -122,7 +124,7 @@ def test_each_workload_explains_the_asked_inputs(quick_run: QuickRun) -> None:
             assert same(figures[config]["examples_per_s"], count / median), (workload, config)
             assert same(figures[config]["s_per_example"], median / count), (workload, config)
         # the floor replays the compiled engine's passes: one per interpolation point of each example
-        assert figures["floor"]["passes"] == count * bench.REFERENCE_STEPS
+        assert figures["floor"]["passes"] == count * REFERENCE_STEPS
 
 
 def test_medians_come_from_the_timed_calls(quick_run: QuickRun) -> None:
@@ -231,7 +233,7 @@ def test_targets_hold_the_figures_they_summarise(quick_run: QuickRun) -> None:
     assert (None in captum_values.values()) is (not captum_installed())
 
 
-# the per-workload figures `bench.targets` reads, each with the target it feeds
+# the per-workload figures `benchmarks.report.targets` reads, each with the target it feeds
 PER_WORKLOAD_FIGURES = {"max_attribution_diff_vs_reference": "attribution difference vs reference",
                         "completeness_error_median": "median completeness error",
                         "time_multiple_of_floor": "time as a multiple of the floor",
@@ -262,9 +264,9 @@ def report_at(factors: dict[str, float]) -> dict[str, Any]:
                                      {"alibi": 0.999, "compiled": 1.001, "all": 0.999},
                                      {"alibi": 1.001, "compiled": 0.999, "all": 1.001}])
 def test_targets_apply_the_readme_bounds(factors: dict[str, float]) -> None:
-    """At, just under and just over each bound, `bench.targets` reports the right figure and marks it
+    """At, just under and just over each bound, `benchmarks.report.targets` reports the right figure and marks it
     met exactly as the README's table states (`>=`, `<=` or `<`)."""
-    rows = {row["target"]: row for row in bench.targets(report_at(factors))}
+    rows = {row["target"]: row for row in targets(report_at(factors))}
     assert list(rows) == list(TARGETS)
     for target, (required, _, compare, bound) in TARGETS.items():
         assert rows[target]["required"] == required, target
@@ -348,7 +350,7 @@ def table_rows(printed: str, first_cell: Callable[[str], bool]) -> list[list[str
 
 def test_printed_ig_table_shows_the_report(quick_run: QuickRun) -> None:
     """One row per workload and configuration, its numbers the report's, explain's engine marked."""
-    report, labels = quick_run.report, {label: config for config, label in bench.LABELS.items()}
+    report, labels = quick_run.report, {label: config for config, label in LABELS.items()}
     shown = set()
     for row in table_rows(quick_run.printed, lambda cell: cell.split(" (")[0] in WORKLOAD_INPUTS):
         workload, count = re.fullmatch(r"(\w+) \((\d+)\)", row[0]).groups()

@@ -1,0 +1,156 @@
+"""The benchmark's summary: figures and ratios per workload, the targets, the machine, and the
+markdown tables printed at the end of a run."""
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from benchmarks.configurations import ENGINES
+from benchmarks.measure import max_attribution_difference
+
+CONFIGURATIONS = ("reference", *ENGINES, "floor", "captum")
+LABELS = {"reference": "alibi example (padded, batch 5)", "alibi": "project, engine alibi",
+          "compiled": "project, engine compiled", "floor": "floor (passes only)", "captum": "captum (PyTorch)"}
+
+
+def figures(run: dict[str, Any], rss_key: str | None = "peak_rss_mib") -> dict[str, Any]:
+    """Time per example, throughput, memory and completeness of one configuration on one workload."""
+    n, median = run["n_examples"], run["median_s"]
+    out = {"median_s": median, "times_s": run["times_s"], "s_per_example": median / n, "examples_per_s": n / median,
+           "peak_rss_mib": run.get(rss_key) if rss_key else None}
+    if "completeness_errors" in run:
+        out["completeness_error_median"] = float(np.median(run["completeness_errors"]))
+    return out
+
+
+def summarise_workload(name: str, runs: dict[str, dict[str, Any]], captum: dict[str, Any] | None,
+                       same_layer: bool) -> dict[str, Any]:
+    """Every configuration on one workload, with the ratios and attribution differences between them
+    (None where the project explains another layer than the embeddings, so they cannot agree)."""
+    ref, alibi = runs["reference"][name], runs["alibi"][name]
+
+    def difference(candidate: dict[str, Any], baseline: dict[str, Any]) -> float | None:
+        return max_attribution_difference(candidate["attributions"], baseline["attributions"]) if same_layer else None
+
+    floor = {**runs["compiled"][name]["floor"], "n_examples": alibi["n_examples"]}
+    out: dict[str, Any] = {"n_examples": alibi["n_examples"], "mean_length": alibi["mean_length"],
+                           "reference": {**figures(ref), "speedup": 1.0,
+                                         "padding_attribution_max_abs": ref["padding_max_abs"]}}
+    for engine in ENGINES:
+        run = runs[engine][name]
+        out[engine] = {**figures(run), "speedup": ref["median_s"] / run["median_s"],
+                       "max_attribution_diff_vs_reference": difference(run, ref),
+                       "time_multiple_of_floor": run["median_s"] / floor["median_s"],
+                       "predictions_agree_with_reference": run["predicted"] == ref["predicted"]}
+    out["floor"] = {**figures(floor, rss_key=None), "passes": floor["passes"],
+                    "speedup": ref["median_s"] / floor["median_s"], "max_attribution_diff_vs_alibi": difference(floor, alibi)}
+    if captum is not None:
+        peer = captum[name]
+        out["captum"] = {**figures(peer), "speedup": ref["median_s"] / peer["median_s"],
+                         "max_attribution_diff_vs_alibi": difference(peer, alibi)}
+        for engine in ENGINES:
+            out[engine]["time_ratio_vs_captum"] = runs[engine][name]["median_s"] / peer["median_s"]
+    return out
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, each with the measured value per engine (or for both) and whether it is met."""
+    ig_runs, rows = report["ig"], []
+
+    def per_engine(target: str, required: str, value: Callable[[str], float | None],
+                   met: Callable[[float], bool]) -> None:
+        values = {engine: value(engine) for engine in ENGINES}
+        rows.append({"target": target, "required": required, "values": values,
+                     "met": {engine: v is not None and met(v) for engine, v in values.items()}})
+
+    def worst(engine: str, key: str) -> float | None:
+        values = [ig_runs[workload][engine].get(key) for workload in ig_runs]
+        return None if None in values else max(values)
+
+    per_engine("IG speed-up on sentences", ">= 10x", lambda e: ig_runs["sentences"][e]["speedup"], lambda v: v >= 10)
+    per_engine("IG speed-up on reviews", ">= 3x", lambda e: ig_runs["reviews"][e]["speedup"], lambda v: v >= 3)
+    per_engine("attribution difference vs reference", "<= 1e-4",
+               lambda e: worst(e, "max_attribution_diff_vs_reference"), lambda v: v <= 1e-4)
+    per_engine("median completeness error", "< 1%", lambda e: worst(e, "completeness_error_median"),
+               lambda v: v < 0.01)
+    per_engine("time as a multiple of the floor", "<= 1.5x", lambda e: worst(e, "time_multiple_of_floor"),
+               lambda v: v <= 1.5)
+    per_engine("time as a multiple of captum's", "< 1x", lambda e: worst(e, "time_ratio_vs_captum"), lambda v: v < 1)
+    training, memory = report["training"], report["memory"]
+    rows.append({"target": "fine-tuning speed-up (trimmed vs padded)", "required": ">= 1.5x",
+                 "values": {"all": training["speedup"]}, "met": {"all": training["speedup"] >= 1.5}})
+    rows.append({"target": f"peak RSS, {memory['large']['n_examples']} vs {memory['small']['n_examples']} reviews",
+                 "required": "<= 1x", "values": {"all": memory["peak_ratio"]}, "met": {"all": memory["peak_ratio"] <= 1}})
+    return rows
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {"cpu_count": os.cpu_count(), "cpu_model": cpu_model(), "platform": platform.platform(),
+            "python": platform.python_version(), "tensorflow": version("tensorflow"),
+            "transformers": version("transformers"), "alibi": version("alibi"), "numpy": version("numpy"),
+            "torch": version("torch"), "captum": version("captum")}
+
+
+def cell(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The short tables printed at the end of a run."""
+    explain_engine = report["settings"]["project"]["engine"]
+    lines = ["| workload | configuration | s/example | examples/s | speed-up | peak RSS MiB | max attribution diff "
+             "| median completeness error |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for workload, data in report["ig"].items():
+        for config in CONFIGURATIONS:
+            if config not in data:
+                continue
+            row = data[config]
+            diff = next((v for k, v in row.items() if k.startswith("max_attribution_diff")), None)
+            label = LABELS[config] + (" (explain's)" if config == explain_engine else "")
+            lines.append(f"| {workload} ({data['n_examples']}) | {label} "
+                         f"| {cell(row['s_per_example'], '.3f')} "
+                         f"| {cell(row['examples_per_s'], '.3f')} | {cell(row['speedup'], '.2f')}x "
+                         f"| {cell(row['peak_rss_mib'], '.0f')} | {cell(diff, '.1e')} "
+                         f"| {cell(row.get('completeness_error_median'), '.2%')} |")
+    lines.append("\nAttribution diff: engines vs reference; floor and captum vs the alibi engine (max over tokens "
+                 "of |a - a_ref| / sum |a_ref|, worst example).")
+    if report["captum"].get("skipped"):
+        lines.append(f"captum: skipped ({report['captum']['skipped']}).")
+    training = report["training"]
+    lines += ["", "| fine-tuning | examples/s | mean tokens/row | validation accuracy |", "|---|---:|---:|---:|"]
+    for variant in ("trimmed", "padded"):
+        row = training[variant]
+        lines.append(f"| {variant} | {row['examples_per_s']:.2f} | {row['mean_width']:.0f} "
+                     f"| {row['validation_accuracy']:.3f} (n={row['n_validation']}) |")
+    memory = report["memory"]
+    lines.append(f"\nProject IG (engine {memory['engine']}) peak RSS: {memory['small']['peak_rss_mib']:.0f} MiB for "
+                 f"{memory['small']['n_examples']} reviews, {memory['large']['peak_rss_mib']:.0f} MiB for "
+                 f"{memory['large']['n_examples']}.")
+    lines += ["", "| target | required | engine alibi | engine compiled |", "|---|---|---:|---:|"]
+    for row in report["targets"]:
+        shown = {key: f"{cell(value, '.3g')} {'met' if row['met'][key] else 'NOT met'}"
+                 for key, value in row["values"].items()}
+        cells = [shown["all"]] * 2 if "all" in shown else [shown[engine] for engine in ENGINES]
+        lines.append(f"| {row['target']} | {row['required']} | {' | '.join(cells)} |")
+    return "\n".join(lines)
