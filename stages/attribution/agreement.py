@@ -54,6 +54,13 @@ def correlation(method: Any, left: np.ndarray, right: np.ndarray) -> float | Non
     return None if math.isnan(value) else value
 
 
+def ordinary_token_correlation(method: Any, left: Sequence[float], right: Sequence[float], token_ids: np.ndarray,
+                               special_ids: Sequence[int]) -> float | None:
+    """`correlation` of two attributions of one example over its tokens that are not special."""
+    kept = ~np.isin(token_ids, special_ids)
+    return correlation(method, np.asarray(left)[kept], np.asarray(right)[kept])
+
+
 def agreement(left: np.ndarray, right: np.ndarray, k: int) -> dict[str, float | None]:
     """Rank correlations, top-k feature and sign agreement, and the relative L1 difference."""
     k = min(k, len(left))

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 from stages.attribution import ig
-from stages.attribution.agreement import correlation
+from stages.attribution.agreement import ordinary_token_correlation
 from stages.plumbing.models import blocks, main_layer
 
 TRUNCATION = 2.0  # initial weights are a normal truncated at 2 standard deviations, as Keras' TruncatedNormal
@@ -56,9 +56,5 @@ def cascade(wrapper: Any, sequences: Sequence[np.ndarray], targets: Sequence[int
     for index, (level, layers) in enumerate(cascade_levels(wrapper)):
         reinitialise(layers, np.random.default_rng((seed, index)), stddev)
         results = ig.explain(wrapper, sequences, tokens, settings, progress=f"randomised to {level}", targets=targets)
-        yield level, [spearman(original, result, tokens.ids) for original, result in zip(originals, results)]
-
-
-def spearman(original: np.ndarray, result: ig.Attribution, special_ids: Sequence[int]) -> float | None:
-    kept = ~np.isin(result.token_ids, special_ids)
-    return correlation(stats.spearmanr, np.asarray(original)[kept], result.attributions[kept])
+        yield level, [ordinary_token_correlation(stats.spearmanr, original, result.attributions, result.token_ids,
+                                                 tokens.ids) for original, result in zip(originals, results)]

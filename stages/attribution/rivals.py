@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 from stages.attribution import ig
-from stages.attribution.agreement import correlation
+from stages.attribution.agreement import ordinary_token_correlation
 
 METHODS = ("gradient_x_input", "saliency", "occlusion", "random")
 GRADIENT_METHODS = ("gradient_x_input", "saliency")  # one gradient pass gives both
@@ -91,5 +91,4 @@ def rival_scores(methods: Sequence[str], wrapper: Any, layer: Any, results: Sequ
 def kendall_tau(attributions: np.ndarray, rival: np.ndarray, token_ids: np.ndarray,
                 special_ids: Sequence[int]) -> float | None:
     """Rank agreement of a rival with IG over the example's ordinary tokens (None where undefined)."""
-    kept = ~np.isin(token_ids, special_ids)
-    return correlation(stats.kendalltau, np.asarray(attributions)[kept], np.asarray(rival)[kept])
+    return ordinary_token_correlation(stats.kendalltau, attributions, rival, token_ids, special_ids)
