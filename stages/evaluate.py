@@ -49,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_section("evaluate")
     model, _ = load_trained(args.model_dir)
-    predictor = Predictor(model, params.batch_size)
+    predictor = Predictor(model, params.batch_tokens)
 
     from dvclive import Live
 

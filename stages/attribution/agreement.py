@@ -11,7 +11,6 @@ import math
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
-from scipy import stats
 
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
 
@@ -63,6 +62,8 @@ def ordinary_token_correlation(method: Any, left: Sequence[float], right: Sequen
 
 def agreement(left: np.ndarray, right: np.ndarray, k: int) -> dict[str, float | None]:
     """Rank correlations, top-k feature and sign agreement, and the relative L1 difference."""
+    from scipy import stats  # imported here: a second that a stage failing on its params should not wait
+
     k = min(k, len(left))
     left_top, right_top = top_k(left, k), top_k(right, k)
     shared = np.intersect1d(left_top, right_top)

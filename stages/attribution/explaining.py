@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import pandas as pd
 
 from stages.attribution import ig, rivals
 from stages.plumbing.artifacts import significant
@@ -16,10 +15,13 @@ from stages.plumbing.models import Predictor, check_layer, layer_getter, probabi
 from stages.plumbing.params import ExplainParams, UserError
 from stages.plumbing.texts import cut_position, encode
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 # Version of the explanations files' layout: 2 since free sentences have a file of their own.
 EXPLANATIONS_FORMAT = 2
 CHUNK_SIZE = 8  # examples per alibi call: bounds the interpolation paths held in memory
-PREDICT_BATCH = 64
+PREDICT_TOKENS = 2048  # per inference batch of the faithfulness figures, as `evaluate.batch_tokens`
 
 
 @dataclass
@@ -103,7 +105,7 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], p
     results = ig.explain(wrapper, [e.token_ids for e in examples], tokens, settings, progress="explain")
     seconds = {"ig": time.perf_counter() - started}
 
-    predictor = Predictor(classifier, PREDICT_BATCH)
+    predictor = Predictor(classifier, PREDICT_TOKENS)
 
     def predict(sequences: list[np.ndarray]) -> np.ndarray:
         return predictor.probabilities(*ig.pad(sequences, tokens.pad))

@@ -14,10 +14,10 @@ import time
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy import stats
 
 from stages.attribution import ig
 from stages.attribution.agreement import ordinary_token_correlation
+from stages.attribution.layer_hooks import layer_output, path_gradients
 
 METHODS = ("gradient_x_input", "saliency", "occlusion", "random")
 GRADIENT_METHODS = ("gradient_x_input", "saliency")  # one gradient pass gives both
@@ -39,8 +39,8 @@ def gradient_scores(wrapper: Any, layer: Any, sequences: Sequence[np.ndarray], t
     for chunk in ig.length_chunks([len(s) for s in sequences], chunk_size):
         ids, mask = (tf.constant(array) for array in ig.pad([sequences[i] for i in chunk], pad_id))
         target = tf.constant(np.asarray(targets)[chunk], tf.int32)
-        _, x, as_tuple = ig.layer_output(wrapper, layer, ids, mask, target)
-        gradient = ig.path_gradients(wrapper, layer, x, as_tuple, ids, mask, target)
+        _, x, as_tuple = layer_output(wrapper, layer, ids, mask)
+        gradient = path_gradients(wrapper, layer, x, as_tuple, ids, mask, target)
         values = tf.reduce_sum(gradient * x, axis=2).numpy(), tf.norm(gradient, axis=2).numpy()
         for method, per_token in zip(GRADIENT_METHODS, values):
             for row, index in enumerate(chunk):
@@ -91,4 +91,6 @@ def rival_scores(methods: Sequence[str], wrapper: Any, layer: Any, results: Sequ
 def kendall_tau(attributions: np.ndarray, rival: np.ndarray, token_ids: np.ndarray,
                 special_ids: Sequence[int]) -> float | None:
     """Rank agreement of a rival with IG over the example's ordinary tokens (None where undefined)."""
+    from scipy import stats  # imported here: a second that a stage failing on its params should not wait
+
     return ordinary_token_correlation(stats.kendalltau, attributions, rival, token_ids, special_ids)

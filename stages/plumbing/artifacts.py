@@ -13,11 +13,14 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from stages.plumbing.logs import quiet_unless_verbose
 from stages.plumbing.params import UserError
 
 
 def run(main: Callable[[], None]) -> None:
-    """Call a stage's `main`; a `UserError` becomes one line on stderr and exit status 2."""
+    """Call a stage's `main`, with the libraries' start-up notices hidden (see `logs`); a `UserError`
+    becomes one line on stderr and exit status 2."""
+    quiet_unless_verbose()
     try:
         main()
     except UserError as error:

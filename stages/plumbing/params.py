@@ -118,7 +118,7 @@ class TrainParams(Params):
 class EvaluateParams(Params):
     """`evaluate`: the held-out predictions."""
 
-    batch_size: PositiveInt
+    batch_tokens: PositiveInt
 
 
 class ExplainParams(Params):
