@@ -37,7 +37,7 @@ $(BENCH_VENV)/.installed: requirements.lock requirements-bench.txt
 	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps -r requirements.lock -r requirements-bench.txt
 	touch $@
 
-# The memory runs (10 vs 100 reviews) use the compiled engine: alibi's would add about 17 minutes.
+# The memory runs (10 vs 40 reviews) use the compiled engine, explain's default, whatever params.yaml says.
 bench: setup $(BENCH_VENV)/.installed
 	test -d models/classifier || PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro evaluate
 	$(BENCH_VENV)/bin/python -m benchmarks.bench --memory-engine compiled --out benchmarks/results.json

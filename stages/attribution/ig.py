@@ -10,7 +10,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-AUTO_FIRST_STEPS = 16  # n_steps: auto starts here and doubles up to `max_steps`
+# n_steps: auto starts here and doubles up to `max_steps`. Measured on the default fine-tuned MiniLM
+# (compiled engine, 1% target, 10 reviews / 20 sentences), in s per example against 5.01 / 1.19 for 50
+# fixed steps: a start at 16 took 4.15 / 0.52 (most reviews then redo 32), 24 took 3.67 / 0.60, 32 took
+# 3.47 / 0.82. Gauss-Legendre points of n and 2n steps are not shared, so a redo costs its steps again.
+AUTO_FIRST_STEPS = 24
 PROBABILITY_FLOOR = 1e-9  # |f(x) - f(baseline)| below this makes a relative error meaningless
 
 
