@@ -5,9 +5,10 @@ Usage: python -m benchmarks.bench [--model-dir models/classifier] [--tokens-dir 
 
 Measured in one run on one machine (medians of repeated, warmed-up runs):
 1. IG as alibi's transformer example configures it: inputs padded to --max-len, internal_batch_size 5,
-   50 Gauss-Legendre steps, all examples in one `explain` call;
+   50 Gauss-Legendre steps, all examples in one `explain` call (on the first --reference-examples);
 2. IG as the `explain` stage runs it (`ig.explain` with params.yaml's `explain` settings), once with
-   each engine (`alibi`, the default, and the opt-in `compiled`);
+   each engine (`compiled`, the default, and `alibi`), and with the compiled engine at `n_steps: auto`
+   (1% completeness target);
 3. the floor: only the time of the same gradient passes, each from one compiled `tf.function`;
 4. captum's LayerIntegratedGradients on the same weights in PyTorch (skipped without torch/captum);
 5. fine-tuning throughput of the `train` stage's trimmed batches against batches padded to max_len;
@@ -23,7 +24,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
-from benchmarks.configurations import ENGINES, REFERENCE_BATCH, REFERENCE_MAX_LEN, REFERENCE_METHOD, REFERENCE_STEPS
+from benchmarks.configurations import (
+    AUTO,
+    AUTO_TARGET,
+    ENGINES,
+    REFERENCE_BATCH,
+    REFERENCE_MAX_LEN,
+    REFERENCE_METHOD,
+    REFERENCE_STEPS,
+)
 from benchmarks.measure import BUDGET_S
 from benchmarks.report import machine_info, markdown, summarise_workload, targets
 from benchmarks.workers import WARMUP_EXAMPLES, WORKERS, run_worker, spawn
@@ -56,8 +65,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-len", type=int, default=REFERENCE_MAX_LEN, help="the reference's padded length")
     parser.add_argument("--n-reviews", type=int, default=10, help="held-out reviews (test.npz) to explain")
     parser.add_argument("--n-sentences", type=int, default=20, help="rotten_tomatoes.npz sentences to explain")
+    parser.add_argument("--reference-examples", type=int, default=3,
+                        help="examples of each workload the reference explains (about 27 s per padded review)")
     parser.add_argument("--memory-counts", type=int, nargs=2, metavar=("FEW", "MANY"),
-                        help="reviews explained by the two memory runs (default 10 100, 4 20 with --quick)")
+                        help="reviews explained by the two memory runs (default 10 40, 4 20 with --quick)")
     parser.add_argument("--memory-engine", choices=ENGINES, help="engine of the memory runs (default: explain's)")
     parser.add_argument("--repeats", type=int, help="timed repeats (default 3, 1 with --quick)")
     parser.add_argument("--budget-s", type=float, default=BUDGET_S,
@@ -89,10 +100,11 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     workloads = [(name, file, args.n_sentences if name == "sentences" else args.n_reviews) for name, file in WORKLOADS]
     explain_params = load_section("explain", args.params)
     settings = settings_from(explain_params)
-    ig_spec = {**base, "workloads": workloads, "repeats": repeats, "budget_s": args.budget_s, "max_len": args.max_len}
+    ig_spec = {**base, "workloads": workloads, "repeats": repeats, "budget_s": args.budget_s, "max_len": args.max_len,
+               "reference_examples": args.reference_examples}
 
     runs = {config: spawn("ig", {**ig_spec, "config": config, "floor": config == "compiled"})
-            for config in ("reference", *ENGINES)}
+            for config in ("reference", *ENGINES, AUTO)}
     captum_available = all(importlib.util.find_spec(name) for name in ("torch", "captum"))
     captum = spawn("captum", {**ig_spec, "chunk_size": settings.chunk_size,
                               "n_steps": settings.n_steps if isinstance(settings.n_steps, int) else REFERENCE_STEPS,
@@ -104,7 +116,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                                "warmup_steps": 1 if args.quick else 2, "n_validation": 32 if args.quick else 200})
     with ThreadPoolExecutor(max_workers=2) as pool:  # only peak memory is read: run both at once
         small, large = pool.map(lambda count: spawn("memory", {**base, "count": count, "engine": memory_engine}),
-                                args.memory_counts or ((4, 20) if args.quick else (10, 100)))
+                                args.memory_counts or ((4, 20) if args.quick else (10, 40)))
 
     peer = None if captum.get("skipped") else captum
     report = {
@@ -112,7 +124,9 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "settings": {"quick": args.quick, "repeats": repeats, "budget_s": args.budget_s,
                      "warmup_examples": WARMUP_EXAMPLES,
                      "reference": {"max_len": args.max_len, "n_steps": REFERENCE_STEPS, "method": REFERENCE_METHOD,
-                                   "internal_batch_size": REFERENCE_BATCH, "layer": "embeddings"},
+                                   "internal_batch_size": REFERENCE_BATCH, "layer": "embeddings",
+                                   "examples": args.reference_examples},
+                     "auto": {"engine": "compiled", "n_steps": "auto", "completeness_target": AUTO_TARGET},
                      "project": {**{key: getattr(explain_params, key) for key in PROJECT_SETTINGS},
                                  "chunk_size": settings.chunk_size},
                      "model_dir": base["model_dir"], "tokens_dir": base["tokens_dir"]},

@@ -18,6 +18,8 @@ REFERENCE_METHOD = "gausslegendre"
 REFERENCE_BATCH = 5
 REFERENCE_MAX_LEN = 256
 ENGINES = ("alibi", "compiled")  # the project's, each run with the rest of params.yaml's explain settings
+AUTO = "auto"  # the compiled engine with n_steps: auto at AUTO_TARGET, against its 50 fixed steps and captum's
+AUTO_TARGET = 0.01
 
 
 def reference_settings() -> ig.Settings:

@@ -16,7 +16,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from benchmarks.configurations import REFERENCE_METHOD, GradientFloor, explain_project, explain_reference
+from benchmarks.configurations import (
+    AUTO,
+    AUTO_TARGET,
+    REFERENCE_METHOD,
+    GradientFloor,
+    explain_project,
+    explain_reference,
+)
 from benchmarks.measure import (
     completeness_errors,
     hide_torch,
@@ -35,9 +42,13 @@ ROOT = Path(__file__).resolve().parents[1]
 WARMUP_EXAMPLES = 1  # the warm-up call explains this many examples of the workload (eager alibi traces nothing)
 
 
-def engine_settings(params: str, engine: str) -> ig.Settings:
-    """params.yaml's `explain` settings with `engine` in place of its own."""
-    return dataclasses.replace(settings_from(load_section("explain", Path(params))), engine=engine)
+def engine_settings(params: str, config: str) -> ig.Settings:
+    """params.yaml's `explain` settings with the engine `config` in place of its own; `auto` is the compiled
+    engine with `n_steps: auto` at AUTO_TARGET."""
+    settings = settings_from(load_section("explain", Path(params)))
+    if config == AUTO:
+        return dataclasses.replace(settings, engine="compiled", n_steps="auto", completeness_target=AUTO_TARGET)
+    return dataclasses.replace(settings, engine=config)
 
 
 def load_wrapper(model_dir: str) -> tuple[Any, ig.SpecialTokens]:
@@ -49,8 +60,9 @@ def load_wrapper(model_dir: str) -> tuple[Any, ig.SpecialTokens]:
 
 
 def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """One IG configuration (`reference` or an engine of `ENGINES`) on every workload; with `floor`,
-    the worker then times the floor on the same inputs (after its own memory has been read)."""
+    """One IG configuration (`reference`, an engine of `ENGINES` or `auto`) on every workload; with `floor`,
+    the worker then times the floor on the same inputs (after its own memory has been read). The
+    reference explains only the first `reference_examples` of each: its cost per example is stable."""
     hide_torch()
     wrapper, tokens = load_wrapper(spec["model_dir"])
     if spec["config"] == "reference":
@@ -65,6 +77,8 @@ def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
     output: dict[str, Any] = {"rss_after_load_mib": peak_rss_mib()}
     inputs = {}
     for name, file, count in spec["workloads"]:
+        if spec["config"] == "reference":
+            count = min(count, spec["reference_examples"])
         inputs[name] = sequences = load_sequences(spec["tokens_dir"], file, count)
         explain(sequences[:WARMUP_EXAMPLES])
         times, result = repeat_timed(wall_clock(lambda: explain(sequences)), spec["repeats"], spec["budget_s"])
