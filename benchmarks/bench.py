@@ -65,12 +65,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-len", type=int, default=REFERENCE_MAX_LEN, help="the reference's padded length")
     parser.add_argument("--n-reviews", type=int, default=10, help="held-out reviews (test.npz) to explain")
     parser.add_argument("--n-sentences", type=int, default=20, help="rotten_tomatoes.npz sentences to explain")
-    parser.add_argument("--reference-examples", type=int, default=3,
+    parser.add_argument("--reference-examples", type=int, default=2,
                         help="examples of each workload the reference explains (about 27 s per padded review)")
     parser.add_argument("--memory-counts", type=int, nargs=2, metavar=("FEW", "MANY"),
-                        help="reviews explained by the two memory runs (default 10 40, 4 20 with --quick)")
+                        help="reviews explained by the two memory runs (default 10 25, 4 20 with --quick)")
     parser.add_argument("--memory-engine", choices=ENGINES, help="engine of the memory runs (default: explain's)")
-    parser.add_argument("--repeats", type=int, help="timed repeats (default 3, 1 with --quick)")
+    parser.add_argument("--repeats", type=int, help="timed repeats (default 2, 1 with --quick)")
     parser.add_argument("--budget-s", type=float, default=BUDGET_S,
                         help="no further repeat once a configuration's timed calls on a workload add up to this")
     parser.add_argument("--train-from", help="starting weights of the fine-tuning runs (default: the checkpoint "
@@ -94,7 +94,7 @@ def check_inputs(args: argparse.Namespace) -> None:
 
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Run every worker and gather their figures into the report."""
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats or (1 if args.quick else 2)
     base = {"model_dir": str(args.model_dir.resolve()), "tokens_dir": str(args.tokens_dir.resolve()),
             "params": str(args.params.resolve())}
     workloads = [(name, file, args.n_sentences if name == "sentences" else args.n_reviews) for name, file in WORKLOADS]
@@ -112,11 +112,11 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         {"skipped": "torch/captum not installed; `pip install -r requirements-bench.txt`"}
     memory_engine = args.memory_engine or settings.engine
     checkpoint = args.train_from or selected_model(args.params)[1].checkpoint
-    training = spawn("train", {**base, "checkpoint": checkpoint, "steps": 3 if args.quick else 20,
+    training = spawn("train", {**base, "checkpoint": checkpoint, "steps": 3 if args.quick else 12,
                                "warmup_steps": 1 if args.quick else 2, "n_validation": 32 if args.quick else 200})
     with ThreadPoolExecutor(max_workers=2) as pool:  # only peak memory is read: run both at once
         small, large = pool.map(lambda count: spawn("memory", {**base, "count": count, "engine": memory_engine}),
-                                args.memory_counts or ((4, 20) if args.quick else (10, 40)))
+                                args.memory_counts or ((4, 20) if args.quick else (10, 25)))
 
     peer = None if captum.get("skipped") else captum
     report = {
