@@ -44,7 +44,7 @@ PROJECT_SETTINGS = ("layer", "n_steps", "method", "engine", "internal_batch_size
 WORKLOADS = (("sentences", "rotten_tomatoes"), ("reviews", "test"))  # name, token file; small one first
 NOTES = {
     "time": "median of the timed calls (up to --repeats, fewer once they add up to --budget-s), after one "
-            "warm-up call on the workload's first example",
+            "warm-up call on the workload's first example with one interpolation batch's worth of steps",
     "peak_rss_mib": "high-water mark of the configuration's own process after that workload; sentences run "
                     "first, so the reviews figure is the larger of the two. TensorFlow workers run with PyTorch "
                     "hidden, as in a pipeline without it; captum's process holds PyTorch only",
@@ -68,7 +68,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--reference-examples", type=int, default=2,
                         help="examples of each workload the reference explains (about 27 s per padded review)")
     parser.add_argument("--memory-counts", type=int, nargs=2, metavar=("FEW", "MANY"),
-                        help="reviews explained by the two memory runs (default 10 25, 4 20 with --quick)")
+                        help="reviews explained by the two memory runs (default 10 20, 4 20 with --quick)")
     parser.add_argument("--memory-engine", choices=ENGINES, help="engine of the memory runs (default: explain's)")
     parser.add_argument("--repeats", type=int, help="timed repeats (default 2, 1 with --quick)")
     parser.add_argument("--budget-s", type=float, default=BUDGET_S,
@@ -112,11 +112,11 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         {"skipped": "torch/captum not installed; `pip install -r requirements-bench.txt`"}
     memory_engine = args.memory_engine or settings.engine
     checkpoint = args.train_from or selected_model(args.params)[1].checkpoint
-    training = spawn("train", {**base, "checkpoint": checkpoint, "steps": 3 if args.quick else 12,
+    training = spawn("train", {**base, "checkpoint": checkpoint, "steps": 3 if args.quick else 8,
                                "warmup_steps": 1 if args.quick else 2, "n_validation": 32 if args.quick else 200})
     with ThreadPoolExecutor(max_workers=2) as pool:  # only peak memory is read: run both at once
         small, large = pool.map(lambda count: spawn("memory", {**base, "count": count, "engine": memory_engine}),
-                                args.memory_counts or ((4, 20) if args.quick else (10, 25)))
+                                args.memory_counts or ((4, 20) if args.quick else (10, 20)))
 
     peer = None if captum.get("skipped") else captum
     report = {

@@ -29,7 +29,7 @@ def reference_settings() -> ig.Settings:
 
 
 def explain_reference(wrapper: Any, sequences: Sequence[np.ndarray], special_ids: Sequence[int], pad_id: int,
-                      max_len: int) -> dict[str, Any]:
+                      max_len: int, n_steps: int = REFERENCE_STEPS) -> dict[str, Any]:
     """alibi's example: every input padded to `max_len`, target = predicted class, one `explain` call."""
     import tensorflow as tf
 
@@ -37,11 +37,11 @@ def explain_reference(wrapper: Any, sequences: Sequence[np.ndarray], special_ids
     target = wrapper(ids, attention_mask=tf.constant(mask)).numpy().argmax(axis=1)
     per_token, f_x, f_baseline, deltas = ig.integrate(wrapper, ids, mask, target,
                                                       ig.baseline_ids(ids, special_ids, pad_id),
-                                                      reference_settings(), REFERENCE_STEPS)
+                                                      reference_settings(), n_steps)
     lengths = [len(s) for s in sequences]
     return {"attributions": [per_token[i, :n] for i, n in enumerate(lengths)],
             "completeness_errors": completeness_errors(f_x, f_baseline, deltas),
-            "predicted": target, "n_steps": [REFERENCE_STEPS] * len(sequences),
+            "predicted": target, "n_steps": [n_steps] * len(sequences),
             "padding_max_abs": float(max(np.abs(per_token[i, n:]).max(initial=0.0) for i, n in enumerate(lengths)))}
 
 

@@ -56,21 +56,6 @@ def test_more_steps_complete_better(bert):
     assert fine.completeness_error < coarse.completeness_error
 
 
-def test_auto_steps_reach_the_target_or_the_cap(bert):
-    wrapper, tokenizer = bert
-    results = explain(wrapper, tokenizer, encode(tokenizer, SENTENCES), n_steps="auto", method="riemann_left",
-                      completeness_target=0.01, max_steps=64)
-    first = ig.AUTO_FIRST_STEPS
-    for result in results:
-        assert result.n_steps in (first, min(2 * first, 64), 64)
-        assert result.completeness_error <= 0.01 or result.n_steps == 64
-    assert max(result.n_steps for result in results) > first  # at least one example needed more passes
-    fixed = explain(wrapper, tokenizer, encode(tokenizer, SENTENCES), n_steps=first, method="riemann_left")
-    for once, auto in zip(fixed, results):  # an example kept at the first step count has the fixed run's attributions
-        if auto.n_steps == first:
-            assert np.array_equal(once.attributions, auto.attributions)
-
-
 def test_real_length_equals_padded_run(bert):
     """Explaining at the real length gives the attributions of the reference's padded run."""
     wrapper, tokenizer = bert
@@ -202,12 +187,11 @@ MODELS = {"bert": "tiny_bert_dir", "distilbert": "tiny_distilbert_dir"}
     ("bert", "layer_0", "gausslegendre", 20, "mask"),
     ("distilbert", "embeddings", "riemann_trapezoid", 20, "unk"),
     ("distilbert", "layer_1", "riemann_middle", 20, "pad"),
-    ("bert", "embeddings", "riemann_left", "auto", "mask"),
 ])
 def test_compiled_engine_matches_alibi(request, vocab_tokenizer, model, layer, method, n_steps, baseline):
     wrapper = probability_model(load_classifier(str(request.getfixturevalue(MODELS[model]))))
     sequences = encode(vocab_tokenizer, SENTENCES)
-    options = dict(layer=layer_getter(layer), method=method, n_steps=n_steps, completeness_target=0.01, max_steps=64,
+    options = dict(layer=layer_getter(layer), method=method, n_steps=n_steps, completeness_target=0.01,
                    baseline=baseline)
     reference = explain(wrapper, vocab_tokenizer, sequences, engine="alibi", **options)
     # chunks of two widths through the one compiled function, and batches that straddle steps

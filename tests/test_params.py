@@ -150,6 +150,8 @@ CASES = [
     Case("explain.baseline", "zero", "explain.baseline = 'zero' is not allowed with explain.engine = 'alibi', which "
          "builds baselines from token ids; choose one of pad, mask, unk, or explain.engine: compiled",
          {"explain.engine": "alibi"}),
+    Case("explain.n_steps", "auto", "explain.n_steps = 'auto' is not allowed with explain.engine = 'alibi', whose "
+         "rules cannot reuse passes; it needs explain.engine: compiled, or give a number of steps", {"explain.engine": "alibi"}),
     Case("explain.n_steps", 0, "explain.n_steps = 0 is not allowed; expected an integer >= 1 or 'auto'"),
     Case("explain.n_steps", True, "explain.n_steps = True is not allowed; expected an integer >= 1 or 'auto'"),
     Case("explain.n_steps", "Auto", "explain.n_steps = 'Auto' is not allowed; expected an integer >= 1 or 'auto'"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stages.attribution import ig, rivals
-from stages.attribution.compiled import compiled_integral
+from stages.attribution.compiled import integrate_rules
 from stages.plumbing.models import Predictor, layer_getter, load_classifier, probability_model
 from tests.conftest import keyword_sentences
 
@@ -48,20 +48,17 @@ def test_kendall_tau_compares_ordinary_tokens_only():
 def test_gradient_x_input_is_ig_with_one_right_step_from_zero(tiny_bert_dir, vocab_tokenizer):
     """IG's integral with one point, alpha = 1 and weight 1 (one right-Riemann step), from an all-zero layer
     output is (x - 0) times the gradient at x: gradient x input, token by token, at any layer."""
-    import tensorflow as tf
-
     wrapper = probability_model(load_classifier(str(tiny_bert_dir)))
     sequences = encode(vocab_tokenizer, ["a wonderful , moving film", "dull", "i love you , i like you"])
     ids, mask = ig.pad(sequences, vocab_tokenizer.pad_token_id)
     target = np.array([0, 1, 1], dtype=np.int32)
     for layer_name in ("embeddings", "layer_1"):
         layer = layer_getter(layer_name)(wrapper)
-        integrate = compiled_integral(wrapper, layer, zero_baseline=True)
-        one_step, _, _ = integrate(tf.constant(ids), tf.constant(ids), tf.constant(mask), tf.constant(target),
-                                   tf.constant([1.0]), tf.constant([1.0]), tf.constant(8))
+        rules, _, _ = integrate_rules(wrapper, layer, True, ids, mask, target, None, np.array([1.0]),
+                                      np.array([[1.0]]), 8)
         gradients = rivals.gradient_scores(wrapper, layer, sequences, target, vocab_tokenizer.pad_token_id, 2)
         for row, (product, norm) in enumerate(zip(gradients["gradient_x_input"], gradients["saliency"])):
-            expected = one_step.numpy().sum(axis=2)[row, :len(product)]
+            expected = rules[0].sum(axis=2)[row, :len(product)]
             assert np.abs(product - expected).max() <= 1e-4 * np.abs(expected).sum()  # the engines' tolerance
             assert np.all(norm >= 0) and norm.shape == product.shape
 

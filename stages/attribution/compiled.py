@@ -66,12 +66,10 @@ class CompiledIntegratedGradients(IntegratedGradients):
         baselines = None if self.zero_baseline else _format_baseline(X, baselines)
 
         weights_of, alphas_of = approximation_parameters(self.method)
-        integrate = compiled_integral(self.model, self.layer, zero_baseline=self.zero_baseline)
-        attributions, predictions, f_baseline = (tensor.numpy() for tensor in integrate(
-            tf.constant(X, tf.int32), tf.constant(X if baselines is None else baselines, tf.int32),
-            tf.constant(mask, tf.int32), tf.constant(target, tf.int32),
-            tf.constant(alphas_of(self.n_steps), tf.float32), tf.constant(weights_of(self.n_steps), tf.float32),
-            tf.constant(self.internal_batch_size, tf.int32)))
+        rules, predictions, f_baseline = integrate_rules(
+            self.model, self.layer, self.zero_baseline, X, mask, target, baselines,
+            np.asarray(alphas_of(self.n_steps)), np.asarray(weights_of(self.n_steps))[None], self.internal_batch_size)
+        attributions = rules[0]
         f_x = predictions[np.arange(len(X)), target]
         data = copy.deepcopy(DEFAULT_DATA_INTGRAD)
         data.update(X=X, forward_kwargs={"attention_mask": mask}, baselines=baselines, target=target,
@@ -80,12 +78,28 @@ class CompiledIntegratedGradients(IntegratedGradients):
         return Explanation(meta=copy.deepcopy(self.meta), data=data)
 
 
+def integrate_rules(wrapper: Any, layer: Any, zero_baseline: bool, ids: np.ndarray, mask: np.ndarray,
+                    target: np.ndarray, baselines: np.ndarray | None, alphas: np.ndarray, weights: np.ndarray,
+                    batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`compiled_integral` on numpy arrays: the attributions of each rule (a row of `weights`: rules x
+    examples x tokens x hidden), the class probabilities of x and the target-class probability of
+    the baseline."""
+    integrate = compiled_integral(wrapper, layer, zero_baseline=zero_baseline)
+    rules, predictions, f_baseline = integrate(
+        tf.constant(ids, tf.int32), tf.constant(ids if baselines is None else baselines, tf.int32),
+        tf.constant(mask, tf.int32), tf.constant(target, tf.int32), tf.constant(alphas, tf.float32),
+        tf.constant(weights, tf.float32), tf.constant(batch_size, tf.int32))
+    return rules.numpy(), predictions.numpy(), f_baseline.numpy()
+
+
 @functools.cache
 def compiled_integral(wrapper: Any, layer: Any, zero_baseline: bool = False) -> Callable[..., Any]:
-    """The IG integral of `wrapper`'s target-class probability on `layer`'s output, compiled once per
-    layer for inputs of any batch size and width. Returns the attributions (examples x tokens x
-    hidden), the class probabilities of x and the target-class probability of the baseline. With
-    `zero_baseline` the path starts at an all-zero layer output (the `baselines` ids are then ignored).
+    """The IG integrals of `wrapper`'s target-class probability on `layer`'s output, compiled once per
+    layer for inputs of any batch size and width. `weights` holds one row per quadrature rule over the
+    same `alphas` (a rule leaves the points it does not use at 0), so one pass serves every rule.
+    Returns the attributions (rules x examples x tokens x hidden), the class probabilities of x and
+    the target-class probability of the baseline. With `zero_baseline` the path starts at an
+    all-zero layer output (the `baselines` ids are then ignored).
 
     Interpolation points are laid out step-major (row r is example r % n at step r // n, as
     alibi lays them out) and taken `batch_size` rows per forward/backward pass. Cached for the
@@ -108,19 +122,21 @@ def compiled_integral(wrapper: Any, layer: Any, zero_baseline: bool = False) -> 
             path = tf.gather(baseline, example) + tf.gather(alphas, step)[:, None, None] * tf.gather(difference, example)
             gradients = path_gradients(wrapper, layer, path, as_tuple, tf.gather(ids, example),
                                        tf.gather(mask, example), tf.gather(target, example))
-            # weighted sum per example as a product with a one-hot matrix: deterministic on every device
-            spread = tf.one_hot(example, count) * tf.gather(weights, step)[:, None]
-            return start + batch_size, integral + tf.einsum("rn,rlh->nlh", spread, gradients)
+            # weighted sums per rule and example as a product with one-hot matrices: deterministic on every device
+            spread = tf.one_hot(example, count)[None] * tf.gather(weights, step, axis=1)[:, :, None]
+            return start + batch_size, integral + tf.einsum("krn,rlh->knlh", spread, gradients)
 
         # one pass at a time: by default up to 10 iterations' passes may run at once, which made peak
         # memory grow with the number of reviews (10: 2,256 MiB, 100: 3,303; now 1,504 and 1,560)
-        _, integral = tf.while_loop(lambda start, _: start < rows, one_pass, (tf.constant(0), tf.zeros_like(x)),
+        empty = tf.zeros(tf.concat([tf.shape(weights)[:1], tf.shape(x)], axis=0))
+        _, integral = tf.while_loop(lambda start, _: start < rows, one_pass, (tf.constant(0), empty),
                                     parallel_iterations=1)
-        return difference * integral, probabilities, tf.gather(baseline_probabilities, target, batch_dims=1)
+        return difference[None] * integral, probabilities, tf.gather(baseline_probabilities, target, batch_dims=1)
 
-    integers, floats = tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.float32)
+    integers = tf.TensorSpec([None, None], tf.int32)
     return tf.function(integrate, autograph=False, input_signature=[
-        integers, integers, integers, tf.TensorSpec([None], tf.int32), floats, floats, tf.TensorSpec([], tf.int32)])
+        integers, integers, integers, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32),
+        tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([], tf.int32)])
 
 
 # dropped while TensorFlow is whole: a tf.function left to interpreter teardown prints errors

@@ -10,11 +10,6 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-# n_steps: auto starts here and doubles up to `max_steps`. Measured on the default fine-tuned MiniLM
-# (compiled engine, 1% target, 10 reviews / 20 sentences), in s per example against 5.01 / 1.19 for 50
-# fixed steps: a start at 16 took 4.15 / 0.52 (most reviews then redo 32), 24 took 3.67 / 0.60, 32 took
-# 3.47 / 0.82. Gauss-Legendre points of n and 2n steps are not shared, so a redo costs its steps again.
-AUTO_FIRST_STEPS = 24
 PROBABILITY_FLOOR = 1e-9  # |f(x) - f(baseline)| below this makes a relative error meaningless
 
 
@@ -133,6 +128,37 @@ def integrate(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarra
     return per_token, f_x, f_x - per_token.sum(axis=1) + deltas, deltas
 
 
+def rows_of(arrays: Sequence[np.ndarray | None], rows: np.ndarray) -> list[np.ndarray | None]:
+    """The given rows of each array (None stays None: the zero baseline has no ids)."""
+    return [None if array is None else array[rows] for array in arrays]
+
+
+class FixedIntegral:
+    """The integral of one padded chunk with `settings.n_steps` steps, in one `refine`."""
+
+    def __init__(self, wrapper: Any, settings: Settings, ids: np.ndarray, mask: np.ndarray, target: np.ndarray,
+                 baselines: np.ndarray | None) -> None:
+        self.wrapper, self.settings, self.chunk = wrapper, settings, (ids, mask, target, baselines)
+        self.n_steps = int(settings.n_steps)
+        self.finished = False
+
+    def refine(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        self.finished = True
+        ids, mask, target, baselines = rows_of(self.chunk, rows)
+        return integrate(self.wrapper, ids, mask, target, baselines, self.settings, self.n_steps)
+
+
+def chunk_integral(wrapper: Any, settings: Settings, ids: np.ndarray, mask: np.ndarray, target: np.ndarray,
+                   baselines: np.ndarray | None) -> Any:
+    """The integral of one padded chunk: `n_steps` fixed, or the nested rules of `n_steps: auto`."""
+    if settings.n_steps != "auto":
+        return FixedIntegral(wrapper, settings, ids, mask, target, baselines)
+    from stages.attribution.auto_steps import NestedIntegral
+
+    return NestedIntegral(wrapper, settings.layer(wrapper), settings.baseline == "zero", settings.internal_batch_size,
+                          settings.max_steps, ids, mask, target, baselines)
+
+
 def explain(wrapper: Any, sequences: Sequence[np.ndarray], tokens: SpecialTokens, settings: Settings,
             progress: str | None = None, targets: Sequence[int] | None = None) -> list[Attribution]:
     """Attribute each sequence's predicted class (or its given `targets`) to its tokens, explaining
@@ -141,7 +167,7 @@ def explain(wrapper: Any, sequences: Sequence[np.ndarray], tokens: SpecialTokens
     Padding inside a chunk is identical in input and baseline and hidden by the
     attention mask, so it gets exactly zero attribution and is dropped again.
     With `n_steps: auto` examples whose completeness error is above the target
-    are explained again with twice the steps, up to `max_steps`.
+    get the next, twice as fine, rule of `auto_steps`, up to `max_steps`.
     """
     results: list[Attribution | None] = [None] * len(sequences)
     bar = tqdm(total=len(sequences), desc=progress, unit="example", disable=progress is None)
@@ -150,23 +176,19 @@ def explain(wrapper: Any, sequences: Sequence[np.ndarray], tokens: SpecialTokens
         baselines = tokens.baselines(ids, settings.baseline)
         target = (wrapper(ids, attention_mask=mask).numpy().argmax(axis=1) if targets is None
                   else np.asarray(targets)[chunk])
+        integral = chunk_integral(wrapper, settings, ids, mask, target, baselines)
         pending = np.arange(len(chunk))
-        n_steps = AUTO_FIRST_STEPS if settings.n_steps == "auto" else settings.n_steps
-        while len(pending):
-            attributions, f_x, f_baseline, deltas = integrate(
-                wrapper, ids[pending], mask[pending], target[pending],
-                None if baselines is None else baselines[pending], settings, n_steps)
+        while len(pending) and not integral.finished:
+            n_steps = integral.n_steps
+            attributions, f_x, f_baseline, deltas = integral.refine(pending)
             for row, position in enumerate(pending):
                 length = len(sequences[chunk[position]])
                 results[chunk[position]] = Attribution(
                     token_ids=ids[position, :length], attributions=attributions[row, :length],
                     predicted=int(target[position]), f_x=float(f_x[row]),
                     f_baseline=float(f_baseline[row]), delta=float(deltas[row]), n_steps=n_steps)
-            if settings.n_steps != "auto" or n_steps >= settings.max_steps:
-                break
             pending = np.array([p for p in pending
                                 if results[chunk[p]].completeness_error > settings.completeness_target])
-            n_steps = min(2 * n_steps, settings.max_steps)
         bar.update(len(chunk))
     bar.close()
     return results  # type: ignore[return-value]

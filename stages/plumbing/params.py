@@ -140,10 +140,13 @@ class ExplainParams(Params):
     seed: NonNegativeInt
 
     @model_validator(mode="after")
-    def engine_builds_the_baseline(self) -> Self:
+    def engine_can_run_the_settings(self) -> Self:
         if self.baseline == "zero" and self.engine == "alibi":
             raise worded("is not allowed with explain.engine = 'alibi', which builds baselines from token ids; "
                          "choose one of pad, mask, unk, or explain.engine: compiled", key="baseline", value=self.baseline)
+        if self.n_steps == "auto" and self.engine == "alibi":
+            raise worded("is not allowed with explain.engine = 'alibi', whose rules cannot reuse passes; it needs "
+                         "explain.engine: compiled, or give a number of steps", key="n_steps", value=self.n_steps)
         return self
 
 
