@@ -29,7 +29,7 @@ WORKSPACE = "workspace"
 # machine, other model bytes) differed by 1.6e-06 at worst (README, "Reproducing a run"); a real change
 # (16 steps instead of 50, another seed) moves them by orders of magnitude more.
 REPRODUCTION_TOLERANCE = 1e-4
-EXPLANATION_FILES = {"explanations/finetuned.json": "explain", "explanations/sentences.json": "explain_sentences",
+EXPLANATION_FILES = {"explanations/finetuned.json": "merge_explanations", "explanations/sentences.json": "explain_sentences",
                      "explanations/pretrained.json": "explain_pretrained"}  # file -> the stage that writes it
 
 

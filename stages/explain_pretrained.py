@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stages.attribution.explaining import explain_examples, explanations, from_sentences
+from stages.attribution.examples import from_sentences
+from stages.attribution.explaining import explain_examples, explanations
 from stages.attribution.quality import quality_metrics
 from stages.plumbing.artifacts import run, write_json
 from stages.plumbing.models import load_classifier, load_tokenizer

@@ -337,7 +337,7 @@ def main() -> None:
     for name in ("finetuned_json", "sentences_json", "pretrained_json", "randomisation_json", "live_dir", "out_html"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
-    explained = [read_explanations(args.finetuned_json, rebuild="explain"),
+    explained = [read_explanations(args.finetuned_json, rebuild="merge_explanations"),
                  read_explanations(args.sentences_json, rebuild="explain_sentences"),
                  read_explanations(args.pretrained_json, rebuild="explain_pretrained")]
     page = render_report(*explained, read_randomisation(args.randomisation_json), args.live_dir)

@@ -34,7 +34,7 @@ def chosen_records(path: Path, count: int) -> list[dict[str, Any]]:
     try:
         records = json.loads(path.read_text(encoding="utf-8"))["examples"]
     except (OSError, ValueError, KeyError, TypeError):
-        raise UserError(f"{path}: missing or not an explanations file; run `dvc repro explain`") from None
+        raise UserError(f"{path}: missing or not an explanations file; run `dvc repro merge_explanations`") from None
     if count > len(records):
         raise UserError(f"params.yaml: sanity_check.examples = {count} is larger than the {len(records)} explained "
                         "examples (explain.n_reviews + explain.n_rt_sentences)")

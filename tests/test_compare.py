@@ -175,7 +175,7 @@ def test_a_missing_or_older_explanations_file_names_the_stage(repository, monkey
         run_compare(monkeypatch, "HEAD", "workspace")
     write_explanations(repository, REVIEWS, SENTENCES, format=1)
     with pytest.raises(UserError, match=r"explanations/finetuned.json at workspace: not an explanations file of "
-                                        r"format 2 \(an older run\?\); rerun `dvc repro explain` there"):
+                                        r"format 2 \(an older run\?\); rerun `dvc repro merge_explanations` there"):
         run_compare(monkeypatch, "HEAD", "workspace")
     assert not (repository / "reports").exists()
 

@@ -1,9 +1,7 @@
 """The explain stage's inputs and records: free sentences, truncation, emoji, stored fields."""
 from __future__ import annotations
 
-import argparse
 import json
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -12,17 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.attribution.explaining import explain_examples, from_sentences, from_token_file
+from stages.attribution.examples import from_sentences, from_token_file
+from stages.attribution.explaining import explain_examples
 from stages.attribution.ig import pad
 from stages.attribution.quality import quality_metrics
-from stages.explain import shard
 from stages.plumbing.models import Predictor, load_classifier
 from stages.plumbing.params import ExplainParams, UserError
 from stages.plumbing.texts import encode
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PARAMS = ExplainParams(n_reviews=0, n_rt_sentences=0, sentences=[], layer="embeddings", n_steps=20,
+PARAMS = ExplainParams(n_reviews=0, n_rt_sentences=0, shards=[0], sentences=[], layer="embeddings", n_steps=20,
                        method="gausslegendre", engine="alibi", internal_batch_size=40, completeness_target=0.05,
                        max_steps=40, faithfulness_k=[0.1, 0.5], seed=0,
                        methods=["gradient_x_input", "saliency", "occlusion", "random"])
@@ -122,88 +120,6 @@ def test_quality_metrics_are_per_source_with_significant_digits():
         "pretrained/completeness_error/median", "pretrained/completeness_error/max", "pretrained/n_steps/mean",
         "pretrained/comprehensiveness/ig"]
     assert quality_metrics([]) == {}
-
-
-def test_shards_merge_into_the_unsharded_run(tiny_bert_dir, vocab_tokenizer):
-    from stages.merge_shards import merge
-
-    classifier = load_classifier(str(tiny_bert_dir))
-    examples = from_sentences(["a fine film", "dull", "i love it , i like it", "far too long and dull"],
-                              vocab_tokenizer, max_len=32)
-    whole = explain_examples(classifier, vocab_tokenizer, examples, PARAMS)
-    shards = []
-    for index in range(2):
-        positions = list(range(len(examples)))[index::2]
-        records = explain_examples(classifier, vocab_tokenizer, [examples[p] for p in positions], PARAMS,
-                                      positions)
-        shards.append({"model": "tiny", "settings": PARAMS.model_dump(), "index": index, "count": 2,
-                       "examples": records})
-    merged = merge(shards)["examples"]
-    assert [r["text"] for r in merged] == [r["text"] for r in whole]
-    for joined, alone in zip(merged, whole):
-        assert np.allclose(joined["attributions"], alone["attributions"], atol=1e-6)
-        assert joined["faithfulness"]["comprehensiveness/random"] == pytest.approx(
-            alone["faithfulness"]["comprehensiveness/random"], abs=1e-6)
-    assert quality_metrics(merged) == pytest.approx(quality_metrics(whole), rel=1e-3, abs=1e-7)
-
-
-SHARD = {"model": "tiny", "checkpoint": "x", "data": {}, "settings": {"n_steps": 4}, "shard": "0/2", "examples": []}
-
-
-@pytest.mark.parametrize("shards, message", [
-    ([{**SHARD, "shard": "0/3"}, {**SHARD, "shard": "2/3"}], "shards 0/3, 2/3 given; all of 0..2 of 3 are needed"),
-    ([SHARD, SHARD, {**SHARD, "shard": "1/2"}], "shards 0/2, 0/2, 1/2 given; all of 0..1 of 2 are needed, once each"),
-    ([SHARD, {**SHARD, "shard": "1/3"}], "all of 0..1 of 2 are needed"),
-    ([SHARD, {**SHARD, "shard": "1/2", "settings": {"n_steps": 8}}], "the shards differ in 'settings'"),
-    ([SHARD, {**SHARD, "shard": "1/2", "model": "other"}], "the shards differ in 'model'"),
-])
-def test_a_missing_repeated_or_foreign_shard_is_refused(tmp_path, monkeypatch, shards, message):
-    from stages import merge_shards
-
-    paths = []
-    for number, payload in enumerate(shards):
-        paths.append(tmp_path / f"shard-{number}.json")
-        paths[-1].write_text(json.dumps(payload))
-    out = tmp_path / "merged.json"
-    monkeypatch.setattr(sys, "argv", ["merge_shards", str(out), str(tmp_path / "metrics.json"), *map(str, paths)])
-    with pytest.raises(UserError, match=re.escape(message)):
-        merge_shards.main()
-    assert not out.exists()
-
-
-def test_merge_shards_writes_the_run_in_order_and_its_metrics(tmp_path, monkeypatch):
-    from stages import merge_shards
-
-    def record(position: int) -> dict:
-        return {"source": "imdb", "position": position, "completeness_error": position / 10,
-                "n_steps": 4 * (position + 1), "faithfulness": {"comprehensiveness/ig": position / 4}}
-
-    paths = [tmp_path / "one.json", tmp_path / "zero.json"]
-    paths[0].write_text(json.dumps({**SHARD, "shard": "1/2", "examples": [record(1), record(3)]}))
-    paths[1].write_text(json.dumps({**SHARD, "examples": [record(0), record(2)]}))
-    out, metrics = tmp_path / "merged.json", tmp_path / "metrics.json"
-    monkeypatch.setattr(sys, "argv", ["merge_shards", str(out), str(metrics), *map(str, paths)])
-    merge_shards.main()
-    merged = json.loads(out.read_text())
-    assert [r["position"] for r in merged["examples"]] == [0, 1, 2, 3] and merged["shard"] == "0/1"
-    assert json.loads(metrics.read_text()) == {"imdb/completeness_error/median": 0.15,
-                                               "imdb/completeness_error/max": 0.3, "imdb/n_steps/mean": 10.0,
-                                               "imdb/comprehensiveness/ig": 0.375}
-    paths[1].write_text("{not json")
-    with pytest.raises(UserError, match=r"zero.json: not an explain shard"):
-        merge_shards.main()
-
-
-@pytest.mark.parametrize("text", ["2/8", "0/1"])
-def test_shard_option_parses_i_of_n(text):
-    index, count = (int(n) for n in text.split("/"))
-    assert shard(text) == (index, count)
-
-
-@pytest.mark.parametrize("text", ["8/8", "3/2", "-1/2", "1/0", "a/b", "2", ""])
-def test_a_bad_shard_option_is_refused(text):
-    with pytest.raises(argparse.ArgumentTypeError, match="expected I/N with 0 <= I < N"):
-        shard(text)
 
 
 def test_pretrained_stage_off_records_that_it_did_not_run(tmp_path, monkeypatch, capsys):

@@ -22,6 +22,7 @@ from stages.plumbing.params import (
 ROOT = Path(__file__).resolve().parents[1]
 INT_1 = "is not allowed; expected an integer >= 1"
 INT_0 = "is not allowed; expected an integer >= 0"
+SHARDS = "is not allowed; expected the shard indices 0..N-1 of N shards, e.g. [0] or [0, 1]"
 FRACTION = "is not allowed; expected a number in (0.0, 1.0]"
 LAYER = "is not allowed; expected embeddings or layer_N, N the index of a transformer block from 0"
 NOT_A_MAPPING = "must be a mapping of keys to values"
@@ -134,8 +135,12 @@ CASES = [
     Case("evaluate.batch_size", 64, "unknown key 'evaluate.batch_size' (did you mean 'batch_tokens'?); "
          "allowed: batch_tokens"),
     # explain
-    Case("explain.n_reviews", False, f"explain.n_reviews = False {INT_0}"),
-    Case("explain.n_reviews", "10", f"explain.n_reviews = '10' {INT_0}"),
+    Case("explain.n_reviews", False, "explain.n_reviews = False is not allowed; expected an integer >= 0 or 'all'"),
+    Case("explain.n_reviews", "10", "explain.n_reviews = '10' is not allowed; expected an integer >= 0 or 'all'"),
+    Case("explain.shards", 2, f"explain.shards = 2 {SHARDS}"),
+    Case("explain.shards", [], f"explain.shards = [] {SHARDS}"),
+    Case("explain.shards", [0, 2], f"explain.shards = [0, 2] {SHARDS}"),
+    Case("explain.shards", [0, True], "explain.shards[1] = True is not allowed; expected a shard index, an integer from 0"),
     Case("explain.n_rt_sentences", -1, f"explain.n_rt_sentences = -1 {INT_0}"),
     Case("explain.sentences", "a great film", "explain.sentences = 'a great film' is not allowed; expected a list "
          "of sentences, e.g. ['a great film', 'dull']"),

@@ -69,7 +69,8 @@ def stage_inputs(tmp_path, monkeypatch, tiny_bert_dir, vocab_tokenizer):
     import yaml
 
     from stages import sanity_check
-    from stages.attribution.explaining import explain_examples, explanations, from_sentences
+    from stages.attribution.examples import from_sentences
+    from stages.attribution.explaining import explain_examples, explanations
     from stages.plumbing.params import load_section
     from tests.conftest import ROOT
 

@@ -1,100 +1,39 @@
-"""Explaining examples with Integrated Gradients: the examples of each source, one record per
-explained example, and the settings that made them. Shared by the explain stages."""
+"""Explaining examples with Integrated Gradients: one record per explained example, with the
+faithfulness of IG and its rivals, and the settings that made them. Shared by the explain stages."""
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from stages.attribution import ig, rivals
+from stages.attribution.examples import Example
 from stages.plumbing.artifacts import significant
 from stages.plumbing.models import Predictor, check_layer, layer_getter, probability_model
-from stages.plumbing.params import ExplainParams, UserError
-from stages.plumbing.texts import cut_position, encode
-
-if TYPE_CHECKING:
-    import pandas as pd
+from stages.plumbing.params import ExplainParams
 
 # Version of the explanations files' layout: 2 since free sentences have a file of their own.
 EXPLANATIONS_FORMAT = 2
-CHUNK_SIZE = 8  # examples per alibi call: bounds the interpolation paths held in memory
 PREDICT_TOKENS = 2048  # per inference batch of the faithfulness figures, as `evaluate.batch_tokens`
-
-
-@dataclass
-class Example:
-    source: str  # imdb | rotten_tomatoes | sentences
-    id: int
-    text: str
-    token_ids: np.ndarray
-    label: int | None
-    tokens_cut: int = 0  # tokens the model's length left out
-    cut_at: int | None = None  # position of the first token after the cut
-
-    @property
-    def truncated(self) -> bool:
-        return self.tokens_cut > 0
-
-
-def from_token_file(source: str, tokens: dict[str, np.ndarray], texts: pd.DataFrame, count: int, tokenizer: Any,
-                    max_len: int, truncation: str) -> list[Example]:
-    """The first `count` examples of a tokenized set, without their padding, with where a long one was cut.
-
-    The texts are encoded again with the tokenize settings: the ids must be those of the token file.
-    """
-    count = min(count, len(tokens["label"]))
-    if not np.array_equal(tokens["id"][:count], texts.id.to_numpy()[:count]):
-        raise UserError(f"{source}: the decoded texts and the token file list other examples; "
-                        "rebuild them with `dvc repro -f tokenize`")
-    encoded = encode(texts.text.iloc[:count].tolist(), tokenizer, max_len, truncation)
-    if not np.array_equal(encoded["input_ids"], tokens["input_ids"][:count]):
-        raise UserError(f"{source}: the token file was made with other tokenize settings or another tokenizer; "
-                        "rebuild it with `dvc repro -f tokenize`")
-    return [Example(source=source, id=int(tokens["id"][i]), text=str(texts.text.iloc[i]), label=int(tokens["label"][i]),
-                    token_ids=tokens["input_ids"][i, :int(tokens["attention_mask"][i].sum())],
-                    **cut(int(encoded["full_length"][i]), max_len, truncation))
-            for i in range(count)]
-
-
-def cut(full_length: int, max_len: int, truncation: str) -> dict[str, Any]:
-    """How many tokens a text of `full_length` loses to `max_len`, and where."""
-    if full_length <= max_len:
-        return {}
-    return {"tokens_cut": full_length - max_len, "cut_at": cut_position(max_len, truncation)}
-
-
-def from_sentences(sentences: Sequence[str], tokenizer: Any, max_len: int,
-                   truncation: str = "head") -> list[Example]:
-    """Free text, tokenized like the training data; a sentence longer than `max_len` is truncated."""
-    arrays = encode(list(sentences), tokenizer, max_len, truncation)
-    examples = []
-    for index, sentence in enumerate(sentences):
-        full_length, length = int(arrays["full_length"][index]), int(arrays["attention_mask"][index].sum())
-        if full_length > max_len:
-            print(f"warning: sentence {index} has {full_length} tokens; explained truncated to {max_len}",
-                  file=sys.stderr)
-        examples.append(Example(source="sentences", id=index, text=sentence, label=None,
-                                token_ids=arrays["input_ids"][index, :length], **cut(full_length, max_len, truncation)))
-    return examples
 
 
 def settings_from(params: ExplainParams) -> ig.Settings:
     return ig.Settings(layer=layer_getter(params.layer), n_steps=params.n_steps, method=params.method,
                        internal_batch_size=params.internal_batch_size,
                        completeness_target=params.completeness_target, max_steps=params.max_steps,
-                       chunk_size=CHUNK_SIZE, engine=params.engine, baseline=params.baseline)
+                       chunk_size=ig.CHUNK_SIZE, engine=params.engine, baseline=params.baseline)
 
 
 def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], params: ExplainParams,
-                     positions: Sequence[int] | None = None) -> list[dict[str, Any]]:
+                     positions: Sequence[int] | None = None, progress: str = "explain") -> list[dict[str, Any]]:
     """Explain `examples` with IG and score each rival of `params.methods` on them; return one record per
     example, with the faithfulness of every method and each rival's rank agreement with IG.
 
     `positions` place the examples in the whole run (they differ from 0, 1, ... in a shard); they
     seed each example's random ranking, so a sharded run gives the records of an unsharded one.
+    `progress` names the progress bar.
     """
     positions = range(len(examples)) if positions is None else positions
     wrapper = probability_model(classifier)
@@ -102,7 +41,7 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], p
     tokens = ig.SpecialTokens.of(tokenizer)
     settings = settings_from(params)
     started = time.perf_counter()
-    results = ig.explain(wrapper, [e.token_ids for e in examples], tokens, settings, progress="explain")
+    results = ig.explain(wrapper, [e.token_ids for e in examples], tokens, settings, progress=progress)
     seconds = {"ig": time.perf_counter() - started}
 
     predictor = Predictor(classifier, PREDICT_TOKENS)
@@ -111,7 +50,7 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], p
         return predictor.probabilities(*ig.pad(sequences, tokens.pad))
 
     scores, rival_seconds = rivals.rival_scores(params.methods, wrapper, settings.layer(wrapper), results, tokens,
-                                                predict, params.seed, positions, CHUNK_SIZE)
+                                                predict, params.seed, positions, ig.CHUNK_SIZE)
     seconds.update(rival_seconds)
     print(f"explained {len(examples)} examples: " + ", ".join(f"{method} {value:.1f} s"
                                                               for method, value in seconds.items()))
@@ -161,11 +100,3 @@ def explanations(model: str, checkpoint: str, params: ExplainParams, records: li
                                                       "faithfulness_k", "methods")}
     return {"format": EXPLANATIONS_FORMAT, "model": model, "checkpoint": checkpoint, "settings": settings, **extra,
             "examples": records}
-
-
-def plot_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Flat rows for DVC's plots: one per token of each record (template .dvc/plots/attributions.json)."""
-    return [{"example": f"{record['source']} #{record['id']}", "position": position, "token": token,
-             "label": f"{position:04d} {token}", "attribution": attribution}
-            for record in records
-            for position, (token, attribution) in enumerate(zip(record["tokens"], record["attributions"]))]

@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
+CHUNK_SIZE = 8  # examples per explainer call: bounds the interpolation paths held in memory
 PROBABILITY_FLOOR = 1e-9  # |f(x) - f(baseline)| below this makes a relative error meaningless
 
 
@@ -170,7 +171,9 @@ def explain(wrapper: Any, sequences: Sequence[np.ndarray], tokens: SpecialTokens
     get the next, twice as fine, rule of `auto_steps`, up to `max_steps`.
     """
     results: list[Attribution | None] = [None] * len(sequences)
-    bar = tqdm(total=len(sequences), desc=progress, unit="example", disable=progress is None)
+    # counted in tokens, which the time of a chunk follows, so the remaining time is right from the first chunk
+    bar = tqdm(total=sum(len(s) for s in sequences), desc=progress, unit="token", unit_scale=True,
+               disable=progress is None)
     for chunk in length_chunks([len(s) for s in sequences], settings.chunk_size):
         ids, mask = pad([sequences[i] for i in chunk], tokens.pad)
         baselines = tokens.baselines(ids, settings.baseline)
@@ -189,7 +192,7 @@ def explain(wrapper: Any, sequences: Sequence[np.ndarray], tokens: SpecialTokens
                     f_baseline=float(f_baseline[row]), delta=float(deltas[row]), n_steps=n_steps)
             pending = np.array([p for p in pending
                                 if results[chunk[p]].completeness_error > settings.completeness_target])
-        bar.update(len(chunk))
+        bar.update(sum(len(sequences[i]) for i in chunk))
     bar.close()
     return results  # type: ignore[return-value]
 

@@ -173,7 +173,10 @@ class Predictor:
 
         self.classifier = classifier
         self.batch_tokens = batch_tokens
-        self._forward = tf.function(self._logits, reduce_retracing=True)
+        # one trace for every width: a first trace specialised to its shape computes other last bits
+        # than the general one, which made a result depend on what the process had predicted before
+        ids = tf.TensorSpec([None, None], tf.int32)
+        self._forward = tf.function(self._logits, input_signature=[ids, ids])
 
     def _logits(self, input_ids: Any, attention_mask: Any) -> Any:
         return self.classifier(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
@@ -191,7 +194,8 @@ class Predictor:
             while end < len(order) and (end + 1 - start) * lengths[order[end]] <= self.batch_tokens:
                 end += 1
             chosen, width = order[start:end], int(lengths[order[end - 1]])
-            logits[chosen] = self._forward(input_ids[chosen, :width], attention_mask[chosen, :width]).numpy()
+            logits[chosen] = self._forward(np.asarray(input_ids[chosen, :width], np.int32),
+                                           np.asarray(attention_mask[chosen, :width], np.int32)).numpy()
             start = end
         return logits
 

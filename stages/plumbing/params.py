@@ -53,6 +53,13 @@ def visible(sentence: str) -> str:
     return sentence
 
 
+def from_zero(indices: list[int]) -> list[int]:
+    """Shard indices 0, 1, ..., N-1, in order."""
+    if indices != list(range(len(indices))) or not indices:
+        raise worded("is not allowed; expected the shard indices 0..N-1 of N shards, e.g. [0] or [0, 1]")
+    return indices
+
+
 def each_once(methods: list[str]) -> list[str]:
     """Methods without a repeat."""
     for index, method in enumerate(methods):
@@ -64,6 +71,9 @@ def each_once(methods: list[str]) -> list[str]:
 PositiveInt = Annotated[int, Field(ge=1), Expected("an integer >= 1")]
 NonNegativeInt = Annotated[int, Field(ge=0), Expected("an integer >= 0")]
 StepsOrAuto = Annotated[Annotated[int, Field(ge=1)] | Literal["auto"], Expected("an integer >= 1 or 'auto'")]
+CountOrAll = Annotated[Annotated[int, Field(ge=0)] | Literal["all"], Expected("an integer >= 0 or 'all'")]
+ShardIndices = Annotated[list[Annotated[int, Expected("a shard index, an integer from 0")]], AfterValidator(from_zero),
+                         Expected("the shard indices 0..N-1 of N shards, e.g. [0] or [0, 1]")]
 SizeOrAll = Annotated[Annotated[int, Field(ge=1)] | Literal["all"], Expected("an integer >= 1 or 'all'")]
 Fraction = Annotated[float, Field(gt=0, le=1), Expected("a number in (0.0, 1.0]")]
 Flag = Annotated[bool, Expected("true or false")]
@@ -124,8 +134,9 @@ class EvaluateParams(Params):
 class ExplainParams(Params):
     """`explain`: what is explained, the Integrated Gradients settings and the faithfulness figures."""
 
-    n_reviews: NonNegativeInt
+    n_reviews: CountOrAll
     n_rt_sentences: NonNegativeInt
+    shards: ShardIndices
     sentences: Sentences
     layer: Layer
     baseline: Literal["pad", "mask", "unk", "zero"] = "pad"

@@ -1,0 +1,89 @@
+"""Sharded explanation on a tiny BERT, in a throw-away copy of the project that the tests below share
+in order: two shards merge into the one-shard run byte for byte, a changed example re-runs its shard
+alone, and a shard explained in another clone is restored from the run-cache, not explained again."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_project, run_dvc, set_params
+from tests.test_pipeline import git, ran_stages
+
+MERGED = ("explanations/finetuned.json", "metrics/explain.json", "explanations/plots/finetuned.json")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, tiny_bert_dir) -> Path:
+    """All 16 held-out reviews and one Rotten Tomatoes sentence: 17 examples, three chunks of 8."""
+    folder = make_project(tmp_path_factory.mktemp("shards") / "project", tiny_bert_dir)
+    set_params(folder, **{"explain.n_reviews": "all", "explain.methods": ["random"]})
+    run_dvc(folder, "repro")
+    git(folder, "add", "-A")
+    git(folder, "commit", "-qm", "one shard")
+    return folder
+
+
+def shard_runs(output: str) -> list[str]:
+    return [stage for stage in ran_stages(output) if stage.startswith("explain@")]
+
+
+def test_two_shards_give_the_records_of_one(project):
+    one = {name: (project / name).read_bytes() for name in MERGED}
+    assert len(json.loads(one[MERGED[0]])["examples"]) == 17
+    output = run_dvc(project, "exp", "run", "-S", "explain.shards=[0,1]").stdout
+    assert ran_stages(output) == ["shard_examples", "explain@0", "explain@1", "merge_explanations"]
+    assert {name: (project / name).read_bytes() for name in MERGED} == one  # sanity_check and render: same inputs
+    shards = [json.loads((project / f"explanations/shards/{index}.json").read_text()) for index in range(2)]
+    assert [len(shard["examples"]) for shard in shards] == [9, 8]  # chunks of 8, 8 and 1, dealt out in turn
+    assert all(set(shard["metrics"]) >= {"imdb/comprehensiveness/ig"} for shard in shards)
+
+
+def test_a_changed_example_reruns_its_shard_alone(project):
+    """One more Rotten Tomatoes sentence joins the last chunk: one shard's examples change."""
+    set_params(project, **{"explain.n_rt_sentences": 2})
+    output = run_dvc(project, "repro").stdout
+    assert ran_stages(output)[0] == "shard_examples" and len(shard_runs(output)) == 1
+    assert "merge_explanations" in ran_stages(output)
+    assert len(json.loads((project / MERGED[0]).read_text())["examples"]) == 18
+
+
+def test_a_shard_from_another_clone_is_restored_from_the_run_cache(project, tmp_path):
+    """Machine B explains shard 1 and pushes it with the run-cache; on machine A `dvc repro --pull`
+    (which pulls the run-cache, and the outputs of the runs it finds there) restores that shard
+    instead of explaining it."""
+    set_params(project, **{"explain.shards": [0, 1], "explain.n_reviews": 12})  # 14 examples: chunks of 8 and 6
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "two shards of 12 reviews and 2 sentences")
+    run_dvc(project, "remote", "add", "-d", "shared", str(tmp_path / "remote"))
+    git(project, "commit", "-qam", "a shared remote")
+    run_dvc(project, "push")  # the outputs of the last run, upstream of the explain stages
+    other = tmp_path / "machine-b"
+    subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True)
+    assert shard_runs(run_dvc(other, "repro", "--pull", "explain@1").stdout) == ["explain@1"]
+    run_dvc(other, "push", "--run-cache")
+    shutil.rmtree(other)
+
+    output = run_dvc(project, "repro", "--pull").stdout
+    assert "Stage 'explain@1' is cached - skipping run, checking out outputs" in output
+    assert shard_runs(output) == ["explain@0"] and "merge_explanations" in ran_stages(output)
+
+
+@pytest.mark.parametrize("shards, message", [
+    ([0, 1, 2, 3], "params.yaml: explain.shards = [0, 1, 2, 3] asks for 4 shards of 14 examples, which are "
+                   "explained 8 at a time; give at most 2"),
+    ([1], "params.yaml: explain.shards = [1] is not allowed; expected the shard indices 0..N-1 of N shards, "
+          "e.g. [0] or [0, 1]"),
+])
+def test_a_bad_shard_count_stops_with_one_line_and_writes_nothing(project, shards, message):
+    shutil.rmtree(project / "data/shards", ignore_errors=True)
+    set_params(project, **{"explain.shards": shards, "explain.n_reviews": 12, "explain.n_rt_sentences": 2})
+    result = subprocess.run([sys.executable, "-m", "stages.shard_examples", "data/decoded", "data/tokens", "data/shards"],
+                            cwd=project, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(project)})
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [f"error: {message}"]
+    assert not (project / "data/shards").exists()
