@@ -124,7 +124,8 @@ def test_the_alibi_engine_reruns_only_explain_and_matches_the_default(project):
     before = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     set_params(project, **{"explain.engine": "alibi"})
     rerun = run_dvc(project, "repro").stdout
-    assert sorted(ran_stages(rerun)) == ["explain", "explain_pretrained", "explain_sentences", "render", "sanity_check"]
+    assert sorted(ran_stages(rerun)) == ["explain@0", "explain_pretrained", "explain_sentences", "merge_explanations",
+                                         "render", "sanity_check"]
     after = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     assert [e["text"] for e in after] == [e["text"] for e in before]
     for compiled, alibi in zip(before, after):
@@ -177,9 +178,10 @@ runpy.run_module("stages.explain", run_name="__main__", alter_sys=True)
 
 def test_explain_killed_mid_write_keeps_the_previous_outputs(project):
     """A kill half way through writing the explanations leaves the last complete ones, byte for byte."""
-    outputs = ("explanations/finetuned.json", "metrics/explain.json")
+    outputs = ("explanations/shards/0.json",)
     before = {name: (project / name).read_bytes() for name in outputs}
-    command = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]["explain"]["cmd"].split()
+    command = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]["explain"]["do"]["cmd"]
+    command = command.replace("${item}", "0").split()
     assert command[:3] == ["python", "-m", "stages.explain"]
     killed = subprocess.run([sys.executable, "-c", KILL_ON_WRITE, *command[3:]], cwd=project, capture_output=True,
                             env={**os.environ, "PYTHONPATH": str(project)})
@@ -187,8 +189,8 @@ def test_explain_killed_mid_write_keeps_the_previous_outputs(project):
     assert {name: (project / name).read_bytes() for name in outputs} == before
     assert visible_files(project / "explanations") == ["finetuned.json", "plots/finetuned.json",
                                                        "plots/randomisation.json", "plots/sentences.json",
-                                                       "pretrained.json", "sentences.json"]
-    assert stage_status(project, "explain") == [] and is_clean(project)
+                                                       "pretrained.json", "sentences.json", "shards/0.json"]
+    assert stage_status(project, "explain@0") == [] and is_clean(project)
 
 
 def test_training_killed_mid_fit_leaves_nothing_valid_and_reruns_identically(project):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 
 import numpy as np
@@ -51,32 +52,50 @@ def test_a_shards_examples_read_back_as_written(tmp_path, vocab_tokenizer):
         read_examples(path)
 
 
-def write_shards(folder, classifier, tokenizer, examples, count, **changes):
-    """The files `count` explain@I stages write for `examples`; `changes` alter shard 1's."""
-    folder.mkdir(parents=True, exist_ok=True)
+def write_shards(folder, classifier, tokenizer, examples, count):
+    """The files `count` explain@I stages write for `examples`."""
+    folder.mkdir(parents=True)
     for index, positions in enumerate(split([len(e.token_ids) for e in examples], count)):
         records = explain_examples(classifier, tokenizer, [examples[p] for p in positions], SETTINGS, positions)
-        payload = explanations("tiny", "x", SETTINGS, records, data={"source": "keras"}, shard=f"{index}/{count}",
-                               metrics=quality_metrics(records))
-        write_json(folder / f"{index}.json", {**payload, **(changes if index == 1 else {})})
+        write_json(folder / f"{index}.json", explanations("tiny", "x", SETTINGS, records, data={"source": "keras"},
+                                                          shard=f"{index}/{count}", metrics=quality_metrics(records)))
 
 
 @pytest.fixture(scope="module")
-def tiny(tiny_bert_dir, vocab_tokenizer):
-    classifier = load_classifier(str(tiny_bert_dir))
-    return classifier, vocab_tokenizer, from_sentences(SENTENCES, vocab_tokenizer, max_len=32)
-
-
-def test_two_shards_merge_into_the_one_shard_run(tmp_path, tiny):
-    """Byte for byte: each example's random baseline is seeded by its position in the run."""
-    classifier, tokenizer, examples = tiny
+def explained(tmp_path_factory, tiny_bert_dir, vocab_tokenizer):
+    """SENTENCES explained as one shard (folder `1`) and as two (folder `2`), on a tiny BERT."""
+    root = tmp_path_factory.mktemp("explained")
+    examples = from_sentences(SENTENCES, vocab_tokenizer, max_len=32)
     for count in (1, 2):
-        write_shards(tmp_path / str(count), classifier, tokenizer, examples, count)
-        write_json(tmp_path / f"merged-{count}.json", merge(tmp_path / str(count), count))
+        write_shards(root / str(count), load_classifier(str(tiny_bert_dir)), vocab_tokenizer, examples, count)
+    return root
+
+
+def two_shards(explained, tmp_path, **changes):
+    """A copy of the two shards; `changes` alter shard 1's file."""
+    folder = shutil.copytree(explained / "2", tmp_path / "shards")
+    shard = json.loads((folder / "1.json").read_text())
+    write_json(folder / "1.json", {**shard, **changes})
+    return folder
+
+
+def test_two_shards_merge_into_the_one_shard_run(tmp_path, explained):
+    """Byte for byte: each example's random baseline is seeded by its position in the run."""
+    for count in (1, 2):
+        write_json(tmp_path / f"merged-{count}.json", merge(explained / str(count), count))
     assert (tmp_path / "merged-2.json").read_bytes() == (tmp_path / "merged-1.json").read_bytes()
     merged = json.loads((tmp_path / "merged-2.json").read_text())
     assert [r["text"] for r in merged["examples"]] == SENTENCES and "shard" not in merged and "metrics" not in merged
-    assert [len(json.loads((tmp_path / "2" / f"{i}.json").read_text())["examples"]) for i in range(2)] == [8, 3]
+    assert [len(json.loads((explained / "2" / f"{i}.json").read_text())["examples"]) for i in range(2)] == [8, 3]
+
+
+def run_merge(monkeypatch, folder, outputs):
+    from stages import merge_explanations
+
+    monkeypatch.setattr(sys, "argv", ["merge_explanations", str(folder), *map(str, outputs)])
+    monkeypatch.setattr("stages.merge_explanations.load_section",
+                        lambda name: SETTINGS.model_copy(update={"shards": [0, 1]}))
+    merge_explanations.main()
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -86,42 +105,32 @@ def test_two_shards_merge_into_the_one_shard_run(tmp_path, tiny):
     ({"model": "other"}, "1.json: its 'model' differs from shard 0's"),
     ({"data": {"source": "raw"}}, "1.json: its 'data' differs from shard 0's"),
 ])
-def test_a_foreign_shard_is_refused_by_name_and_nothing_is_written(tmp_path, monkeypatch, tiny, changes, message):
-    from stages import merge_explanations
-
-    write_shards(tmp_path / "shards", *tiny, 2, **changes)
+def test_a_foreign_shard_is_refused_by_name_and_nothing_is_written(tmp_path, monkeypatch, explained, changes, message):
+    folder = two_shards(explained, tmp_path, **changes)
     outputs = [tmp_path / name for name in ("merged.json", "metrics.json", "plot.json")]
-    monkeypatch.setattr(sys, "argv", ["merge_explanations", str(tmp_path / "shards"), *map(str, outputs)])
-    monkeypatch.setattr("stages.merge_explanations.load_section", lambda name: SETTINGS.model_copy(update={"shards": [0, 1]}))
     with pytest.raises(UserError, match=re.escape(message)):
-        merge_explanations.main()
+        run_merge(monkeypatch, folder, outputs)
     assert not any(path.exists() for path in outputs)
 
 
-def test_a_missing_or_broken_shard_names_the_stage_that_makes_it(tmp_path, tiny):
-    write_shards(tmp_path, *tiny, 2)
-    (tmp_path / "1.json").rename(tmp_path / "elsewhere.json")
+def test_a_missing_or_broken_shard_names_the_stage_that_makes_it(tmp_path, explained):
+    folder = two_shards(explained, tmp_path)
+    (folder / "1.json").rename(tmp_path / "elsewhere.json")
     with pytest.raises(UserError, match=r"1.json: missing; run `dvc repro explain@1`"):
-        merge(tmp_path, 2)
-    (tmp_path / "1.json").write_text("{not json")
+        merge(folder, 2)
+    (folder / "1.json").write_text("{not json")
     with pytest.raises(UserError, match=r"1.json: not an explained shard \(JSONDecodeError\); run "
                                         r"`dvc repro -f explain@1`"):
-        merge(tmp_path, 2)
+        merge(folder, 2)
 
 
-def test_the_merge_recomputes_the_metrics_from_every_record(tmp_path, monkeypatch, tiny):
-    from stages import merge_explanations
-
-    write_shards(tmp_path / "shards", *tiny, 2)
+def test_the_merge_recomputes_the_metrics_from_every_record(tmp_path, monkeypatch, explained):
     outputs = [tmp_path / name for name in ("merged.json", "metrics.json", "plot.json")]
-    monkeypatch.setattr(sys, "argv", ["merge_explanations", str(tmp_path / "shards"), *map(str, outputs)])
-    monkeypatch.setattr("stages.merge_explanations.load_section", lambda name: SETTINGS.model_copy(update={"shards": [0, 1]}))
-    merge_explanations.main()
+    run_merge(monkeypatch, explained / "2", outputs)
     records = json.loads(outputs[0].read_text())["examples"]
     metrics = json.loads(outputs[1].read_text())
     assert metrics == quality_metrics(records)
-    halves = [json.loads((tmp_path / "shards" / f"{i}.json").read_text())["metrics"] for i in range(2)]
     key = "sentences/completeness_error/median"  # a median of all records is no mean of the shards' medians
     assert metrics[key] == pytest.approx(float(np.median([r["completeness_error"] for r in records])), rel=1e-3)
     assert len(json.loads(outputs[2].read_text())) == sum(len(r["tokens"]) for r in records)
-    assert all(key in half for half in halves)
+    assert all(key in json.loads((explained / "2" / f"{i}.json").read_text())["metrics"] for i in range(2))
