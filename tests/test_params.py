@@ -22,7 +22,7 @@ from stages.plumbing.params import (
 ROOT = Path(__file__).resolve().parents[1]
 INT_1 = "is not allowed; expected an integer >= 1"
 INT_0 = "is not allowed; expected an integer >= 0"
-SHARDS = "is not allowed; expected the shard indices 0..N-1 of N shards, e.g. [0] or [0, 1]"
+SHARDS = "is not allowed; expected the shard indices counted from 0, e.g. [0] or [0, 1]"
 FRACTION = "is not allowed; expected a number in (0.0, 1.0]"
 LAYER = "is not allowed; expected embeddings or layer_N, N the index of a transformer block from 0"
 NOT_A_MAPPING = "must be a mapping of keys to values"

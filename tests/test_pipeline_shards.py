@@ -77,7 +77,7 @@ def test_a_shard_from_another_clone_is_restored_from_the_run_cache(project, tmp_
 @pytest.mark.parametrize("shards, message", [
     ([0, 1, 2, 3], "params.yaml: explain.shards = [0, 1, 2, 3] asks for 4 shards of 14 examples, which are "
                    "explained 8 at a time; give at most 2"),
-    ([1], "params.yaml: explain.shards = [1] is not allowed; expected the shard indices 0..N-1 of N shards, "
+    ([1], "params.yaml: explain.shards = [1] is not allowed; expected the shard indices counted from 0, "
           "e.g. [0] or [0, 1]"),
 ])
 def test_a_bad_shard_count_stops_with_one_line_and_writes_nothing(project, shards, message):

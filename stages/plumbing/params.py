@@ -56,7 +56,7 @@ def visible(sentence: str) -> str:
 def from_zero(indices: list[int]) -> list[int]:
     """Shard indices 0, 1, ..., N-1, in order."""
     if indices != list(range(len(indices))) or not indices:
-        raise worded("is not allowed; expected the shard indices 0..N-1 of N shards, e.g. [0] or [0, 1]")
+        raise worded("is not allowed; expected the shard indices counted from 0, e.g. [0] or [0, 1]")
     return indices
 
 
@@ -73,7 +73,7 @@ NonNegativeInt = Annotated[int, Field(ge=0), Expected("an integer >= 0")]
 StepsOrAuto = Annotated[Annotated[int, Field(ge=1)] | Literal["auto"], Expected("an integer >= 1 or 'auto'")]
 CountOrAll = Annotated[Annotated[int, Field(ge=0)] | Literal["all"], Expected("an integer >= 0 or 'all'")]
 ShardIndices = Annotated[list[Annotated[int, Expected("a shard index, an integer from 0")]], AfterValidator(from_zero),
-                         Expected("the shard indices 0..N-1 of N shards, e.g. [0] or [0, 1]")]
+                         Expected("the shard indices counted from 0, e.g. [0] or [0, 1]")]
 SizeOrAll = Annotated[Annotated[int, Field(ge=1)] | Literal["all"], Expected("an integer >= 1 or 'all'")]
 Fraction = Annotated[float, Field(gt=0, le=1), Expected("a number in (0.0, 1.0]")]
 Flag = Annotated[bool, Expected("true or false")]
