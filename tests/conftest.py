@@ -190,3 +190,14 @@ def browser(tmp_path_factory):
     driver.set_window_size(1280, 2000)
     yield driver
     driver.quit()
+
+
+def open_page(driver, path: Path) -> None:
+    """Load `path` afresh and wait until its own document has loaded. ChromeDriver can return from a
+    navigation to the URL already shown before the new document is complete, so go through about:blank."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    driver.get("about:blank")
+    driver.get(path.as_uri())
+    WebDriverWait(driver, 30).until(lambda page: page.execute_script(
+        "return document.readyState === 'complete' && document.URL === arguments[0]", path.as_uri()))

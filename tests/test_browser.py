@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from stages import render
+from tests.conftest import open_page
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(2)>"
@@ -141,7 +142,7 @@ def page(browser, report):
     """The report freshly loaded; afterwards, no alert may be open and the console must hold no error."""
     from selenium.common.exceptions import NoAlertPresentException
 
-    browser.get(report[0].as_uri())
+    open_page(browser, report[0])
     yield browser
     with pytest.raises(NoAlertPresentException):
         browser.switch_to.alert

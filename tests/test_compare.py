@@ -14,7 +14,7 @@ import pytest
 from stages import compare
 from stages.attribution.agreement import agreement, common_features, summary
 from stages.plumbing.params import UserError
-from tests.conftest import dvc_env
+from tests.conftest import dvc_env, open_page
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -195,7 +195,7 @@ def test_the_page_runs_nothing_and_shows_every_revision(repository, monkeypatch,
     write_explanations(repository, [{**REVIEWS[0], "attributions": [0.0, 0.1, 0.3, -0.2, 0.0]}, REVIEWS[1]],
                        SENTENCES)
     run_compare(monkeypatch, "HEAD", "workspace")
-    browser.get((repository / "reports/compare.html").as_uri())
+    open_page(browser, repository / "reports/compare.html")
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
     assert browser.find_elements(By.TAG_NAME, "script") == []
     assert len(browser.find_elements(By.CSS_SELECTOR, "section.card")) == 3

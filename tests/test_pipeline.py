@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import dvc_env, make_project, run_dvc, set_params
+from tests.conftest import dvc_env, make_project, open_page, run_dvc, set_params
 
 OUTPUT_FOLDERS = ("data", "models", "explanations", "reports", "metrics", "dvclive")
 TRAIN_OUTPUTS = ("models", "dvclive/train")
@@ -311,7 +311,7 @@ def test_the_plots_page_draws_offline(project, browser, tmp_path):
     run_dvc(project, "plots", "show", "-o", str(tmp_path / "plots"))
     page = tmp_path / "plots" / "index.html"
     assert "<script src" not in page.read_text()
-    browser.get(page.as_uri())
+    open_page(browser, page)
     plots = 7  # training loss and accuracy, two confusion matrices, both explain stages' attributions, the cascade
     WebDriverWait(browser, 30).until(
         lambda driver: driver.execute_script("return document.querySelectorAll('.vega-embed canvas').length") == plots)
