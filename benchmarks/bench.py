@@ -12,7 +12,8 @@ Measured in one run on one machine (medians of repeated, warmed-up runs):
 3. the floor: only the time of the same gradient passes, each from one compiled `tf.function`;
 4. captum's LayerIntegratedGradients on the same weights in PyTorch (skipped without torch/captum);
 5. fine-tuning throughput of the `train` stage's trimmed batches against batches padded to max_len;
-6. peak memory of the project's IG on few against many reviews.
+6. peak memory of the project's IG on few against many reviews;
+7. the `evaluate` stage's inference with its token-budget batches against the 64-row batches before them.
 Every configuration runs in a fresh subprocess (`--worker`), so its peak resident memory is its own.
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ from benchmarks.configurations import (
     REFERENCE_STEPS,
 )
 from benchmarks.measure import BUDGET_S
-from benchmarks.report import machine_info, markdown, summarise_workload, targets
+from benchmarks.report import machine_info, markdown, summarise_inference, summarise_workload, targets
 from benchmarks.workers import WARMUP_EXAMPLES, WORKERS, run_worker, spawn
 from stages.attribution.explaining import settings_from
 from stages.plumbing.artifacts import run, write_json
@@ -65,11 +66,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-len", type=int, default=REFERENCE_MAX_LEN, help="the reference's padded length")
     parser.add_argument("--n-reviews", type=int, default=10, help="held-out reviews (test.npz) to explain")
     parser.add_argument("--n-sentences", type=int, default=20, help="rotten_tomatoes.npz sentences to explain")
-    parser.add_argument("--reference-examples", type=int, default=2,
+    parser.add_argument("--reference-examples", type=int, default=1,
                         help="examples of each workload the reference explains (about 27 s per padded review)")
     parser.add_argument("--memory-counts", type=int, nargs=2, metavar=("FEW", "MANY"),
-                        help="reviews explained by the two memory runs (default 10 20, 4 20 with --quick)")
+                        help="reviews explained by the two memory runs (default 8 16, 4 20 with --quick)")
     parser.add_argument("--memory-engine", choices=ENGINES, help="engine of the memory runs (default: explain's)")
+    parser.add_argument("--evaluate-counts", type=int, nargs=2, metavar=("REVIEWS", "SENTENCES"),
+                        help="held-out reviews and Rotten Tomatoes sentences of the inference runs "
+                             "(default 200 1700, a fifth of the stage's; 16 64 with --quick)")
     parser.add_argument("--repeats", type=int, help="timed repeats (default 2, 1 with --quick)")
     parser.add_argument("--budget-s", type=float, default=BUDGET_S,
                         help="no further repeat once a configuration's timed calls on a workload add up to this")
@@ -114,9 +118,14 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     checkpoint = args.train_from or selected_model(args.params)[1].checkpoint
     training = spawn("train", {**base, "checkpoint": checkpoint, "steps": 3 if args.quick else 8,
                                "warmup_steps": 1 if args.quick else 2, "n_validation": 32 if args.quick else 200})
+    reviews, sentences = args.evaluate_counts or ((16, 64) if args.quick else (200, 1700))
+    inference = {layout: spawn("evaluate", {**base, "layout": layout, "batch_tokens": load_section(
+        "evaluate", args.params).batch_tokens, "sets": [("imdb", "test", reviews),
+                                                         ("rotten_tomatoes", "rotten_tomatoes", sentences)]})
+                 for layout in ("before", "after")}
     with ThreadPoolExecutor(max_workers=2) as pool:  # only peak memory is read: run both at once
         small, large = pool.map(lambda count: spawn("memory", {**base, "count": count, "engine": memory_engine}),
-                                args.memory_counts or ((4, 20) if args.quick else (10, 20)))
+                                args.memory_counts or ((4, 20) if args.quick else (8, 16)))
 
     peer = None if captum.get("skipped") else captum
     report = {
@@ -140,6 +149,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     "is that of a PyTorch-only process"},
         "training": {**training,
                      "speedup": training["trimmed"]["examples_per_s"] / training["padded"]["examples_per_s"]},
+        "evaluate": summarise_inference(inference),
         "memory": {"engine": memory_engine, "small": small, "large": large,
                    "peak_ratio": large["peak_rss_mib"] / small["peak_rss_mib"],
                    "ig_increment_mib": {"small": small["peak_rss_mib"] - small["rss_after_load_mib"],

@@ -1,5 +1,6 @@
-"""The IG configurations compared: alibi's transformer example (the reference), the project's
-`explain` stage, and the floor of gradient passes alone."""
+"""The configurations compared: for IG, alibi's transformer example (the reference), the project's
+`explain` stage and the floor of gradient passes alone; for inference, the `evaluate` stage's batch
+layout before and after token budgets."""
 from __future__ import annotations
 
 import time
@@ -10,7 +11,7 @@ import numpy as np
 from benchmarks.measure import completeness_errors, gauss_legendre, pad_to
 from stages.attribution import ig
 from stages.attribution.layer_hooks import path_gradients
-from stages.plumbing.models import layer_getter
+from stages.plumbing.models import Predictor, layer_getter
 
 # alibi's transformer example (IMDB, DistilBERT/BERT): what the project's configuration is compared with.
 REFERENCE_STEPS = 50
@@ -20,6 +21,7 @@ REFERENCE_MAX_LEN = 256
 ENGINES = ("alibi", "compiled")  # the project's, each run with the rest of params.yaml's explain settings
 AUTO = "auto"  # the compiled engine with n_steps: auto at AUTO_TARGET, against its 50 fixed steps and captum's
 AUTO_TARGET = 0.01
+ROWS_BEFORE = 64  # the evaluate stage's batches before token budgets: 64 length-sorted rows, retraced per width
 
 
 def reference_settings() -> ig.Settings:
@@ -112,3 +114,26 @@ class GradientFloor:
         self.pass_seconds += time.perf_counter() - started
         integral = np.tensordot(weights, grads.reshape(n_steps, *x.shape), axes=1)
         return ((x - baseline) * integral).sum(axis=2)
+
+
+class RowBatchPredictor(Predictor):
+    """`Predictor` as the `evaluate` stage ran it before token budgets: `rows` length-sorted examples
+    per batch, each batch cut to its longest, and a `tf.function` that retraces for new widths
+    (`reduce_retracing`) instead of one trace for every width."""
+
+    def __init__(self, classifier: Any, rows: int = ROWS_BEFORE) -> None:
+        import tensorflow as tf
+
+        super().__init__(classifier, batch_tokens=0)
+        self.rows = rows
+        self._forward = tf.function(self._logits, reduce_retracing=True)
+
+    def logits(self, input_ids: Any, attention_mask: Any) -> Any:
+        lengths = attention_mask.sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        logits = np.zeros((len(lengths), self.classifier.config.num_labels), dtype=np.float32)
+        for start in range(0, len(order), self.rows):
+            chosen = order[start:start + self.rows]
+            width = max(int(lengths[chosen].max()), 1)
+            logits[chosen] = self._forward(input_ids[chosen, :width], attention_mask[chosen, :width]).numpy()
+        return logits

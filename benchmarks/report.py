@@ -70,6 +70,23 @@ def summarise_workload(name: str, runs: dict[str, dict[str, Any]], captum: dict[
     return out
 
 
+def summarise_inference(layouts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The `evaluate` stage's inference per set, before and after token budgets: seconds, traces, and
+    how far the two layouts' class probabilities are apart."""
+    out: dict[str, Any] = {}
+    for name in layouts["after"]:
+        before, after = layouts["before"][name], layouts["after"][name]
+        difference = np.abs(np.asarray(before["probabilities"]) - np.asarray(after["probabilities"]))
+        out[name] = {"n_examples": after["n_examples"], "tokens": after["tokens"],
+                     **{layout: {"seconds": layouts[layout][name]["seconds"], "traces": layouts[layout][name]["traces"]}
+                        for layout in ("before", "after")},
+                     "time_ratio": after["seconds"] / before["seconds"],
+                     "max_probability_diff": float(difference.max(initial=0.0))}
+    seconds = {layout: sum(out[name][layout]["seconds"] for name in layouts["after"]) for layout in ("before", "after")}
+    out["time_ratio"] = seconds["after"] / seconds["before"]
+    return out
+
+
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The issues' targets, each with the measured value per engine (or for the whole run) and whether it is met."""
     ig_runs, rows = report["ig"], []
@@ -103,6 +120,8 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
               worst(AUTO, "completeness_error_worst"), lambda v: v <= AUTO_TARGET)
     whole_run("n_steps auto: time as a multiple of captum's (50 steps)", "< 1x", worst(AUTO, "time_ratio_vs_captum"),
               lambda v: v < 1)
+    whole_run("evaluate: time as a multiple of its 64-row batches", "<= 0.33x", report["evaluate"]["time_ratio"],
+              lambda v: v <= 0.33)
     training, memory = report["training"], report["memory"]
     whole_run("fine-tuning speed-up (trimmed vs padded)", ">= 1.5x", training["speedup"], lambda v: v >= 1.5)
     whole_run(f"peak RSS, {memory['large']['n_examples']} vs {memory['small']['n_examples']} reviews", "<= 1x",
@@ -167,6 +186,13 @@ def markdown(report: dict[str, Any]) -> str:
         row = training[variant]
         lines.append(f"| {variant} | {row['examples_per_s']:.2f} | {row['mean_width']:.0f} "
                      f"| {row['validation_accuracy']:.3f} (n={row['n_validation']}) |")
+    lines += ["", "| evaluate | examples | tokens | before: s (traces) | after: s (traces) | after/before "
+                  "| max probability diff |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, row in report["evaluate"].items():
+        if name != "time_ratio":
+            lines.append(f"| {name} | {row['n_examples']} | {row['tokens']} | {row['before']['seconds']:.1f} "
+                         f"({row['before']['traces']}) | {row['after']['seconds']:.1f} ({row['after']['traces']}) "
+                         f"| {row['time_ratio']:.2f} | {row['max_probability_diff']:.1e} |")
     memory = report["memory"]
     lines.append(f"\nProject IG (engine {memory['engine']}) peak RSS: {memory['small']['peak_rss_mib']:.0f} MiB for "
                  f"{memory['small']['n_examples']} reviews, {memory['large']['peak_rss_mib']:.0f} MiB for "

@@ -1,5 +1,5 @@
 """The benchmark's workers, each run by `spawn` in a fresh Python process (`--worker`), so that
-its peak resident memory is its own: IG, memory, captum and fine-tuning."""
+its peak resident memory is its own: IG, memory, captum, fine-tuning and inference."""
 from __future__ import annotations
 
 import dataclasses
@@ -23,6 +23,7 @@ from benchmarks.configurations import (
     REFERENCE_METHOD,
     REFERENCE_STEPS,
     GradientFloor,
+    RowBatchPredictor,
     explain_project,
     explain_reference,
 )
@@ -272,8 +273,31 @@ def train_worker(spec: dict[str, Any]) -> dict[str, Any]:
             "padded": train_variant(False, spec, train, validation)}
 
 
+def evaluate_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """The `evaluate` stage's inference with one batch layout (`before`: rows; `after`: the stage's
+    token budget) on the first reviews and sentences, one call per set as the stage makes them, so
+    each call's time includes the traces its widths cost."""
+    from stages.plumbing.models import Predictor, load_trained
+
+    hide_torch()
+    classifier, _ = load_trained(spec["model_dir"])
+    predictor = Predictor(classifier, spec["batch_tokens"]) if spec["layout"] == "after" else \
+        RowBatchPredictor(classifier)
+    traced = predictor._forward.experimental_get_tracing_count
+    output = {}
+    for name, file, count in spec["sets"]:
+        arrays = read_arrays(Path(spec["tokens_dir"]) / f"{file}.npz", rebuild="tokenize")
+        ids, mask = arrays["input_ids"][:count], arrays["attention_mask"][:count]
+        traces_before = traced()
+        seconds, probabilities = wall_clock(lambda: predictor.probabilities(ids, mask))()
+        output[name] = {"seconds": seconds, "n_examples": len(ids), "tokens": int(mask.sum()),
+                        "traces": traced() - traces_before, "probabilities": probabilities}
+    return output
+
+
 WORKERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "ig": ig_worker, "memory": memory_worker, "captum": captum_worker, "train": train_worker}
+    "ig": ig_worker, "memory": memory_worker, "captum": captum_worker, "train": train_worker,
+    "evaluate": evaluate_worker}
 
 
 def jsonable(value: Any) -> Any:

@@ -31,6 +31,7 @@ N_REVIEWS, N_SENTENCES = 2, 4
 REFERENCE_EXAMPLES = 3  # the reference explains the first 3 sentences and both reviews
 MEMORY_COUNTS = (4, 20)  # --quick's few and many reviews of the memory runs
 QUICK_STEPS, QUICK_WARMUP_STEPS = 3, 1  # what --quick asks of each fine-tuning variant
+QUICK_EVALUATE = {"imdb": ("test", 16), "rotten_tomatoes": ("rotten_tomatoes", 64)}  # token file, --quick's count
 ATTRIBUTION_TOLERANCE = 1e-4  # of each example's total |attribution|: the README's target
 WORKLOAD_INPUTS = {"sentences": ("rotten_tomatoes", N_SENTENCES), "reviews": ("test", N_REVIEWS)}  # token file, count
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,7 +214,8 @@ PEAK_RSS = f"peak RSS, {MEMORY_COUNTS[1]} vs {MEMORY_COUNTS[0]} reviews"
 AUTO_SPEED_UP = "n_steps auto: speed-up over 50 fixed steps"
 AUTO_COMPLETENESS = "n_steps auto: worst completeness error"
 AUTO_VS_CAPTUM = "n_steps auto: time as a multiple of captum's (50 steps)"
-WHOLE_RUN_TARGETS = (AUTO_SPEED_UP, AUTO_COMPLETENESS, AUTO_VS_CAPTUM, FINE_TUNING, PEAK_RSS)  # one value for the run
+EVALUATE = "evaluate: time as a multiple of its 64-row batches"
+WHOLE_RUN_TARGETS = (AUTO_SPEED_UP, AUTO_COMPLETENESS, AUTO_VS_CAPTUM, EVALUATE, FINE_TUNING, PEAK_RSS)  # one value
 
 
 def over_workloads(report: dict[str, Any], key: str, pick: Callable[[list[float]], float] = max) -> float | None:
@@ -236,6 +238,7 @@ TARGETS = {
     AUTO_SPEED_UP: Target(">= 1.5x", lambda r, _: over_workloads(r, "speedup_vs_fixed_steps", min), operator.ge, 1.5),
     AUTO_COMPLETENESS: Target("<= 1%", lambda r, _: over_workloads(r, "completeness_error_worst"), operator.le, 0.01),
     AUTO_VS_CAPTUM: Target("< 1x", lambda r, _: over_workloads(r, "time_ratio_vs_captum"), operator.lt, 1),
+    EVALUATE: Target("<= 0.33x", lambda r, _: r["evaluate"]["time_ratio"], operator.le, 0.33),
     FINE_TUNING: Target(">= 1.5x", lambda r, _: r["training"]["speedup"], operator.ge, 1.5),
     PEAK_RSS: Target("<= 1x", lambda r, _: r["memory"]["peak_ratio"], operator.le, 1),
 }
@@ -291,6 +294,7 @@ def report_at(factors: dict[str, float]) -> dict[str, Any]:
             "time_ratio_vs_captum": share * factors["all"] * bound(AUTO_VS_CAPTUM)}
     small, large = MEMORY_COUNTS
     return {"ig": ig_runs, "training": {"speedup": factors["all"] * bound(FINE_TUNING)},
+            "evaluate": {"time_ratio": factors["all"] * bound(EVALUATE)},
             "memory": {"peak_ratio": factors["all"] * bound(PEAK_RSS),
                        "small": {"n_examples": small}, "large": {"n_examples": large}}}
 
@@ -342,6 +346,24 @@ def test_memory_runs_explain_the_asked_counts(quick_run: QuickRun) -> None:
         assert run["peak_rss_mib"] >= run["rss_after_load_mib"], size
         assert same(memory["ig_increment_mib"][size], run["peak_rss_mib"] - run["rss_after_load_mib"]), size
     assert same(memory["peak_ratio"], memory["large"]["peak_rss_mib"] / memory["small"]["peak_rss_mib"])
+
+
+def test_inference_layouts_ran_the_same_examples(quick_run: QuickRun) -> None:
+    """Both inference layouts on --quick's first reviews and sentences (fewer where a token file is
+    shorter): the same probabilities up to float rounding; the token budget traces once for every width,
+    the 64-row batches once per set at least; the ratios are those of the seconds."""
+    evaluate = quick_run.report["evaluate"]
+    assert set(evaluate) == {*QUICK_EVALUATE, "time_ratio"}
+    for name, (file, count) in QUICK_EVALUATE.items():
+        row, lengths = evaluate[name], real_lengths(quick_run.tokens_dir, file, count)
+        assert (row["n_examples"], row["tokens"]) == (len(lengths), sum(lengths)), name
+        assert row["max_probability_diff"] <= 1e-5, name
+        assert row["before"]["traces"] >= 1, name
+        assert same(row["time_ratio"], row["after"]["seconds"] / row["before"]["seconds"]), name
+    assert [evaluate[name]["after"]["traces"] for name in QUICK_EVALUATE] == [1, 0]
+    seconds = {layout: sum(evaluate[name][layout]["seconds"] for name in QUICK_EVALUATE)
+               for layout in ("before", "after")}
+    assert same(evaluate["time_ratio"], seconds["after"] / seconds["before"])
 
 
 def test_machine_records_the_installed_versions(quick_run: QuickRun) -> None:
@@ -404,7 +426,8 @@ def test_printed_ig_table_shows_the_report(quick_run: QuickRun) -> None:
 
 
 def test_printed_targets_training_and_memory_show_the_report(quick_run: QuickRun) -> None:
-    """The targets table (value and met / NOT met per engine), the fine-tuning table and the memory line."""
+    """The targets table (value and met / NOT met per engine), the fine-tuning and evaluate tables and the
+    memory line."""
     report = quick_run.report
     targets = {row["target"]: row for row in report["targets"]}
     rows = table_rows(quick_run.printed, lambda cell: cell in targets)
@@ -424,6 +447,17 @@ def test_printed_targets_training_and_memory_show_the_report(quick_run: QuickRun
         value, count = re.fullmatch(r"(\S+) \(n=(\d+)\)", accuracy).groups()
         assert_shows(value, training[variant]["validation_accuracy"], variant)
         assert int(count) == training[variant]["n_validation"]
+
+    for name, examples, tokens, before, after, ratio, difference in table_rows(
+            quick_run.printed, lambda cell: cell in QUICK_EVALUATE):
+        row = report["evaluate"][name]
+        assert (int(examples), int(tokens)) == (row["n_examples"], row["tokens"]), name
+        for cell, layout in ((before, "before"), (after, "after")):
+            seconds, traces = re.fullmatch(r"(\S+) \((\d+)\)", cell).groups()
+            assert_shows(seconds, row[layout]["seconds"], (name, layout))
+            assert int(traces) == row[layout]["traces"], (name, layout)
+        assert_shows(ratio, row["time_ratio"], name)
+        assert_shows(difference, row["max_probability_diff"], name)
 
     memory = report["memory"]
     line = re.search(r"Project IG \(engine (\w+)\) peak RSS: (\d+) MiB for (\d+) reviews, (\d+) MiB for (\d+)\.",
