@@ -23,8 +23,8 @@ def test_each_rule_has_the_points_of_the_one_before():
     assert np.allclose(fine[::2], coarse, atol=1e-15)
 
 
-@pytest.mark.parametrize("max_steps, expected", [(400, [24, 48, 96, 192, 384]), (50, [24, 48]), (24, [24]),
-                                                 (10, [10])])
+@pytest.mark.parametrize("max_steps, expected", [(400, [24, 48, 96, 192, 384]), (50, [24, 48]), (48, [24, 48]),
+                                                 (47, [24]), (24, [24]), (10, [10])])
 def test_levels_double_within_max_steps(max_steps, expected):
     assert auto_steps.levels(max_steps) == expected
 
