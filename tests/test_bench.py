@@ -7,13 +7,12 @@ import contextlib
 import importlib.util
 import io
 import json
-import operator
 import re
 import statistics
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +20,9 @@ import yaml
 
 from benchmarks import bench
 from benchmarks.configurations import REFERENCE_STEPS
-from benchmarks.report import LABELS, targets
+from benchmarks.report import LABELS
+from tests.bench_checks import (AUTO_VS_CAPTUM, MEMORY_COUNTS, TARGETS, WHOLE_RUN_TARGETS, assert_shows,
+                                 table_rows)
 
 WORDS = ("the film was a wonderful moving story with great acting but the plot felt dull and slow "
          "i loved every minute of it although the ending was terrible and boring").split()  # one token each
@@ -29,7 +30,6 @@ MAX_LEN = 64  # of the token files and of the reference's padding
 TRAIN_WORDS = 30  # every training review this long: trimmed batches all have one known width
 N_REVIEWS, N_SENTENCES = 2, 4
 REFERENCE_EXAMPLES = 3  # the reference explains the first 3 sentences and both reviews
-MEMORY_COUNTS = (4, 20)  # --quick's few and many reviews of the memory runs
 QUICK_STEPS, QUICK_WARMUP_STEPS = 3, 1  # what --quick asks of each fine-tuning variant
 QUICK_EVALUATE = {"imdb": ("test", 16), "rotten_tomatoes": ("rotten_tomatoes", 64)}  # token file, --quick's count
 ATTRIBUTION_TOLERANCE = 1e-4  # of each example's total |attribution|: the README's target
@@ -194,56 +194,6 @@ def test_peak_memory_is_read_per_process_after_each_workload(quick_run: QuickRun
 
 # --------------------------------------------------------------------------- targets
 
-def worst(report: dict[str, Any], engine: str, key: str) -> float | None:
-    """The largest of an engine's per-workload figure, None if a workload lacks it."""
-    values = [report["ig"][workload][engine].get(key) for workload in WORKLOAD_INPUTS]
-    return None if None in values else max(values)
-
-
-class Target(NamedTuple):
-    """A target as the README's table states it: its bound, and the report figure it summarises."""
-
-    required: str
-    figure: Callable[[dict[str, Any], str], float | None]  # of the report and an engine (or "all")
-    compare: Callable[[float, float], bool]
-    bound: float
-
-
-FINE_TUNING = "fine-tuning speed-up (trimmed vs padded)"
-PEAK_RSS = f"peak RSS, {MEMORY_COUNTS[1]} vs {MEMORY_COUNTS[0]} reviews"
-AUTO_SPEED_UP = "n_steps auto: speed-up over 50 fixed steps"
-AUTO_COMPLETENESS = "n_steps auto: worst completeness error"
-AUTO_VS_CAPTUM = "n_steps auto: time as a multiple of captum's (50 steps)"
-EVALUATE = "evaluate: time as a multiple of its 64-row batches"
-WHOLE_RUN_TARGETS = (AUTO_SPEED_UP, AUTO_COMPLETENESS, AUTO_VS_CAPTUM, EVALUATE, FINE_TUNING, PEAK_RSS)  # one value
-
-
-def over_workloads(report: dict[str, Any], key: str, pick: Callable[[list[float]], float] = max) -> float | None:
-    """auto's figure `key` picked over both workloads (its largest, or its smallest for a speed-up)."""
-    values = [report["ig"][workload]["auto"].get(key) for workload in WORKLOAD_INPUTS]
-    return None if None in values else pick(values)
-
-
-TARGETS = {
-    "IG speed-up on sentences": Target(">= 10x", lambda r, e: r["ig"]["sentences"][e]["speedup"], operator.ge, 10),
-    "IG speed-up on reviews": Target(">= 3x", lambda r, e: r["ig"]["reviews"][e]["speedup"], operator.ge, 3),
-    "attribution difference vs reference": Target(
-        "<= 1e-4", lambda r, e: worst(r, e, "max_attribution_diff_vs_reference"), operator.le, 1e-4),
-    "median completeness error": Target(
-        "< 1%", lambda r, e: worst(r, e, "completeness_error_median"), operator.lt, 0.01),
-    "time as a multiple of the floor": Target(
-        "<= 1.2x", lambda r, e: worst(r, e, "time_multiple_of_floor"), operator.le, 1.2),
-    "time as a multiple of captum's": Target(
-        "< 1x", lambda r, e: worst(r, e, "time_ratio_vs_captum"), operator.lt, 1),
-    AUTO_SPEED_UP: Target(">= 1.5x", lambda r, _: over_workloads(r, "speedup_vs_fixed_steps", min), operator.ge, 1.5),
-    AUTO_COMPLETENESS: Target("<= 1%", lambda r, _: over_workloads(r, "completeness_error_worst"), operator.le, 0.01),
-    AUTO_VS_CAPTUM: Target("< 1x", lambda r, _: over_workloads(r, "time_ratio_vs_captum"), operator.lt, 1),
-    EVALUATE: Target("<= 0.33x", lambda r, _: r["evaluate"]["time_ratio"], operator.le, 0.33),
-    FINE_TUNING: Target(">= 1.5x", lambda r, _: r["training"]["speedup"], operator.ge, 1.5),
-    PEAK_RSS: Target("<= 1x", lambda r, _: r["memory"]["peak_ratio"], operator.le, 1),
-}
-
-
 def test_targets_hold_the_figures_they_summarise(quick_run: QuickRun) -> None:
     """Each target's value is its figure in the report, and `met` is the README's bound applied to it
     (a missing figure, such as captum's without captum, is never met)."""
@@ -261,59 +211,6 @@ def test_targets_hold_the_figures_they_summarise(quick_run: QuickRun) -> None:
             assert row["met"][key] is (expected is not None and compare(expected, bound)), (target, key)
     captum_values = [*rows["time as a multiple of captum's"]["values"].values(), rows[AUTO_VS_CAPTUM]["values"]["all"]]
     assert (None in captum_values) is (not captum_installed())
-
-
-# the per-workload figures `benchmarks.report.targets` reads, each with the target it feeds
-PER_WORKLOAD_FIGURES = {"max_attribution_diff_vs_reference": "attribution difference vs reference",
-                        "completeness_error_median": "median completeness error",
-                        "time_multiple_of_floor": "time as a multiple of the floor",
-                        "time_ratio_vs_captum": "time as a multiple of captum's"}
-
-
-def report_at(factors: dict[str, float]) -> dict[str, Any]:
-    """A report whose every target figure is its README bound times the factor of its engine ("all" for
-    the whole-run ones); per-workload figures are worst on sentences for alibi, on reviews for compiled,
-    the other workload holding half."""
-    def bound(target: str) -> float:
-        return TARGETS[target].bound
-
-    ig_runs: dict[str, Any] = {"sentences": {}, "reviews": {}}
-    for engine, worst_on in (("alibi", "sentences"), ("compiled", "reviews")):
-        for workload in ig_runs:
-            share = 1.0 if workload == worst_on else 0.5
-            ig_runs[workload][engine] = {key: share * factors[engine] * bound(target)
-                                         for key, target in PER_WORKLOAD_FIGURES.items()}
-            ig_runs[workload][engine]["speedup"] = factors[engine] * bound(f"IG speed-up on {workload}")
-    # auto's figures are the run's ("all"): its speed-up is picked smallest (sentences hold the bound, reviews
-    # twice it), the others largest (reviews hold the bound, sentences half)
-    for workload in ig_runs:
-        share = 1.0 if workload == "reviews" else 0.5
-        ig_runs[workload]["auto"] = {
-            "speedup_vs_fixed_steps": factors["all"] * bound(AUTO_SPEED_UP) * (2.0 if workload == "reviews" else 1.0),
-            "completeness_error_worst": share * factors["all"] * bound(AUTO_COMPLETENESS),
-            "time_ratio_vs_captum": share * factors["all"] * bound(AUTO_VS_CAPTUM)}
-    small, large = MEMORY_COUNTS
-    return {"ig": ig_runs, "training": {"speedup": factors["all"] * bound(FINE_TUNING)},
-            "evaluate": {"time_ratio": factors["all"] * bound(EVALUATE)},
-            "memory": {"peak_ratio": factors["all"] * bound(PEAK_RSS),
-                       "small": {"n_examples": small}, "large": {"n_examples": large}}}
-
-
-@pytest.mark.parametrize("factors", [{"alibi": 1.0, "compiled": 1.0, "all": 1.0},
-                                     {"alibi": 0.999, "compiled": 1.001, "all": 0.999},
-                                     {"alibi": 1.001, "compiled": 0.999, "all": 1.001}])
-def test_targets_apply_the_readme_bounds(factors: dict[str, float]) -> None:
-    """At, just under and just over each bound, `benchmarks.report.targets` reports the right figure and marks it
-    met exactly as the README's table states (`>=`, `<=` or `<`)."""
-    rows = {row["target"]: row for row in targets(report_at(factors))}
-    assert list(rows) == list(TARGETS)
-    for target, (required, _, compare, bound) in TARGETS.items():
-        assert rows[target]["required"] == required, target
-        keys = {"all"} if target in WHOLE_RUN_TARGETS else {"alibi", "compiled"}
-        assert set(rows[target]["values"]) == keys, target
-        for key, value in rows[target]["values"].items():
-            assert value == pytest.approx(factors[key] * bound, rel=1e-12), (target, key)
-            assert rows[target]["met"][key] is compare(value, bound), (target, key, value)
 
 
 # --------------------------------------------------------------------------- fine-tuning and memory
@@ -374,36 +271,6 @@ def test_machine_records_the_installed_versions(quick_run: QuickRun) -> None:
 
 
 # --------------------------------------------------------------------------- what it prints
-
-def printed_number(cell: str) -> tuple[float | None, float]:
-    """The number a table cell shows (None for "—") and half a unit of its last printed digit;
-    a percentage as a fraction."""
-    text = cell.strip().removesuffix("x")
-    if text == "—":
-        return None, 0.0
-    scale = 0.01 if text.endswith("%") else 1.0
-    text = text.removesuffix("%")
-    mantissa, _, exponent = text.partition("e")
-    decimals = len(mantissa.partition(".")[2])
-    half_unit = 0.5 * 10.0 ** (int(exponent or 0) - decimals)
-    return float(text) * scale, half_unit * scale * 1.0001  # 1.0001: room for the float error of 10 ** n
-
-
-def assert_shows(cell: str, value: float | None, context: Any) -> None:
-    """`cell` shows `value` rounded to the digits it prints ("—" for None)."""
-    shown, tolerance = printed_number(cell)
-    if value is None:
-        assert shown is None, (context, cell)
-    else:
-        assert shown is not None and abs(shown - value) <= tolerance, (context, cell, value)
-
-
-def table_rows(printed: str, first_cell: Callable[[str], bool]) -> list[list[str]]:
-    """The cells of the printed markdown rows whose first cell passes `first_cell`."""
-    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
-            for line in printed.splitlines() if line.startswith("|")]
-    return [row for row in rows if first_cell(row[0])]
-
 
 def test_printed_ig_table_shows_the_report(quick_run: QuickRun) -> None:
     """One row per workload and configuration, its numbers the report's, explain's engine marked."""
