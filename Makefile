@@ -36,7 +36,12 @@ test: setup
 #   make compare REVS="HEAD workspace"
 REVS ?= HEAD workspace
 compare: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m stages.compare $(REVS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.compare $(REVS)
+
+# Each stage's module deps in dvc.yaml rewritten to its import closure, and docs/layout.md's table of
+# the stages an edit to each module re-runs (tests/test_dvc_yaml.py fails while either is stale).
+deps: setup
+	$(BIN)/python -m tools.dependencies --write
 
 # Side-by-side IG and fine-tuning figures on the fine-tuned default model (not part of CI).
 # PyTorch and captum (the peer) live in their own venv: in the main one alibi's spaCy would import torch.

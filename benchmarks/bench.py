@@ -37,9 +37,12 @@ from benchmarks.configurations import (
 from benchmarks.measure import BUDGET_S
 from benchmarks.report import machine_info, markdown, summarise_inference, summarise_workload, targets
 from benchmarks.workers import WARMUP_EXAMPLES, WORKERS, run_worker, spawn
-from stages.attribution.explaining import settings_from
+from stages.attribution import ig
 from stages.plumbing.artifacts import run, write_json
-from stages.plumbing.params import UserError, load_section, selected_model
+from stages.plumbing.errors import UserError
+from stages.plumbing.params import load_section
+from stages.schemas.explain import ExplainParams
+from stages.schemas.model import selected_model
 
 PROJECT_SETTINGS = ("layer", "n_steps", "method", "engine", "internal_batch_size", "max_steps", "completeness_target")
 WORKLOADS = (("sentences", "rotten_tomatoes"), ("reviews", "test"))  # name, token file; small one first
@@ -102,8 +105,8 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     base = {"model_dir": str(args.model_dir.resolve()), "tokens_dir": str(args.tokens_dir.resolve()),
             "params": str(args.params.resolve())}
     workloads = [(name, file, args.n_sentences if name == "sentences" else args.n_reviews) for name, file in WORKLOADS]
-    explain_params = load_section("explain", args.params)
-    settings = settings_from(explain_params)
+    explain_params = load_section(ExplainParams, args.params)
+    settings = ig.settings_from(explain_params)
     ig_spec = {**base, "workloads": workloads, "repeats": repeats, "budget_s": args.budget_s, "max_len": args.max_len,
                "reference_examples": args.reference_examples}
 

@@ -10,8 +10,10 @@ import numpy as np
 
 from benchmarks.measure import completeness_errors, gauss_legendre, pad_to
 from stages.attribution import ig
+from stages.attribution.batching import length_chunks, pad
 from stages.attribution.layer_hooks import path_gradients
-from stages.plumbing.models import Predictor, layer_getter
+from stages.attribution.layers import layer_getter
+from stages.plumbing.inference import Predictor
 
 # alibi's transformer example (IMDB, DistilBERT/BERT): what the project's configuration is compared with.
 REFERENCE_STEPS = 50
@@ -87,7 +89,7 @@ class GradientFloor:
         self.pass_seconds = 0.0
         for steps in sorted(set(n_steps)):
             group = np.flatnonzero(np.asarray(n_steps) == steps)
-            for chunk in ig.length_chunks([len(sequences[i]) for i in group], self.settings.chunk_size):
+            for chunk in length_chunks([len(sequences[i]) for i in group], self.settings.chunk_size):
                 members = group[chunk]
                 per_token = self._chunk([sequences[i] for i in members], special_ids, pad_id,
                                         np.asarray([targets[i] for i in members], dtype=np.int32), steps)
@@ -99,7 +101,7 @@ class GradientFloor:
                target: np.ndarray, n_steps: int) -> np.ndarray:
         import tensorflow as tf
 
-        ids, mask = ig.pad(sequences, pad_id)
+        ids, mask = pad(sequences, pad_id)
         x = self.layer(input_ids=tf.constant(ids), training=False).numpy()
         baseline = self.layer(input_ids=tf.constant(ig.baseline_ids(ids, special_ids, pad_id)), training=False).numpy()
         alphas, weights = gauss_legendre(n_steps)

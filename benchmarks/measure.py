@@ -16,7 +16,7 @@ import numpy as np
 
 from stages.attribution import ig
 from stages.plumbing.artifacts import read_arrays
-from stages.plumbing.params import UserError
+from stages.plumbing.errors import UserError
 
 BUDGET_S = 30.0  # a configuration stops repeating once its timed calls on a workload add up to this
 NORM_FLOOR = 1e-12  # sum |a_ref| below this: the attribution difference is taken as absolute

@@ -37,9 +37,13 @@ from benchmarks.measure import (
     wall_clock,
 )
 from stages.attribution import ig
-from stages.attribution.explaining import settings_from
+from stages.attribution.batching import length_chunks, pad
 from stages.plumbing.artifacts import read_arrays
-from stages.plumbing.params import UserError, load_section, selected_model
+from stages.plumbing.errors import UserError
+from stages.plumbing.params import load_section
+from stages.schemas.explain import ExplainParams
+from stages.schemas.model import selected_model
+from stages.schemas.train import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
 # The warm-up call explains this many examples of the workload with one interpolation batch's worth
@@ -51,7 +55,7 @@ WARMUP_EXAMPLES = 1
 def engine_settings(params: str, config: str) -> ig.Settings:
     """params.yaml's `explain` settings with the engine `config` in place of its own; `auto` is the compiled
     engine with `n_steps: auto` at AUTO_TARGET."""
-    settings = settings_from(load_section("explain", Path(params)))
+    settings = ig.settings_from(load_section(ExplainParams, Path(params)))
     if config == AUTO:
         return dataclasses.replace(settings, engine="compiled", n_steps="auto", completeness_target=AUTO_TARGET)
     return dataclasses.replace(settings, engine=config)
@@ -59,7 +63,8 @@ def engine_settings(params: str, config: str) -> ig.Settings:
 
 def load_wrapper(model_dir: str) -> tuple[Any, ig.SpecialTokens]:
     """The fine-tuned classifier in its probability wrapper, and its tokenizer's special tokens."""
-    from stages.plumbing.models import load_trained, probability_model
+    from stages.attribution.layers import probability_model
+    from stages.plumbing.models import load_trained
 
     classifier, tokenizer = load_trained(model_dir)
     return probability_model(classifier), ig.SpecialTokens.of(tokenizer)
@@ -177,8 +182,8 @@ def captum_worker(spec: dict[str, Any]) -> dict[str, Any]:
     def explain(sequences: Sequence[np.ndarray]) -> dict[str, Any]:
         attributions: list[np.ndarray] = [np.zeros(0)] * len(sequences)
         errors = np.zeros(len(sequences))
-        for chunk in ig.length_chunks([len(s) for s in sequences], spec["chunk_size"]):
-            ids, mask = (torch.from_numpy(a.astype(np.int64)) for a in ig.pad([sequences[i] for i in chunk], pad_id))
+        for chunk in length_chunks([len(s) for s in sequences], spec["chunk_size"]):
+            ids, mask = (torch.from_numpy(a.astype(np.int64)) for a in pad([sequences[i] for i in chunk], pad_id))
             baselines = torch.from_numpy(ig.baseline_ids(ids.numpy(), special_ids, pad_id))
             with torch.no_grad():
                 f_x, f_baseline = probabilities(ids, mask), probabilities(baselines, mask)
@@ -241,7 +246,7 @@ def train_variant(trimmed: bool, spec: dict[str, Any], train: dict[str, np.ndarr
     from stages.train import batches, compile_classifier, learning_rate_schedule, resolve_train_steps, seed_everything
 
     _, model = selected_model(Path(spec["params"]))
-    seed = load_section("train", Path(spec["params"])).seed
+    seed = load_section(TrainParams, Path(spec["params"])).seed
     size = model.batch_size
     seed_everything(seed)
     classifier = load_classifier(spec["checkpoint"])
@@ -277,7 +282,8 @@ def evaluate_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """The `evaluate` stage's inference with one batch layout (`before`: rows; `after`: the stage's
     token budget) on the first reviews and sentences, one call per set as the stage makes them, so
     each call's time includes the traces its widths cost."""
-    from stages.plumbing.models import Predictor, load_trained
+    from stages.plumbing.inference import Predictor
+    from stages.plumbing.models import load_trained
 
     hide_torch()
     classifier, _ = load_trained(spec["model_dir"])

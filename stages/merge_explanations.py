@@ -16,6 +16,7 @@ from stages.attribution.quality import quality_metrics
 from stages.attribution.shards import merge
 from stages.plumbing.artifacts import run, write_json
 from stages.plumbing.params import load_section
+from stages.schemas.explain import ExplainParams
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
     for name in ("shards_dir", "out_json", "metrics_json", "plot_json"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
-    count = len(load_section("explain").shards)
+    count = len(load_section(ExplainParams).shards)
     merged = merge(args.shards_dir, count)
     metrics = quality_metrics(merged["examples"])
     write_json(args.out_json, merged)

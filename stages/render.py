@@ -13,36 +13,30 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-import matplotlib
 import numpy as np
 from markupsafe import Markup
-from matplotlib.figure import Figure  # pyplot-free: no GUI backend and no global figure state
 
+from stages.attribution.methods import NAMES as METHOD_NAMES
+from stages.attribution.methods import passes
 from stages.attribution.quality import quality_metrics
-from stages.attribution.rivals import passes
-from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, Word, merge_wordpieces
+from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run
+from stages.plumbing.charts import confusion_chart, randomisation_chart, top_words_chart, training_chart
+from stages.plumbing.errors import UserError
 from stages.plumbing.html import CLASS_NAMES, render_page, token_and_word_highlights
-from stages.plumbing.params import UserError
 from stages.plumbing.provenance import describe_run
 
 SOURCE_TITLES = {"imdb": "IMDB review", "rotten_tomatoes": "Rotten Tomatoes sentence", "sentences": "Sentence"}
 SOURCE_NAMES = {"imdb": "held-out IMDB reviews", "rotten_tomatoes": "Rotten Tomatoes sentences",
                 "sentences": "free sentences"}
-TOP_K = 8
 EXAMPLE_KEYS = ("source", "id", "text", "label", "truncated", "tokens", "attributions", "predicted", "probability",
                 "f_x", "f_baseline", "completeness_error", "n_steps", "faithfulness")
 NUMBER_KEYS = ("probability", "f_x", "f_baseline", "completeness_error", "n_steps")
-CHART_STYLE = {"svg.fonttype": "none", "font.size": 8,
-               "axes.spines.top": False, "axes.spines.right": False}
 ENABLE_PRETRAINED = "dvc exp run -S explain_pretrained.enabled=true"
-METHOD_NAMES = {"ig": "Integrated Gradients", "gradient_x_input": "gradient × input",
-                "saliency": "saliency (gradient norm)", "occlusion": "leave-one-out occlusion", "random": "random ranking"}
 
 
 def read_json(path: Path, rebuild: str) -> Any:
@@ -95,76 +89,18 @@ def read_curve(path: Path) -> tuple[list[float], list[float]] | None:
                         "`dvc repro -f train`") from None
 
 
-def svg_markup(figure: Figure, salt: str) -> str:
-    """The figure as inline SVG. A fixed salt per chart makes its element ids the same on every run
-    and different from the other charts' on the page."""
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": salt}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
-    return text[text.index("<svg"):]
-
-
-def top_words_chart(words: Sequence[Word], colours: Sequence[str], salt: str) -> str:
-    """Bars of the example's TOP_K words by |attribution|, coloured as in the text."""
-    ranked = sorted((index for index, word in enumerate(words) if word.text not in SPECIAL_TOKENS),
-                    key=lambda index: -abs(words[index].attribution))[:TOP_K]
-    if not ranked:
-        return ""
-    with matplotlib.rc_context(CHART_STYLE):
-        figure = Figure(figsize=(2.6, 0.4 + 0.17 * len(ranked)), layout="constrained")
-        axes = figure.add_subplot()
-        positions = np.arange(len(ranked))[::-1]
-        axes.barh(positions, [words[index].attribution for index in ranked],
-                  color=[colours[index] for index in ranked], edgecolor="#777", linewidth=0.4)
-        axes.axvline(0, color="#777", linewidth=0.6)
-        axes.set_yticks(positions, bar_labels(words, ranked), parse_math=False)
-        axes.tick_params(axis="y", length=0)
-        return svg_markup(figure, salt)
-
-
-def bar_labels(words: Sequence[Word], ranked: Sequence[int]) -> list[str]:
-    """The ranked words' labels; a word shown more than once gets its occurrence, "awful (2nd)"."""
-    texts = [words[index].text for index in ranked]
-    labels = []
-    for index in ranked:
-        text = words[index].text
-        occurrence = sum(word.text == text for word in words[:index + 1])
-        labels.append(shorten(text) + (f" ({ordinal(occurrence)})" if texts.count(text) > 1 else ""))
-    return labels
-
-
-def ordinal(number: int) -> str:
-    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    return f"{number}{suffix}"
-
-
-def shorten(text: str, width: int = 18) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def training_chart(live_dir: Path) -> str:
-    """Training loss and accuracy against step, from the curves dvclive wrote."""
+def training_curves(live_dir: Path) -> dict[str, tuple[list[float], list[float]]]:
+    """The training loss and accuracy curves dvclive wrote, those that exist."""
     folder = live_dir / "train" / "plots" / "metrics" / "train"
     curves = {name: read_curve(folder / f"{name}.tsv") for name in ("loss", "accuracy")}
-    curves = {name: curve for name, curve in curves.items() if curve is not None}
-    if not curves:
-        return ""
-    with matplotlib.rc_context(CHART_STYLE):
-        figure = Figure(figsize=(2.7 * len(curves), 2.0), layout="constrained")
-        for axes, (name, (steps, values)) in zip(figure.subplots(1, len(curves), squeeze=False)[0],
-                                                 curves.items()):
-            axes.plot(steps, values, color="#4d9221", linewidth=1.0)
-            axes.set_xlabel("step")
-            axes.set_title(f"training {name}", fontsize=8)
-        return svg_markup(figure, "training")
+    return {name: curve for name, curve in curves.items() if curve is not None}
 
 
-def confusion_chart(path: Path, title: str) -> str:
-    """A 2x2 confusion matrix from dvclive's (actual, predicted) rows, or "" where it does not exist."""
+def confusion_counts(path: Path) -> np.ndarray | None:
+    """counts[actual, predicted] from dvclive's confusion rows, or None where they do not exist."""
     rows = read_optional_json(path, rebuild="evaluate")
     if rows is None:
-        return ""
+        return None
     counts = np.zeros((2, 2), dtype=int)
     try:
         if not isinstance(rows, list):
@@ -177,18 +113,7 @@ def confusion_chart(path: Path, title: str) -> str:
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise UserError(f"{path}: not a confusion matrix ({type(error).__name__}); rebuild it with "
                         "`dvc repro -f evaluate`") from None
-    with matplotlib.rc_context(CHART_STYLE):
-        figure = Figure(figsize=(2.3, 2.1), layout="constrained")
-        axes = figure.add_subplot()
-        axes.imshow(counts, cmap="Greys", vmin=0, vmax=max(int(counts.max()), 1) * 1.6)
-        for (actual, predicted), count in np.ndenumerate(counts):
-            axes.text(predicted, actual, str(count), ha="center", va="center", fontsize=9)
-        axes.set_xticks([0, 1], CLASS_NAMES)
-        axes.set_yticks([0, 1], CLASS_NAMES)
-        axes.set_xlabel("predicted")
-        axes.set_ylabel("actual")
-        axes.set_title(title, fontsize=8)
-        return svg_markup(figure, path.stem)
+    return counts
 
 
 CUT_MARK = "[…]"
@@ -268,23 +193,6 @@ def method_order(method: str) -> int:
     return list(METHOD_NAMES).index(method) if method in METHOD_NAMES else len(METHOD_NAMES)
 
 
-def randomisation_chart(rows: list[dict[str, Any]]) -> str:
-    """The randomisation cascade: mean Spearman correlation with the original attributions per level."""
-    if len(rows) < 2:
-        return ""
-    with matplotlib.rc_context(CHART_STYLE):
-        figure = Figure(figsize=(0.45 * len(rows) + 1.2, 2.0), layout="constrained")
-        axes = figure.add_subplot()
-        values = [np.nan if row["spearman"] is None else float(row["spearman"]) for row in rows]
-        axes.plot(range(len(rows)), values, color="#c51b7d", marker="o", markersize=3, linewidth=1.0)
-        axes.axhline(0, color="#777", linewidth=0.6)
-        axes.set_ylim(-1.05, 1.05)
-        axes.set_xticks(range(len(rows)), [str(row["level"]) for row in rows], rotation=45, ha="right")
-        axes.set_ylabel("Spearman with original")
-        axes.set_title("randomised from the head down", fontsize=8)
-        return svg_markup(figure, "randomisation")
-
-
 def read_randomisation(path: Path) -> list[dict[str, Any]]:
     """The sanity_check stage's cascade rows, checked before any HTML is written."""
     rows = read_json(path, rebuild="sanity_check")
@@ -310,10 +218,11 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
     scores = {**(read_optional_json(live_dir / "evaluate" / "per_class.json", rebuild="evaluate") or {}),
               **(read_optional_json(live_dir / "evaluate" / "metrics.json", rebuild="evaluate") or {})}
     examples = finetuned["examples"] + sentences["examples"]
-    charts = [(training_chart(live_dir), "training curves")]
-    charts += [(confusion_chart(live_dir / "evaluate" / "plots" / "sklearn" / f"confusion_{prefix}.json", name),
-                f"confusion matrix, {name}")
-               for prefix, name in (("imdb", "held-out IMDB"), ("rotten_tomatoes", "Rotten Tomatoes"))]
+    charts = [(training_chart(training_curves(live_dir)), "training curves")]
+    for prefix, name in (("imdb", "held-out IMDB"), ("rotten_tomatoes", "Rotten Tomatoes")):
+        path = live_dir / "evaluate" / "plots" / "sklearn" / f"confusion_{prefix}.json"
+        counts = confusion_counts(path)
+        charts.append(("" if counts is None else confusion_chart(counts, name, path.stem), f"confusion matrix, {name}"))
     charts.append((randomisation_chart(randomisation), "model-parameter randomisation test (Adebayo et al. 2018)"))
     return render_page(
         "report.html.j2", model=str(finetuned.get("model", "")), checkpoint=str(finetuned.get("checkpoint", "")),

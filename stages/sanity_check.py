@@ -21,11 +21,14 @@ from typing import Any
 import numpy as np
 
 from stages.attribution import ig, randomisation
-from stages.attribution.explaining import settings_from
+from stages.attribution.layers import check_layer, probability_model
 from stages.attribution.quality import DIGITS
 from stages.plumbing.artifacts import run, significant, write_json
-from stages.plumbing.models import check_layer, load_trained, probability_model
-from stages.plumbing.params import UserError, load_section
+from stages.plumbing.errors import UserError
+from stages.plumbing.models import load_trained
+from stages.plumbing.params import load_section
+from stages.schemas.explain import ExplainParams
+from stages.schemas.sanity_check import SanityCheckParams
 
 
 def chosen_records(path: Path, count: int) -> list[dict[str, Any]]:
@@ -51,8 +54,8 @@ def main() -> None:
     for name in ("model_dir", "explanations_json", "metrics_json", "plot_json"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
-    params = load_section("sanity_check")
-    explain = load_section("explain")
+    params = load_section(SanityCheckParams)
+    explain = load_section(ExplainParams)
     records = chosen_records(args.explanations_json, params.examples)
     count = len(records)
     rows = [{"randomised": 0, "level": "original", "spearman": 1.0, "examples": count}] if records else []
@@ -63,7 +66,7 @@ def main() -> None:
         levels = randomisation.cascade(
             wrapper, [np.asarray(r["token_ids"], dtype=np.int32) for r in records], [r["predicted"] for r in records],
             [np.asarray(r["attributions"]) for r in records], ig.SpecialTokens.of(tokenizer),
-            dataclasses.replace(settings_from(explain), engine="compiled"), params.seed)
+            dataclasses.replace(ig.settings_from(explain), engine="compiled"), params.seed)
         rows += [{"randomised": index, "level": level, "spearman": mean(values), "examples": count}
                  for index, (level, values) in enumerate(levels, start=1)]
     else:

@@ -13,13 +13,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stages.attribution.batching import CHUNK_SIZE
 from stages.attribution.examples import from_token_file
-from stages.attribution.ig import CHUNK_SIZE
 from stages.attribution.shards import examples_payload, split
 from stages.plumbing.artifacts import atomic_path, read_arrays, run, write_json
+from stages.plumbing.errors import UserError
 from stages.plumbing.models import load_tokenizer
-from stages.plumbing.params import UserError, load_section, selected_model
+from stages.plumbing.params import load_section
 from stages.plumbing.texts import read_decoded
+from stages.schemas.decode import DecodeParams
+from stages.schemas.explain import ExplainParams
+from stages.schemas.model import selected_model
+from stages.schemas.tokenize import TokenizeParams
 
 DATA_KEYS = ("source", "train_size", "test_size")  # the decode settings the report names
 
@@ -29,9 +34,9 @@ def main() -> None:
     for name in ("decoded_dir", "tokens_dir", "out_dir"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
-    params = load_section("explain")
-    decode = load_section("decode")
-    tokenize = load_section("tokenize")
+    params = load_section(ExplainParams)
+    decode = load_section(DecodeParams)
+    tokenize = load_section(TokenizeParams)
     _, model = selected_model()
     tokenizer = load_tokenizer(model.checkpoint)
 

@@ -13,9 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from stages.plumbing.artifacts import atomic_path, run, write_json
+from stages.plumbing.errors import UserError
 from stages.plumbing.models import load_tokenizer, max_positions
-from stages.plumbing.params import UserError, load_section, selected_model
+from stages.plumbing.params import load_section
 from stages.plumbing.texts import encode, read_decoded
+from stages.schemas.model import selected_model
+from stages.schemas.tokenize import TokenizeParams
 
 SETS = ("train", "test", "rotten_tomatoes")
 
@@ -37,7 +40,7 @@ def main() -> None:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("lengths_json", type=Path)
     args = parser.parse_args()
-    params = load_section("tokenize")
+    params = load_section(TokenizeParams)
     model_name, model = selected_model()
     limit = max_positions(model.checkpoint)
     if params.max_len > limit or params.max_len < 3:

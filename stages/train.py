@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 
 from stages.plumbing.artifacts import atomic_path, read_arrays, run
+from stages.plumbing.errors import UserError
 from stages.plumbing.models import load_classifier, load_tokenizer
-from stages.plumbing.params import ModelParams, UserError, load_section, selected_model
+from stages.plumbing.params import load_section
+from stages.schemas.model import ModelParams, selected_model
+from stages.schemas.train import TrainParams
 
 SHUFFLE_BUFFER = 1024  # as in the reference example
 
@@ -131,7 +134,7 @@ def main() -> None:
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("live_dir", type=Path)
     args = parser.parse_args()
-    params = load_section("train")
+    params = load_section(TrainParams)
     model_name, model_params = selected_model()
     train = read_arrays(args.tokens_dir / "train.npz", rebuild="tokenize")
     num_train_steps = resolve_train_steps(model_params, len(train["label"]))

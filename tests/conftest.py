@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Weights drawn with this standard deviation (the configs' default is 0.02) make the tiny models'
 # predictions depend on their input, both classes among them: a test that mixes up examples fails.
 SPREAD = 0.5
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", ".dvcignore", ".dvc/config", ".dvc/plots", ".gitignore")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "tools", ".dvcignore", ".dvc/config", ".dvc/plots", ".gitignore")
 
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from stages.plumbing.artifacts import atomic_path, read_arrays, write_arrays, write_json
-from stages.plumbing.params import UserError
+from stages.plumbing.errors import UserError
 
 
 def test_a_failure_leaves_neither_target_nor_staging(tmp_path):

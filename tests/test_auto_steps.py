@@ -6,7 +6,8 @@ import pytest
 
 from stages.attribution import auto_steps, ig
 from stages.attribution.compiled import integrate_rules
-from stages.plumbing.models import layer_getter, load_classifier, probability_model
+from stages.attribution.layers import layer_getter, probability_model
+from stages.plumbing.models import load_classifier
 from tests.test_ig import SENTENCES, encode, explain
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages import compare
 from stages.attribution.agreement import agreement, common_features, summary
-from stages.plumbing.params import UserError
+from stages.plumbing.errors import UserError
 from tests.conftest import dvc_env, open_page
+from tools import compare
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -181,11 +181,11 @@ def test_a_missing_or_older_explanations_file_names_the_stage(repository, monkey
 
 
 def test_the_command_exits_2_with_one_line(repository):
-    result = subprocess.run([sys.executable, "-m", "stages.compare", "HEAD"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "tools.compare", "HEAD"], capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(Path(compare.__file__).parents[1])})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: compare needs two or more different revisions, got HEAD; e.g. `python -m stages.compare HEAD "
+        "error: compare needs two or more different revisions, got HEAD; e.g. `python -m tools.compare HEAD "
         "workspace`"]
 
 

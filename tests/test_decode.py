@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from stages import decode
-from stages.plumbing.params import DecodeParams, UserError
+from stages.plumbing.errors import UserError
+from stages.schemas.decode import DecodeParams
 
 WORD_INDEX = {"the": 1, "Movie": 2, "was": 3, "great": 4, "bad": 5}
 

@@ -1,47 +1,21 @@
-"""`dvc.yaml` against the code: each stage depends on every project module its entry point imports,
-so that editing any of them re-runs the stage."""
+"""`dvc.yaml` against the code: each stage depends on exactly the project modules its entry point
+imports, so that editing one re-runs the stages that run it and no other; the import graph has no
+circle; docs/layout.md's blast-radius table is current; no Python file passes 400 lines."""
 from __future__ import annotations
 
-import ast
+import json
 from pathlib import Path
 
 import pytest
-import yaml
+
+from tests.conftest import make_project, run_dvc
+from tools import dependencies
+from tools.dependencies import closure, imports_of, listed_deps, module_deps, project_imports, stages
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = "stages"
-
-
-def is_module(name: str) -> bool:
-    return (ROOT / f"{name.replace('.', '/')}.py").is_file()
-
-
-def project_imports(source: str) -> set[str]:
-    """Project modules the Python `source` imports, at any depth of its code (imports inside
-    functions count); `from stages.wing import module` names that module."""
-    found = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.startswith(f"{PACKAGE}.")}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == PACKAGE:
-            for alias in node.names:
-                submodule = f"{node.module}.{alias.name}"
-                found.add(submodule if is_module(submodule) else node.module)
-    return {name for name in found if is_module(name)}
-
-
-def closure(module: str) -> set[str]:
-    """`module` and every project module it imports, transitively."""
-    seen, pending = set(), [module]
-    while pending:
-        current = pending.pop()
-        if current not in seen:
-            seen.add(current)
-            pending += project_imports((ROOT / f"{current.replace('.', '/')}.py").read_text())
-    return seen
-
-
-STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+STAGES = stages()
+TRAINING = ("decode", "tokenize", "train", "evaluate")  # the stages before any explanation
+MAX_LINES = 400
 
 
 def test_the_import_scan_sees_every_form_of_import():
@@ -55,18 +29,76 @@ def main():
 """
     assert project_imports(source) == {"stages.plumbing.params", "stages.attribution.ig", "stages.attribution.quality",
                                        "stages.plumbing.models", "stages.decode"}
-    assert "stages.plumbing.texts" in closure("stages.explain_sentences")  # through stages.attribution.explaining
+    assert "stages.plumbing.texts" in closure("stages.explain_sentences")  # through stages.attribution.examples
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
-def test_a_stage_depends_on_every_module_it_runs(name):
-    stage = STAGES[name].get("do", STAGES[name])  # a foreach stage's template
-    command = stage["cmd"].split()
-    assert command[:2] == ["python", "-m"], f"{name}: expected `python -m stages.<module> ...`"
-    modules = closure(command[2])
-    needed = {f"{module.replace('.', '/')}.py" for module in modules}
-    if "stages.plumbing.html" in modules:  # pages are made from the Jinja2 templates
-        needed.add(f"{PACKAGE}/templates")
-    listed = {dep for dep in stage["deps"] if dep.startswith(f"{PACKAGE}/")}
-    assert sorted(needed - listed) == [], f"{name} imports them but does not depend on them"
-    assert sorted(listed - needed) == [], f"{name} depends on them but never imports them"
+def test_a_stage_depends_on_exactly_the_modules_it_runs(name):
+    needed, listed = set(module_deps(STAGES[name])), set(listed_deps(STAGES[name]))
+    assert sorted(needed - listed) == [], f"{name} imports them but does not depend on them (run `make deps`)"
+    assert sorted(listed - needed) == [], f"{name} depends on them but never imports them (run `make deps`)"
+
+
+def test_the_import_graph_has_no_circle():
+    modules = {str(path.relative_to(ROOT).with_suffix("")).replace("/", ".")
+               for path in (ROOT / "stages").rglob("*.py") if path.name != "__init__.py"}
+    for module in sorted(modules):
+        assert all(module not in closure(imported) for imported in imports_of(module)), f"{module} imports itself back"
+
+
+def test_training_runs_no_explanation_code():
+    for name in TRAINING:
+        assert not [dep for dep in listed_deps(STAGES[name]) if dep.startswith("stages/attribution/")], name
+    assert not [dep for dep in listed_deps(STAGES["train"]) if "schemas/explain" in dep]
+
+
+def test_the_blast_radius_table_in_the_docs_is_current():
+    layout = dependencies.LAYOUT.read_text(encoding="utf-8")
+    assert f"{dependencies.TABLE_START}\n{dependencies.table()}\n{dependencies.TABLE_END}" in layout, "run `make deps`"
+    assert dependencies.rewritten_dvc_yaml((ROOT / "dvc.yaml").read_text()) == (ROOT / "dvc.yaml").read_text()
+
+
+def test_no_python_file_is_over_400_lines():
+    files = [path for folder in ("stages", "tests", "benchmarks", "tools") for path in (ROOT / folder).rglob("*.py")]
+    long = {str(path.relative_to(ROOT)): count for path in files
+            if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+def changed_stages(project: Path) -> set[str]:
+    """The stages `dvc status` reports changed."""
+    return set(json.loads(run_dvc(project, "status", "--json").stdout or "{}"))
+
+
+def touch(path: Path) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("# touched\n")
+
+
+def test_an_explanation_edit_leaves_the_training_stages_up_to_date(tmp_path):
+    """A copy of the project whose every stage is committed on stand-in outputs; appending a comment to
+    each module under stages/attribution/, then to the explain section's schema, changes explain@0
+    in `dvc status` and none of decode, tokenize, train and evaluate."""
+    project = make_project(tmp_path / "project", tmp_path / "checkpoint")
+    for folder in ("data/decoded", "data/tokens", "data/shards", "models/classifier", "dvclive/train/plots",
+                   "dvclive/evaluate/plots", "data/predictions", "explanations/shards", "explanations/plots"):
+        (project / folder).mkdir(parents=True, exist_ok=True)
+        (project / folder / "stand-in").write_text(folder)
+    for file in ("data/token_lengths.json", "data/shards/0.json", "explanations/shards/0.json", "reports/attributions.html",
+                 "dvclive/train/metrics.json", "dvclive/evaluate/metrics.json", "dvclive/evaluate/per_class.json",
+                 "explanations/finetuned.json", "explanations/sentences.json", "explanations/pretrained.json",
+                 "explanations/plots/finetuned.json", "explanations/plots/sentences.json",
+                 "explanations/plots/randomisation.json", "metrics/explain.json", "metrics/explain_sentences.json",
+                 "metrics/explain_pretrained.json", "metrics/sanity_check.json"):
+        (project / file).parent.mkdir(parents=True, exist_ok=True)
+        (project / file).write_text("{}")
+    run_dvc(project, "commit", "-f", "-q")
+    assert changed_stages(project) == set()
+    for module in sorted((project / "stages" / "attribution").glob("*.py")):
+        touch(module)
+    changed = changed_stages(project)
+    assert "explain@0" in changed and changed.isdisjoint(TRAINING), changed
+    run_dvc(project, "commit", "-f", "-q")
+    touch(project / "stages" / "schemas" / "explain.py")
+    changed = changed_stages(project)
+    assert "explain@0" in changed and changed.isdisjoint(TRAINING), changed

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from stages import evaluate
-from stages.plumbing.models import Predictor, load_classifier
+from stages.plumbing.inference import Predictor
+from stages.plumbing.models import load_classifier
 from stages.plumbing.texts import encode
 
 ROOT = Path(__file__).resolve().parents[1]

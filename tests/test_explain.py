@@ -10,13 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stages.attribution.batching import pad
 from stages.attribution.examples import from_sentences, from_token_file
-from stages.attribution.explaining import explain_examples
-from stages.attribution.ig import pad
 from stages.attribution.quality import quality_metrics
-from stages.plumbing.models import Predictor, load_classifier
-from stages.plumbing.params import ExplainParams, UserError
+from stages.attribution.records import explain_examples
+from stages.plumbing.errors import UserError
+from stages.plumbing.inference import Predictor
+from stages.plumbing.models import load_classifier
 from stages.plumbing.texts import encode
+from stages.schemas.explain import ExplainParams
 
 ROOT = Path(__file__).resolve().parents[1]
 

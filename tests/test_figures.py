@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stages import compare, sanity_check
+from stages import sanity_check
 from stages.attribution import ig
 from stages.attribution.agreement import agreement, ordinary_token_correlation, summary
-from stages.attribution.explaining import warn_incomplete
+from stages.attribution.faithfulness import faithfulness
 from stages.attribution.quality import quality_metrics
+from stages.attribution.records import warn_incomplete
 from stages.attribution.rivals import kendall_tau
+from tools import compare
 
 CLS, SEP = 101, 102
 SPECIAL_IDS = (CLS, SEP)
@@ -69,7 +71,7 @@ def test_comprehensiveness_and_sufficiency_by_hand():
     Sufficiency: only {13} 0.5, only {13, 11} 0.7: 0.8 - (0.5 + 0.7) / 2 = 0.2."""
     example = attribution(0.8, 0.1, 0.0)
     scores = np.array([0.0, 0.5, -0.95, 0.9, 0.0])
-    comprehensiveness, sufficiency = ig.faithfulness(three_token_model, example, scores, SPECIAL_IDS, [0.3, 0.6])
+    comprehensiveness, sufficiency = faithfulness(three_token_model, example, scores, SPECIAL_IDS, [0.3, 0.6])
     assert (comprehensiveness, sufficiency) == pytest.approx((0.5, 0.2))
 
 
@@ -78,7 +80,7 @@ def test_faithfulness_is_toward_the_predicted_class():
     so comprehensiveness 0.2 - 0.6 = -0.4 and sufficiency 0.2 - 0.5 = -0.3 (k = 0.3 alone)."""
     example = attribution(0.2, 0.5, 0.0, predicted=0)
     scores = np.array([0.0, 0.5, -0.95, 0.9, 0.0])
-    assert ig.faithfulness(three_token_model, example, scores, SPECIAL_IDS, [0.3]) == pytest.approx((-0.4, -0.3))
+    assert faithfulness(three_token_model, example, scores, SPECIAL_IDS, [0.3]) == pytest.approx((-0.4, -0.3))
 
 
 # Rank agreement: each rival's Kendall tau with IG, the cascade's Spearman, agreement between runs

@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 
 from stages.attribution import ig
+from stages.attribution.batching import length_chunks, pad
 from stages.attribution.compiled import compiled_integral
-from stages.plumbing.models import layer_getter, load_classifier, probability_model
+from stages.attribution.faithfulness import erasure_variants, faithfulness
+from stages.attribution.layers import layer_getter, probability_model
+from stages.plumbing.models import load_classifier
 from tests.conftest import keyword_sentences
 
 SENTENCES = ["a wonderful , moving film", "dull", "i love you , i like you , but i also kind of dislike you"]
@@ -32,7 +35,7 @@ def explain(wrapper, tokenizer, sequences, **changes):
 
 
 def test_chunks_group_similar_lengths_longest_first():
-    chunks = ig.length_chunks([3, 9, 5, 9, 1], chunk_size=2)
+    chunks = length_chunks([3, 9, 5, 9, 1], chunk_size=2)
     assert [chunk.tolist() for chunk in chunks] == [[1, 3], [2, 0], [4]]
 
 
@@ -61,7 +64,7 @@ def test_real_length_equals_padded_run(bert):
     wrapper, tokenizer = bert
     sequences = encode(tokenizer, SENTENCES)
     real = explain(wrapper, tokenizer, sequences, chunk_size=1, engine="alibi")
-    ids, mask = ig.pad(sequences, tokenizer.pad_token_id)
+    ids, mask = pad(sequences, tokenizer.pad_token_id)
     ids = np.pad(ids, ((0, 0), (0, 64 - ids.shape[1])))
     mask = np.pad(mask, ((0, 0), (0, 64 - mask.shape[1])))
     target = np.array([r.predicted for r in real])
@@ -87,7 +90,7 @@ def test_erasure_variants_keep_specials():
     ids = np.array([101, 5, 6, 7, 8, 102])
     special = np.isin(ids, [101, 102])
     scores = np.array([0.0, 0.1, 0.9, -0.5, 0.3, 0.0])
-    without, only = ig.erasure_variants(ids, scores, special, [0.25, 0.5])
+    without, only = erasure_variants(ids, scores, special, [0.25, 0.5])
     assert [w.tolist() for w in without] == [[101, 5, 7, 8, 102], [101, 5, 7, 102]]
     assert [o.tolist() for o in only] == [[101, 6, 102], [101, 6, 8, 102]]
 
@@ -104,13 +107,13 @@ def test_faithfulness_on_a_model_that_only_looks_at_one_token():
                              delta=0.0, n_steps=50)
     right = np.array([0, 0.1, 1.0, 0.2, 0.1, 0.1, 0])
     wrong = -right
-    good = ig.faithfulness(predict, example, right, [101, 102], [0.2, 0.5])
-    bad = ig.faithfulness(predict, example, wrong, [101, 102], [0.2, 0.5])
+    good = faithfulness(predict, example, right, [101, 102], [0.2, 0.5])
+    bad = faithfulness(predict, example, wrong, [101, 102], [0.2, 0.5])
     assert good == pytest.approx((0.8, 0.0))
     assert bad == pytest.approx((0.0, 0.8))
     only_specials = ig.Attribution(token_ids=np.array([101, 102]), attributions=np.zeros(2), predicted=1, f_x=0.1,
                                    f_baseline=0.1, delta=0.0, n_steps=50)
-    assert ig.faithfulness(predict, only_specials, np.zeros(2), [101, 102], [0.5]) == (0.0, 0.0)
+    assert faithfulness(predict, only_specials, np.zeros(2), [101, 102], [0.5]) == (0.0, 0.0)
 
 
 def test_baseline_keeps_special_tokens_and_pads_the_rest(vocab_tokenizer):
@@ -150,8 +153,8 @@ def test_zero_baseline_starts_at_a_zero_layer_output_and_is_compiled_only(bert):
 
 @pytest.mark.parametrize("model, blocks", [("tiny_bert_dir", 2), ("tiny_distilbert_dir", 2)])
 def test_every_block_can_be_explained_and_one_beyond_is_refused(request, vocab_tokenizer, model, blocks):
-    from stages.plumbing.models import check_layer
-    from stages.plumbing.params import UserError
+    from stages.attribution.layers import check_layer
+    from stages.plumbing.errors import UserError
 
     wrapper = probability_model(load_classifier(str(request.getfixturevalue(model))))
     sequences = encode(vocab_tokenizer, SENTENCES[:2])
@@ -216,7 +219,7 @@ def test_the_compiled_explainer_is_alibis_explainer_in_one_graph(bert):
     from stages.attribution.compiled import CompiledIntegratedGradients
 
     wrapper, tokenizer = bert
-    ids, mask = ig.pad(encode(tokenizer, SENTENCES), tokenizer.pad_token_id)
+    ids, mask = pad(encode(tokenizer, SENTENCES), tokenizer.pad_token_id)
     baselines = ig.SpecialTokens.of(tokenizer).baselines(ids, "pad")
     target = wrapper(ids, attention_mask=mask).numpy().argmax(axis=1)
     options = dict(layer=layer_getter("embeddings"), n_steps=20, internal_batch_size=7)
@@ -242,7 +245,7 @@ def test_the_compiled_explainer_is_alibis_explainer_in_one_graph(bert):
 def test_ig_finds_the_keyword_a_model_learned_and_beats_random(keyword_model_dir, vocab_tokenizer):
     """A tiny BERT trained where the answer is known (one word decides): IG ranks that word first in every
     negative sentence and is more comprehensive and more sufficient than a random ranking."""
-    from stages.plumbing.models import Predictor
+    from stages.plumbing.inference import Predictor
 
     tokenizer = vocab_tokenizer
     classifier = load_classifier(str(keyword_model_dir))
@@ -252,7 +255,7 @@ def test_ig_finds_the_keyword_a_model_learned_and_beats_random(keyword_model_dir
     predictor = Predictor(classifier, 64)
 
     def predict(candidates: list[np.ndarray]) -> np.ndarray:
-        return predictor.probabilities(*ig.pad(candidates, tokenizer.pad_token_id))
+        return predictor.probabilities(*pad(candidates, tokenizer.pad_token_id))
 
     scores = {"ig": [], "random": []}
     for result in results:
@@ -260,7 +263,7 @@ def test_ig_finds_the_keyword_a_model_learned_and_beats_random(keyword_model_dir
         assert tokenizer.convert_ids_to_tokens(int(result.token_ids[np.argmax(result.attributions)])) == "awful"
         random_ranking = np.random.default_rng(0).random(len(result.token_ids))
         for name, ranking in (("ig", result.attributions), ("random", random_ranking)):
-            scores[name].append(ig.faithfulness(predict, result, ranking, tokenizer.all_special_ids, [0.1, 0.2]))
+            scores[name].append(faithfulness(predict, result, ranking, tokenizer.all_special_ids, [0.1, 0.2]))
     (ig_comprehensiveness, ig_sufficiency), (random_comprehensiveness, random_sufficiency) = (
         np.mean(scores[name], axis=0) for name in ("ig", "random"))
     assert ig_comprehensiveness > 0.5 > random_comprehensiveness  # removing `awful` flips the prediction

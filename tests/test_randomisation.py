@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from stages.attribution import ig, randomisation
-from stages.plumbing.models import layer_getter, load_classifier, probability_model
+from stages.attribution.layers import layer_getter, probability_model
+from stages.plumbing.models import load_classifier
+from stages.schemas.explain import ExplainParams
 from tests.conftest import keyword_sentences
 
 
@@ -70,7 +72,7 @@ def stage_inputs(tmp_path, monkeypatch, tiny_bert_dir, vocab_tokenizer):
 
     from stages import sanity_check
     from stages.attribution.examples import from_sentences
-    from stages.attribution.explaining import explain_examples, explanations
+    from stages.attribution.records import explain_examples, explanations_file
     from stages.plumbing.params import load_section
     from tests.conftest import ROOT
 
@@ -83,8 +85,8 @@ def stage_inputs(tmp_path, monkeypatch, tiny_bert_dir, vocab_tokenizer):
     def run(examples_count: int) -> list[Path]:
         params["sanity_check"]["examples"] = examples_count
         Path("params.yaml").write_text(yaml.safe_dump(params))
-        explain = load_section("explain")
-        Path("finetuned.json").write_text(json.dumps(explanations(
+        explain = load_section(ExplainParams)
+        Path("finetuned.json").write_text(json.dumps(explanations_file(
             "tiny", "tiny", explain, explain_examples(classifier, vocab_tokenizer, examples, explain))))
         outputs = [tmp_path / "sanity.json", tmp_path / "randomisation.json"]
         monkeypatch.setattr(sys, "argv", ["sanity_check", str(tiny_bert_dir), "finetuned.json", *map(str, outputs)])
@@ -109,7 +111,7 @@ def test_the_stage_writes_the_cascade_and_its_two_metrics_the_same_on_a_rerun(st
 
 
 def test_more_examples_than_were_explained_is_one_line_and_writes_nothing(stage_inputs):
-    from stages.plumbing.params import UserError
+    from stages.plumbing.errors import UserError
 
     with pytest.raises(UserError, match=r"^params.yaml: sanity_check.examples = 4 is larger than the 3 explained "
                                         r"examples \(explain.n_reviews \+ explain.n_rt_sentences\)$"):

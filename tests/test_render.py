@@ -18,7 +18,7 @@ from matplotlib.colors import to_hex, to_rgb
 
 from stages import render
 from stages.plumbing import html
-from stages.plumbing.params import UserError
+from stages.plumbing.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script>"

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from stages.attribution import ig, rivals
+from stages.attribution.batching import pad
 from stages.attribution.compiled import integrate_rules
-from stages.plumbing.models import Predictor, layer_getter, load_classifier, probability_model
+from stages.attribution.faithfulness import faithfulness
+from stages.attribution.layers import layer_getter, probability_model
+from stages.attribution.methods import RIVALS
+from stages.plumbing.inference import Predictor
+from stages.plumbing.models import load_classifier
 from tests.conftest import keyword_sentences
 
 FRACTIONS = [0.1, 0.2]
@@ -34,7 +39,7 @@ def test_leave_one_out_on_a_model_that_only_looks_at_one_token():
                              f_x=0.9, f_baseline=0.1, delta=0.0, n_steps=50)
     scores = rivals.leave_one_out(one_token_predict, example, [101, 102])
     assert scores == pytest.approx([0.0, 0.0, 0.8, 0.0, 0.0])
-    assert ig.faithfulness(one_token_predict, example, scores, [101, 102], FRACTIONS) == pytest.approx((0.8, 0.0))
+    assert faithfulness(one_token_predict, example, scores, [101, 102], FRACTIONS) == pytest.approx((0.8, 0.0))
 
 
 def test_kendall_tau_compares_ordinary_tokens_only():
@@ -50,7 +55,7 @@ def test_gradient_x_input_is_ig_with_one_right_step_from_zero(tiny_bert_dir, voc
     output is (x - 0) times the gradient at x: gradient x input, token by token, at any layer."""
     wrapper = probability_model(load_classifier(str(tiny_bert_dir)))
     sequences = encode(vocab_tokenizer, ["a wonderful , moving film", "dull", "i love you , i like you"])
-    ids, mask = ig.pad(sequences, vocab_tokenizer.pad_token_id)
+    ids, mask = pad(sequences, vocab_tokenizer.pad_token_id)
     target = np.array([0, 1, 1], dtype=np.int32)
     for layer_name in ("embeddings", "layer_1"):
         layer = layer_getter(layer_name)(wrapper)
@@ -73,17 +78,17 @@ def keyword_run(keyword_model_dir, vocab_tokenizer):
     predictor = Predictor(classifier, 64)
 
     def predict(sequences):
-        return predictor.probabilities(*ig.pad(sequences, tokens.pad))
+        return predictor.probabilities(*pad(sequences, tokens.pad))
 
-    scores, seconds = rivals.rival_scores(rivals.METHODS, wrapper, layer_getter("embeddings")(wrapper), results,
+    scores, seconds = rivals.rival_scores(RIVALS, wrapper, layer_getter("embeddings")(wrapper), results,
                                           tokens, predict, seed=7, positions=range(len(results)), chunk_size=3)
     return results, scores, seconds, predict, tokens
 
 
 def test_every_method_runs_in_the_order_asked_and_is_timed(keyword_run):
     results, scores, seconds, _, _ = keyword_run
-    assert list(scores) == list(rivals.METHODS) and set(seconds) == set(rivals.METHODS)
-    for method in rivals.METHODS:
+    assert list(scores) == list(RIVALS) and set(seconds) == set(RIVALS)
+    for method in RIVALS:
         assert [len(s) for s in scores[method]] == [len(r.token_ids) for r in results]
     assert np.array_equal(scores["random"][3], rivals.random_scores(7, 3, len(results[3].token_ids)))
 
@@ -91,7 +96,7 @@ def test_every_method_runs_in_the_order_asked_and_is_timed(keyword_run):
 def faithfulness_of(keyword_run, method):
     results, scores, _, predict, tokens = keyword_run
     ranked = [r.attributions for r in results] if method == "ig" else scores[method]
-    return np.mean([ig.faithfulness(predict, r, s, tokens.ids, FRACTIONS) for r, s in zip(results, ranked)], axis=0)
+    return np.mean([faithfulness(predict, r, s, tokens.ids, FRACTIONS) for r, s in zip(results, ranked)], axis=0)
 
 
 @pytest.mark.parametrize("method", ["saliency", "occlusion"])

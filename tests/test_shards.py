@@ -9,14 +9,14 @@ import sys
 import numpy as np
 import pytest
 
+from stages.attribution.batching import CHUNK_SIZE, length_chunks
 from stages.attribution.examples import from_sentences
-from stages.attribution.explaining import explain_examples, explanations
-from stages.attribution.ig import CHUNK_SIZE, length_chunks
 from stages.attribution.quality import quality_metrics
+from stages.attribution.records import explain_examples, explanations_file
 from stages.attribution.shards import examples_payload, merge, read_examples, split
 from stages.plumbing.artifacts import write_json
+from stages.plumbing.errors import UserError
 from stages.plumbing.models import load_classifier
-from stages.plumbing.params import UserError
 from tests.test_explain import PARAMS
 
 SENTENCES = ["a fine film", "dull", "i love it , i like it", "far too long and dull", "moving", "a wonderful , moving film",
@@ -57,7 +57,7 @@ def write_shards(folder, classifier, tokenizer, examples, count):
     folder.mkdir(parents=True)
     for index, positions in enumerate(split([len(e.token_ids) for e in examples], count)):
         records = explain_examples(classifier, tokenizer, [examples[p] for p in positions], SETTINGS, positions)
-        write_json(folder / f"{index}.json", explanations("tiny", "x", SETTINGS, records, data={"source": "keras"},
+        write_json(folder / f"{index}.json", explanations_file("tiny", "x", SETTINGS, records, data={"source": "keras"},
                                                           shard=f"{index}/{count}", metrics=quality_metrics(records)))
 
 

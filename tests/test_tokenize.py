@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from stages import decode
-from stages.plumbing.params import DecodeParams, UserError
+from stages.plumbing.errors import UserError
 from stages.plumbing.texts import encode, fit_to_length, read_decoded
+from stages.schemas.decode import DecodeParams
 from stages.tokenize import length_stats
 
 BROKEN_DECODED_FILES: dict[str, tuple[Callable[[Path], object], str]] = {

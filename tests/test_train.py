@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stages.plumbing.errors import UserError
 from stages.plumbing.models import load_classifier
-from stages.plumbing.params import ModelParams, UserError
+from stages.schemas.model import ModelParams
 from stages.train import batches, compile_classifier, learning_rate_schedule, resolve_train_steps, seed_everything
 
 MODEL = ModelParams(checkpoint="unused", init_lr=5e-5, min_lr_ratio=0.0, batch_size=16, num_warmup_steps=0,

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from stages.attribution.batching import rows_of
 from stages.attribution.compiled import integrate_rules
-from stages.attribution.ig import rows_of
 
 # Measured on the default fine-tuned MiniLM (1% target, 10 reviews / 20 sentences): 16 intervals
 # leave 6 of 10 reviews and 7 of 20 sentences above 1%; 24 leave 2 reviews and no sentence.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from stages.plumbing.params import UserError
+from stages.plumbing.errors import UserError
 from stages.plumbing.texts import cut_position, encode
 
 if TYPE_CHECKING:

@@ -1,16 +1,17 @@
 """Integrated Gradients with alibi on a transformer layer, at each example's real length, and the
-quality figures of the result: completeness (Sundararajan et al. 2017) and ERASER faithfulness
-(DeYoung et al. 2020)."""
+completeness of the result (Sundararajan et al. 2017)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-CHUNK_SIZE = 8  # examples per explainer call: bounds the interpolation paths held in memory
+from stages.attribution.batching import CHUNK_SIZE, length_chunks, pad, rows_of
+from stages.attribution.layers import layer_getter
+from stages.schemas.explain import ExplainParams
+
 PROBABILITY_FLOOR = 1e-9  # |f(x) - f(baseline)| below this makes a relative error meaningless
 
 
@@ -73,30 +74,18 @@ class Attribution:
         return abs(self.delta) / max(abs(self.f_x - self.f_baseline), PROBABILITY_FLOOR)
 
 
+def settings_from(params: ExplainParams) -> Settings:
+    """The Settings of params.yaml's `explain` section."""
+    return Settings(layer=layer_getter(params.layer), n_steps=params.n_steps, method=params.method,
+                    internal_batch_size=params.internal_batch_size,
+                    completeness_target=params.completeness_target, max_steps=params.max_steps,
+                    chunk_size=CHUNK_SIZE, engine=params.engine, baseline=params.baseline)
+
+
 def baseline_ids(ids: np.ndarray, special_ids: Sequence[int], replacement_id: int) -> np.ndarray:
     """Every token replaced by `replacement_id` ([PAD] in the reference) except the special ones
     ([CLS], [SEP], [UNK], [PAD], [MASK])."""
     return np.where(np.isin(ids, special_ids), ids, replacement_id).astype(ids.dtype)
-
-
-def pad(sequences: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-pad id sequences to the longest one; return ids and attention mask."""
-    width = max(len(s) for s in sequences)
-    ids = np.full((len(sequences), width), pad_id, dtype=np.int32)
-    mask = np.zeros((len(sequences), width), dtype=np.int32)
-    for row, sequence in enumerate(sequences):
-        ids[row, :len(sequence)] = sequence
-        mask[row, :len(sequence)] = 1
-    return ids, mask
-
-
-def length_chunks(lengths: Sequence[int], chunk_size: int) -> list[np.ndarray]:
-    """Indices grouped `chunk_size` at a time, longest first, so each group pads very little.
-
-    Longest first allocates the widest chunk's buffers first, so narrower chunks can reuse them.
-    """
-    order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[start:start + chunk_size] for start in range(0, len(order), chunk_size)]
 
 
 def explainer(wrapper: Any, settings: Settings, n_steps: int) -> Any:
@@ -127,11 +116,6 @@ def integrate(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarra
     f_x = explanation.predictions[np.arange(len(target)), target]
     deltas = np.asarray(explanation.deltas)
     return per_token, f_x, f_x - per_token.sum(axis=1) + deltas, deltas
-
-
-def rows_of(arrays: Sequence[np.ndarray | None], rows: np.ndarray) -> list[np.ndarray | None]:
-    """The given rows of each array (None stays None: the zero baseline has no ids)."""
-    return [None if array is None else array[rows] for array in arrays]
 
 
 class FixedIntegral:
@@ -195,37 +179,3 @@ def explain(wrapper: Any, sequences: Sequence[np.ndarray], tokens: SpecialTokens
         bar.update(sum(len(sequences[i]) for i in chunk))
     bar.close()
     return results  # type: ignore[return-value]
-
-
-def top_k_count(fraction: float, candidates: int) -> int:
-    """Tokens in the top `fraction`: at least one, at most all candidates."""
-    return min(candidates, max(1, math.ceil(fraction * candidates)))
-
-
-def erasure_variants(token_ids: np.ndarray, scores: np.ndarray, special: np.ndarray,
-                     fractions: Sequence[float]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """For each fraction k: the sequence without its top-k scored tokens (comprehensiveness)
-    and the sequence of only them (sufficiency). Special tokens always stay."""
-    candidates = np.flatnonzero(~special)
-    ranked = candidates[np.argsort(-scores[candidates], kind="stable")]
-    without, only = [], []
-    for fraction in fractions:
-        top = np.zeros(len(token_ids), dtype=bool)
-        top[ranked[:top_k_count(fraction, len(candidates))]] = True
-        without.append(token_ids[~top])
-        only.append(token_ids[top | special])
-    return without, only
-
-
-def faithfulness(predict: Callable[[list[np.ndarray]], np.ndarray], example: Attribution, scores: np.ndarray,
-                 special_ids: Sequence[int], fractions: Sequence[float]) -> tuple[float, float]:
-    """ERASER comprehensiveness and sufficiency of one example, each an AOPC: the mean over
-    `fractions` of the drop in the predicted-class probability when the top-scored tokens are
-    removed, or are all that is kept. `predict` maps id sequences to probabilities."""
-    special = np.isin(example.token_ids, special_ids)
-    if special.all():
-        return 0.0, 0.0
-    without, only = erasure_variants(example.token_ids, scores, special, fractions)
-    probabilities = predict(without + only)[:, example.predicted]
-    return (float(example.probability - probabilities[:len(fractions)].mean()),
-            float(example.probability - probabilities[len(fractions):].mean()))

@@ -15,7 +15,7 @@ from scipy import stats
 
 from stages.attribution import ig
 from stages.attribution.agreement import ordinary_token_correlation
-from stages.plumbing.models import blocks, main_layer
+from stages.attribution.layers import blocks, main_layer
 
 TRUNCATION = 2.0  # initial weights are a normal truncated at 2 standard deviations, as Keras' TruncatedNormal
 

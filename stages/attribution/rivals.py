@@ -17,16 +17,10 @@ import numpy as np
 
 from stages.attribution import ig
 from stages.attribution.agreement import ordinary_token_correlation
+from stages.attribution.batching import length_chunks, pad
 from stages.attribution.layer_hooks import layer_output, path_gradients
 
-METHODS = ("gradient_x_input", "saliency", "occlusion", "random")
 GRADIENT_METHODS = ("gradient_x_input", "saliency")  # one gradient pass gives both
-
-
-def passes(method: str, length: int, n_steps: int) -> str:
-    """What one example of `length` tokens costs a method, in model passes."""
-    return {"ig": f"{n_steps} gradients", "gradient_x_input": "1 gradient", "saliency": "1 gradient",
-            "occlusion": f"{length - 2} forwards, one batch", "random": "none"}[method]
 
 
 def gradient_scores(wrapper: Any, layer: Any, sequences: Sequence[np.ndarray], targets: Sequence[int], pad_id: int,
@@ -36,8 +30,8 @@ def gradient_scores(wrapper: Any, layer: Any, sequences: Sequence[np.ndarray], t
     import tensorflow as tf
 
     scores: dict[str, list[Any]] = {method: [None] * len(sequences) for method in GRADIENT_METHODS}
-    for chunk in ig.length_chunks([len(s) for s in sequences], chunk_size):
-        ids, mask = (tf.constant(array) for array in ig.pad([sequences[i] for i in chunk], pad_id))
+    for chunk in length_chunks([len(s) for s in sequences], chunk_size):
+        ids, mask = (tf.constant(array) for array in pad([sequences[i] for i in chunk], pad_id))
         target = tf.constant(np.asarray(targets)[chunk], tf.int32)
         _, x, as_tuple = layer_output(wrapper, layer, ids, mask)
         gradient = path_gradients(wrapper, layer, x, as_tuple, ids, mask, target)

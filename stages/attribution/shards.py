@@ -10,9 +10,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from stages.attribution.batching import CHUNK_SIZE, length_chunks
 from stages.attribution.examples import Example
-from stages.attribution.ig import CHUNK_SIZE, length_chunks
-from stages.plumbing.params import UserError
+from stages.plumbing.errors import UserError
 
 SAME_IN_EVERY_SHARD = ("model", "checkpoint", "data", "settings")
 

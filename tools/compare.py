@@ -1,6 +1,6 @@
 """Compare the explanations of two or more revisions: how far the attributions moved, example by example.
 
-Usage: python -m stages.compare REV REV [REV ...] [--top-k 5] [--out reports/compare.html]
+Usage: python -m tools.compare REV REV [REV ...] [--top-k 5] [--out reports/compare.html]
        [--json reports/compare.json]
 REV is a git revision, a DVC experiment name or `workspace`. Each revision's explanation files are read
 through `dvc.api` (they live in git), examples are matched by file, source, id and text, and every pair
@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from stages.attribution.agreement import MEASURES, Features, agreement, common_features, summary
-from stages.attribution.explaining import EXPLANATIONS_FORMAT
+from stages.attribution.records import EXPLANATIONS_FORMAT
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run, write_json
+from stages.plumbing.errors import UserError
 from stages.plumbing.html import render_page, token_and_word_highlights
-from stages.plumbing.params import UserError
 
 WORKSPACE = "workspace"
 # Relative L1 difference of an example's attributions below which a run reproduced another. Two runs
@@ -161,7 +161,7 @@ def revision_view(rev: str, record: dict[str, Any] | None) -> dict[str, Any]:
 def revisions_argument(values: list[str]) -> list[str]:
     if len(values) < 2 or len(set(values)) < len(values):
         raise UserError(f"compare needs two or more different revisions, got {' '.join(values) or 'none'}; "
-                        "e.g. `python -m stages.compare HEAD workspace`")
+                        "e.g. `python -m tools.compare HEAD workspace`")
     return values
 
 

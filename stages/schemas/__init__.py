@@ -1,0 +1,1 @@
+"""The schema of each params.yaml section, one module per section."""

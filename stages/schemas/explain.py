@@ -1,0 +1,69 @@
+"""The `explain` section: what is explained, the Integrated Gradients settings and the faithfulness figures."""
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal, Self
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from stages.plumbing.params import Expected, Params, worded
+from stages.schemas.fields import (CountOrAll, Fraction, NonNegativeInt, PositiveInt, Sentences, StepsOrAuto,
+                                   none_is_empty)
+
+
+def from_zero(indices: list[int]) -> list[int]:
+    """Shard indices 0, 1, ..., N-1, in order."""
+    if indices != list(range(len(indices))) or not indices:
+        raise worded("is not allowed; expected the shard indices counted from 0, e.g. [0] or [0, 1]")
+    return indices
+
+
+def each_once(methods: list[str]) -> list[str]:
+    """Methods without a repeat."""
+    for index, method in enumerate(methods):
+        if method in methods[:index]:
+            raise worded("is listed twice; each method must be listed once", index=index, value=method)
+    return methods
+
+
+ShardIndices = Annotated[list[Annotated[int, Expected("a shard index, an integer from 0")]], AfterValidator(from_zero),
+                         Expected("the shard indices counted from 0, e.g. [0] or [0, 1]")]
+Layer = Annotated[str, Field(pattern=r"^(embeddings|layer_(0|[1-9][0-9]*))$"),
+                  Expected("embeddings or layer_N, N the index of a transformer block from 0",
+                           hints=("embeddings", "layer_0"))]
+IGMethod = Literal["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"]
+RivalMethod = Literal["gradient_x_input", "saliency", "occlusion", "random"]
+DEFAULT_RIVALS = ("gradient_x_input", "saliency", "random")  # occlusion is opt-in: one forward pass per token
+RivalMethods = Annotated[list[RivalMethod], BeforeValidator(none_is_empty), AfterValidator(each_once),
+                         Expected("a list of methods, e.g. ['saliency', 'random']")]
+
+
+class ExplainParams(Params):
+    """`explain`: what is explained, the Integrated Gradients settings and the faithfulness figures."""
+
+    section: ClassVar[str] = "explain"
+
+    n_reviews: CountOrAll
+    n_rt_sentences: NonNegativeInt
+    shards: ShardIndices
+    sentences: Sentences
+    layer: Layer
+    baseline: Literal["pad", "mask", "unk", "zero"] = "pad"
+    n_steps: StepsOrAuto
+    method: IGMethod
+    engine: Literal["alibi", "compiled"]
+    internal_batch_size: PositiveInt
+    completeness_target: Fraction
+    max_steps: PositiveInt
+    faithfulness_k: Annotated[list[Fraction], Field(min_length=1), Expected("a non-empty list of fractions in (0, 1]")]
+    methods: RivalMethods = Field(default_factory=lambda: list(DEFAULT_RIVALS))
+    seed: NonNegativeInt
+
+    @model_validator(mode="after")
+    def engine_can_run_the_settings(self) -> Self:
+        if self.baseline == "zero" and self.engine == "alibi":
+            raise worded("is not allowed with explain.engine = 'alibi', which builds baselines from token ids; "
+                         "choose one of pad, mask, unk, or explain.engine: compiled", key="baseline", value=self.baseline)
+        if self.n_steps == "auto" and self.engine == "alibi":
+            raise worded("is not allowed with explain.engine = 'alibi', whose rules cannot reuse passes; it needs "
+                         "explain.engine: compiled, or give a number of steps", key="n_steps", value=self.n_steps)
+        return self
