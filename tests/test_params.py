@@ -305,28 +305,28 @@ def test_the_cases_cover_every_key_of_every_section():
     assert keys - {case.key for case in CASES} == set()
 
 
-def readme_params_messages() -> list[str]:
-    """The backticked params messages of the "what happens" column of README's "Bad input" table."""
-    table = (ROOT / "README.md").read_text().split("## Bad input", 1)[1].split("\n## ", 1)[0]
+def documented_params_messages() -> list[str]:
+    """The backticked params messages of the "what happens" column of docs/errors.md's table."""
+    table = (ROOT / "docs" / "errors.md").read_text().split("## Bad input", 1)[1].split("\n## ", 1)[0]
     cells = [line.split("|")[2] for line in table.splitlines() if line.startswith("| ")]
     quoted = [message for cell in cells for message in re.findall(r"`([^`]+)`", cell)]
     return [message for message in quoted if re.match(r"params\.yaml: |unknown key '|[\w.\[\]]+ = ", message)]
 
 
-def readme_pattern(message: str) -> re.Pattern:
-    """A README message as a regex: `...` stands for any text, a lone capital (`line L`) for a number."""
+def documented_pattern(message: str) -> re.Pattern:
+    """A documented message as a regex: `...` stands for any text, a lone capital (`line L`) for a number."""
     parts = re.split(r"(\.\.\.|\b[A-Z]\b)", message)
     return re.compile("".join(".+" if part == "..." else r"\d+" if re.fullmatch("[A-Z]", part) else re.escape(part)
                               for part in parts))
 
 
 def test_readme_bad_input_messages_are_what_the_code_says(tmp_path, monkeypatch):
-    messages = readme_params_messages()
+    messages = documented_params_messages()
     assert "params.yaml: explain.n_steps = 0 is not allowed; expected an integer >= 1 or 'auto'" in messages
     for message in messages:
-        pattern = readme_pattern(message)
+        pattern = documented_pattern(message)
         cases = [case for case in CASES if pattern.search(f"params.yaml: {case.message}")]
-        assert cases, f"README's `{message}` is no case's message"
+        assert cases, f"docs/errors.md's `{message}` is no case's message"
         assert pattern.search(produce(cases[0], tmp_path, monkeypatch)), message
 
 

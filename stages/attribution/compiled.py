@@ -1,5 +1,8 @@
-"""The compiled engine: alibi's `IntegratedGradients`, same constructor and `explain`, with its eager
-loop over interpolation batches replaced by ONE call of a compiled `tf.function`.
+"""The compiled engine: a subclass of alibi's `IntegratedGradients` that keeps its `explain()` and its
+`Explanation`, with the eager loop over interpolation batches replaced by ONE call of a compiled
+`tf.function`. Its scope is narrower than alibi's: `layer` is required, and the model is called as
+`model(ids, attention_mask=...)` and attributed at that layer's output (no lists of inputs, no other
+forward kwargs).
 
 alibi builds the whole interpolation path on the host and runs each batch eagerly; here the layer
 outputs of x and of the baseline, every interpolation batch and the weighted sum stay in the graph,
