@@ -5,7 +5,8 @@ Usage: python -m stages.explain EXAMPLES_JSON MODEL_DIR OUT_JSON
 Explains the examples `shard_examples` gave the shard (EXAMPLES_JSON) with the fine-tuned model and
 writes one record per example and their quality figures per source (`metrics`) to OUT_JSON;
 `merge_explanations` joins the shards. Each example's random baseline is seeded by its position
-in the whole run, so the merged records are those of one unsharded run.
+in the whole run, so the merged records are those of one unsharded run. With `explain.executor: ray`
+the shard's chunks are explained on Ray actors (`attribution/distributed.py`), to the same bytes.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from stages.attribution.quality import quality_metrics
-from stages.attribution.records import explain_examples, explanations_file
+from stages.attribution.records import explain_examples, explanations_file, warn_incomplete
 from stages.attribution.shards import read_examples
 from stages.plumbing.artifacts import run, write_json
 from stages.plumbing.models import load_trained
@@ -30,12 +31,18 @@ def main() -> None:
     params = load_section(ExplainParams)
     model_name, model = selected_model()
     shard, data, examples, positions = read_examples(args.examples_json)
-    classifier, tokenizer = load_trained(args.model_dir)
-    records = explain_examples(classifier, tokenizer, examples, params, positions,
-                               progress=f"explain@{shard.partition('/')[0]}")
+    progress = f"explain@{shard.partition('/')[0]}"
+    if params.executor == "ray":
+        from stages.attribution.distributed import explain_on_ray
+
+        records = explain_on_ray(args.model_dir, examples, positions, params, progress)
+        warn_incomplete(records, params.completeness_target)
+    else:
+        classifier, tokenizer = load_trained(args.model_dir)
+        records = explain_examples(classifier, tokenizer, examples, params, positions, progress=progress)
     metrics = quality_metrics(records)
     write_json(args.out_json, explanations_file(model_name, model.checkpoint, params, records, data=data, shard=shard,
-                                           metrics=metrics))
+                                                metrics=metrics))
     print(metrics)
 
 

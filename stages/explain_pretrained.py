@@ -40,7 +40,7 @@ def main() -> None:
         print("explain_pretrained.enabled is false: nothing to explain "
               "(dvc exp run -S explain_pretrained.enabled=true to run it)")
     write_json(args.out_json, explanations_file(params.checkpoint, params.checkpoint, ig_params, records,
-                                           enabled=params.enabled))
+                                                enabled=params.enabled))
     write_json(args.metrics_json, quality_metrics(records, prefix=METRICS_PREFIX))
 
 

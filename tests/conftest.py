@@ -164,6 +164,18 @@ def make_project(project: Path, checkpoint: Path) -> Path:
     return project
 
 
+def all_reviews_explained(project: Path, checkpoint: Path) -> Path:
+    """`make_project` with all 16 held-out reviews and one Rotten Tomatoes sentence (17 examples: chunks
+    of 8, 8 and 1) and the random rival alone, reproduced in process and committed."""
+    make_project(project, checkpoint)
+    set_params(project, **{"explain.n_reviews": "all", "explain.methods": ["random"]})
+    run_dvc(project, "repro")
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run(git + ["add", "-A"], cwd=project, check=True)
+    subprocess.run(git + ["commit", "-qm", "explained in process"], cwd=project, check=True)
+    return project
+
+
 @pytest.fixture
 def project_copy(tmp_path, tiny_bert_dir):
     return make_project(tmp_path / "project", tiny_bert_dir)

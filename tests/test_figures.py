@@ -192,12 +192,12 @@ def test_auto_refines_the_examples_above_the_target_and_stops_at_the_finest_rule
 
 
 def test_the_completeness_warning_names_only_the_examples_above_the_target(capsys):
-    examples = [SimpleNamespace(source="imdb", id=index) for index in range(3)]
-    results = [attribution(0.75, 0.25, 0.5 * error) for error in (0.9 * TARGET, TARGET, 1.1 * TARGET)]
-    warn_incomplete(examples, results, TARGET)
+    records = [{"source": "imdb", "id": index, "completeness_error": error}
+               for index, error in enumerate((0.9 * TARGET, TARGET, 1.1 * TARGET))]
+    warn_incomplete(records, TARGET)
     warning = capsys.readouterr().err
     assert "imdb#2 (6.9%)" in warning and "imdb#0" not in warning and "imdb#1" not in warning
-    warn_incomplete(examples[:2], results[:2], TARGET)
+    warn_incomplete(records[:2], TARGET)
     assert capsys.readouterr().err == ""
 
 

@@ -185,6 +185,12 @@ CASES = [
          "each method must be listed once"),
     Case("explain.seed", MISSING, "explain.seed is missing"),
     Case("explain.seed", 4.2, f"explain.seed = 4.2 {INT_0}"),
+    Case("explain.executor", "rya", "explain.executor = 'rya' is not allowed; choose one of local, ray "
+         "(did you mean 'ray'?)"),
+    Case("explain.ray_workers", 0, f"explain.ray_workers = 0 {INT_1}"),
+    Case("explain.ray_cpus_per_worker", 0.5, f"explain.ray_cpus_per_worker = 0.5 {INT_1}"),
+    Case("explain.ray_gpus_per_worker", -1, "explain.ray_gpus_per_worker = -1 is not allowed; expected a number "
+         ">= 0 (fractions share a GPU)"),
     # explain_pretrained
     Case("explain_pretrained.enabled", "on", "explain_pretrained.enabled = 'on' is not allowed; expected true or false"),
     Case("explain_pretrained.checkpoint", "", "explain_pretrained.checkpoint = '' is not allowed; expected a "
@@ -320,7 +326,7 @@ def documented_pattern(message: str) -> re.Pattern:
                               for part in parts))
 
 
-def test_readme_bad_input_messages_are_what_the_code_says(tmp_path, monkeypatch):
+def test_documented_bad_input_messages_are_what_the_code_says(tmp_path, monkeypatch):
     messages = documented_params_messages()
     assert "params.yaml: explain.n_steps = 0 is not allowed; expected an integer >= 1 or 'auto'" in messages
     for message in messages:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_project, run_dvc, set_params
+from tests.conftest import all_reviews_explained, run_dvc, set_params
 from tests.test_pipeline import git, ran_stages
 
 MERGED = ("explanations/finetuned.json", "metrics/explain.json", "explanations/plots/finetuned.json")
@@ -21,12 +21,7 @@ MERGED = ("explanations/finetuned.json", "metrics/explain.json", "explanations/p
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, tiny_bert_dir) -> Path:
     """All 16 held-out reviews and one Rotten Tomatoes sentence: 17 examples, three chunks of 8."""
-    folder = make_project(tmp_path_factory.mktemp("shards") / "project", tiny_bert_dir)
-    set_params(folder, **{"explain.n_reviews": "all", "explain.methods": ["random"]})
-    run_dvc(folder, "repro")
-    git(folder, "add", "-A")
-    git(folder, "commit", "-qm", "one shard")
-    return folder
+    return all_reviews_explained(tmp_path_factory.mktemp("shards") / "project", tiny_bert_dir)
 
 
 def shard_runs(output: str) -> list[str]:

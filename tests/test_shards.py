@@ -58,7 +58,8 @@ def write_shards(folder, classifier, tokenizer, examples, count):
     for index, positions in enumerate(split([len(e.token_ids) for e in examples], count)):
         records = explain_examples(classifier, tokenizer, [examples[p] for p in positions], SETTINGS, positions)
         write_json(folder / f"{index}.json", explanations_file("tiny", "x", SETTINGS, records, data={"source": "keras"},
-                                                          shard=f"{index}/{count}", metrics=quality_metrics(records)))
+                                                               shard=f"{index}/{count}",
+                                                               metrics=quality_metrics(records)))
 
 
 @pytest.fixture(scope="module")

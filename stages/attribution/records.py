@@ -23,13 +23,13 @@ PREDICT_TOKENS = 2048  # per inference batch of the faithfulness figures, as `ev
 
 
 def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], params: ExplainParams,
-                     positions: Sequence[int] | None = None, progress: str = "explain") -> list[dict[str, Any]]:
+                     positions: Sequence[int] | None = None, progress: str | None = "explain") -> list[dict[str, Any]]:
     """Explain `examples` with IG and score each rival of `params.methods` on them; return one record per
     example, with the faithfulness of every method and each rival's rank agreement with IG.
 
     `positions` place the examples in the whole run (they differ from 0, 1, ... in a shard); they
     seed each example's random ranking, so a sharded run gives the records of an unsharded one.
-    `progress` names the progress bar.
+    `progress` names the progress bar (None: no bar).
     """
     positions = range(len(examples)) if positions is None else positions
     wrapper = probability_model(classifier)
@@ -54,8 +54,7 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], p
     for index, (example, result, position) in enumerate(zip(examples, results, positions)):
         faithful, agreement = {}, {}
         for method, ranking in [("ig", result.attributions)] + [(m, scores[m][index]) for m in params.methods]:
-            comprehensiveness, sufficiency = faithfulness(predict, result, ranking, tokens.ids,
-                                                             params.faithfulness_k)
+            comprehensiveness, sufficiency = faithfulness(predict, result, ranking, tokens.ids, params.faithfulness_k)
             faithful.update({f"comprehensiveness/{method}": significant(comprehensiveness),
                              f"sufficiency/{method}": significant(sufficiency)})
             if method != "ig":
@@ -63,13 +62,14 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], p
                 agreement[f"kendall_tau/{method}"] = None if tau is None else significant(tau)
         records.append({**record(example, result, tokenizer), "faithfulness": faithful,
                         "rank_agreement": agreement, "position": position})
-    warn_incomplete(examples, results, params.completeness_target)
+    warn_incomplete(records, params.completeness_target)
     return records
 
 
-def warn_incomplete(examples: Sequence[Example], results: Sequence[ig.Attribution], target: float) -> None:
-    above = [f"{e.source}#{e.id} ({r.completeness_error:.1%})" for e, r in zip(examples, results)
-             if r.completeness_error > target]
+def warn_incomplete(records: Sequence[dict[str, Any]], target: float) -> None:
+    """One warning naming every record whose completeness error is above `target`."""
+    above = [f"{r['source']}#{r['id']} ({r['completeness_error']:.1%})" for r in records
+             if r["completeness_error"] > target]
     if above:
         print(f"warning: completeness error above {target:.0%} for {', '.join(above)}; the integral is "
               "under-resolved: raise explain.n_steps or use n_steps: auto (Sundararajan et al. 2017)",
@@ -89,7 +89,7 @@ def record(example: Example, result: ig.Attribution, tokenizer: Any) -> dict[str
 
 
 def explanations_file(model: str, checkpoint: str, params: ExplainParams, records: list[dict[str, Any]],
-                 **extra: Any) -> dict[str, Any]:
+                      **extra: Any) -> dict[str, Any]:
     """An explanations file: which model and IG settings made the records, then the records."""
     settings = {key: getattr(params, key) for key in ("layer", "baseline", "n_steps", "method", "engine",
                                                       "internal_batch_size", "completeness_target", "max_steps",

@@ -29,18 +29,27 @@ def split(lengths: Sequence[int], count: int) -> list[list[int]]:
 def examples_payload(index: int, count: int, data: dict[str, Any], examples: Sequence[Example],
                      positions: Sequence[int]) -> dict[str, Any]:
     """A shard's examples file: which shard, the data settings, each example with its position in the run."""
-    return {"shard": f"{index}/{count}", "data": data,
-            "examples": [{**dataclasses.asdict(example), "token_ids": [int(t) for t in example.token_ids],
-                          "position": position} for example, position in zip(examples, positions)]}
+    return {"shard": f"{index}/{count}", "data": data, "examples": example_rows(examples, positions)}
+
+
+def example_rows(examples: Sequence[Example], positions: Sequence[int]) -> list[dict[str, Any]]:
+    """The examples as JSON rows, each with its position in the run (`parse_examples` reads them back)."""
+    return [{**dataclasses.asdict(example), "token_ids": [int(t) for t in example.token_ids], "position": position}
+            for example, position in zip(examples, positions)]
+
+
+def parse_examples(payload: dict[str, Any]) -> tuple[list[Example], list[int]]:
+    """The examples of a payload's `examples` rows and their positions in the run."""
+    examples = [Example(**{**fields, "token_ids": np.asarray(fields["token_ids"], dtype=np.int32)})
+                for fields in ({k: v for k, v in e.items() if k != "position"} for e in payload["examples"])]
+    return examples, [int(e["position"]) for e in payload["examples"]]
 
 
 def read_examples(path: Path) -> tuple[str, dict[str, Any], list[Example], list[int]]:
     """A shard's examples file: the shard (`I/N`), the data settings, the examples and their positions."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
-        examples = [Example(**{**fields, "token_ids": np.asarray(fields["token_ids"], dtype=np.int32)})
-                    for fields in ({k: v for k, v in e.items() if k != "position"} for e in payload["examples"])]
-        return payload["shard"], payload["data"], examples, [int(e["position"]) for e in payload["examples"]]
+        return payload["shard"], payload["data"], *parse_examples(payload)
     except FileNotFoundError:
         raise UserError(f"{path}: missing; run `dvc repro shard_examples`") from None
     except (OSError, ValueError, KeyError, TypeError) as error:

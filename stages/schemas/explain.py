@@ -57,6 +57,11 @@ class ExplainParams(Params):
     faithfulness_k: Annotated[list[Fraction], Field(min_length=1), Expected("a non-empty list of fractions in (0, 1]")]
     methods: RivalMethods = Field(default_factory=lambda: list(DEFAULT_RIVALS))
     seed: NonNegativeInt
+    # Where the reviews' shards are explained; none of these changes a result, so no stage depends on them.
+    executor: Literal["local", "ray"] = "local"
+    ray_workers: PositiveInt = 2
+    ray_cpus_per_worker: PositiveInt = 1
+    ray_gpus_per_worker: Annotated[float, Field(ge=0), Expected("a number >= 0 (fractions share a GPU)")] = 0.0
 
     @model_validator(mode="after")
     def engine_can_run_the_settings(self) -> Self:

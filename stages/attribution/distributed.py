@@ -1,0 +1,112 @@
+"""Explaining a shard's examples on Ray (`explain.executor: ray`).
+
+Ray Data streams the shard's length chunks, the very batches an in-process run explains, to a pool
+of actors; each actor loads the model and the explainer once and explains whole chunks with
+`explain_examples`, so the records that come back are the in-process run's, byte for byte. The
+model travels through Ray's object store and the code as the job's `py_modules`, so a node needs
+the project's Python environment but neither the checkout nor the model. A worker that dies is
+replaced and its chunk explained again (Ray Data's retries); the records are then put back in the
+shard's order, and a lost or repeated example stops the stage.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from stages.attribution.batching import CHUNK_SIZE, length_chunks
+from stages.attribution.examples import Example
+from stages.attribution.records import explain_examples
+from stages.attribution.shards import example_rows, parse_examples
+from stages.plumbing.cluster import ray_session
+from stages.plumbing.errors import UserError
+from stages.plumbing.models import load_trained
+from stages.schemas.explain import ExplainParams
+
+
+def model_files(model_dir: Path) -> dict[str, bytes]:
+    """Every file of a saved model, by its path inside `model_dir`."""
+    if not model_dir.is_dir():
+        raise UserError(f"{model_dir}: missing; run `dvc repro train`")
+    return {str(path.relative_to(model_dir)): path.read_bytes() for path in sorted(model_dir.rglob("*"))
+            if path.is_file()}
+
+
+class ChunkExplainer:
+    """A Ray Data actor: the model and settings loaded once, then one chunk of examples per call."""
+
+    def __init__(self, model: list[Any], params_json: str) -> None:
+        import ray
+        import tensorflow as tf
+
+        params = ExplainParams.model_validate_json(params_json)
+        # before TensorFlow's first op: without memory growth it takes all of a GPU at once
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
+        # TensorFlow keeps its own thread count, the node's cores, as an in-process run does: Eigen's
+        # sums depend on it (1 thread against 2 moved 2 of 17 tiny-model examples by 1e-7)
+        folder = Path(tempfile.mkdtemp(prefix="classifier-"))
+        for name, content in ray.get(model[0]).items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(content)
+        self.classifier, self.tokenizer = load_trained(folder)
+        self.params = params
+        self.node = ray.get_runtime_context().get_node_id()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[str]]:
+        records = []
+        for chunk in batch["chunk"]:
+            examples, positions = parse_examples(json.loads(chunk))
+            records.append(json.dumps(explain_examples(self.classifier, self.tokenizer, examples, self.params,
+                                                       positions, progress=None)))
+        return {"records": records, "node": [self.node] * len(records)}
+
+
+def pool_size(resources: dict[str, float], params: ExplainParams, chunks: int) -> int:
+    """`explain.ray_workers`, or fewer: no more than the chunks, nor than the cluster's CPUs and GPUs fit."""
+    fits = [resources.get("CPU", 0) // params.ray_cpus_per_worker]
+    if params.ray_gpus_per_worker:
+        fits.append(resources.get("GPU", 0) // params.ray_gpus_per_worker)
+    return int(max(1, min(params.ray_workers, chunks, *fits)))
+
+
+def explain_on_ray(model_dir: Path, examples: Sequence[Example], positions: Sequence[int], params: ExplainParams,
+                   progress: str) -> list[dict[str, Any]]:
+    """The records `explain_examples` makes of `examples`, explained chunk by chunk on Ray actors."""
+    if not examples:
+        return []
+    chunks = length_chunks([len(example.token_ids) for example in examples], CHUNK_SIZE)
+    rows = [{"chunk": json.dumps({"examples": example_rows([examples[i] for i in chunk],
+                                                           [positions[i] for i in chunk])})} for chunk in chunks]
+    started = time.perf_counter()
+    with ray_session(params.ray_gpus_per_worker) as stream:
+        import ray
+        import ray.data
+
+        up = time.perf_counter()
+
+        # a fixed pool, one chunk at a time per actor: every worker the cluster fits gets chunks
+        pool = ray.data.ActorPoolStrategy(size=pool_size(ray.cluster_resources(), params, len(rows)),
+                                          max_tasks_in_flight_per_actor=1)
+        explained = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+            ChunkExplainer, fn_constructor_args=([ray.put(model_files(model_dir))], params.model_dump_json()),
+            batch_size=1, batch_format="numpy", num_cpus=params.ray_cpus_per_worker,
+            num_gpus=params.ray_gpus_per_worker or None, compute=pool)
+        records, nodes = [], set()
+        with tqdm(total=len(examples), desc=progress, unit="example", file=stream) as bar:
+            for row in explained.iter_rows():
+                chunk_records = json.loads(row["records"])
+                records += chunk_records
+                nodes.add(row["node"])
+                bar.update(len(chunk_records))
+        done = time.perf_counter()
+    if sorted(record["position"] for record in records) != sorted(positions):
+        raise RuntimeError(f"Ray returned {len(records)} records for {len(positions)} examples")
+    print(f"explained {len(records)} examples in {len(chunks)} chunks on {len(nodes)} Ray node(s) "
+          f"({', '.join(sorted(nodes))}): Ray up in {up - started:.1f} s, explained in {done - up:.1f} s")
+    return sorted(records, key=lambda record: record["position"])

@@ -1,0 +1,237 @@
+"""`explain.executor: ray` on a tiny BERT: a real two-node Ray cluster on this machine (token
+authentication on, torn down after) gives the in-process bytes and explains on both nodes; a worker
+killed mid-run is replaced; a run stopped between shards resumes from DVC's run-cache; the default
+run starts no Ray; a local instance listens on loopback only; bad input is one line."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from stages.plumbing import cluster
+from stages.plumbing.errors import UserError
+from tests.conftest import all_reviews_explained, dvc_env, run_dvc, set_params
+from tests.test_pipeline import git, ran_stages
+
+SHARD = "explanations/shards/0.json"
+MERGED = ("explanations/finetuned.json", "metrics/explain.json", "explanations/plots/finetuned.json")
+RAY = Path(sys.executable).parent / "ray"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+IN_PROCESS: dict[str, bytes] = {}  # the project's outputs as the in-process run wrote them
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, tiny_bert_dir) -> Path:
+    """17 examples (three chunks of 8, 8 and 1), explained in process and committed."""
+    folder = all_reviews_explained(tmp_path_factory.mktemp("ray") / "project", tiny_bert_dir)
+    IN_PROCESS.update({name: (folder / name).read_bytes() for name in (SHARD, *MERGED)})
+    return folder
+
+
+def processes_under(marker: str) -> list[int]:
+    """The processes whose command line holds `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[dict[str, str]]:
+    """A head and a second node of one CPU each, with token authentication; the environment to reach it."""
+    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Unix socket paths must stay short
+    port = free_port()
+    env = {**dvc_env(), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+    try:
+        subprocess.run([str(RAY), "start", "--head", f"--port={port}", "--include-dashboard=false",
+                        f"--temp-dir={temp_dir}", f"--dashboard-agent-listen-port={free_port()}", *common],
+                       env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run([str(RAY), "start", f"--address=127.0.0.1:{port}", f"--dashboard-agent-listen-port={free_port()}",
+                        *common], env=env, check=True, capture_output=True, timeout=120)
+        yield {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}
+    finally:
+        for pid in processes_under(temp_dir):
+            with_signal(pid, signal.SIGKILL)
+
+
+def with_signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def test_two_nodes_give_the_in_process_bytes(project, ray_cluster):
+    set_params(project, **{"explain.executor": "ray", "explain.ray_workers": 2})
+    result = subprocess.run(["dvc", "repro", "-f", "-s", "explain@0"], cwd=project, env=ray_cluster,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (project / SHARD).read_bytes() == IN_PROCESS[SHARD]
+    assert re.search(r"explained 17 examples in 3 chunks on 2 Ray node\(s\)", result.stdout), result.stdout
+    assert "Token authentication" not in result.stderr and "INFO" not in result.stderr  # Ray's notices hidden
+
+
+def test_a_worker_killed_mid_run_is_replaced_and_its_chunk_redone(project, ray_cluster):
+    set_params(project, **{"explain.executor": "ray", "explain.ray_workers": 2})
+    (project / SHARD).unlink()
+    run = subprocess.Popen(["dvc", "repro", "-f", "-s", "explain@0"], cwd=project, env=ray_cluster,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline, killed = time.monotonic() + 300, None
+    while killed is None and time.monotonic() < deadline and run.poll() is None:
+        workers = processes_under("ChunkExplainer")
+        if workers:
+            time.sleep(3)  # inside its first chunk: the model loaded, the explainer at work
+            killed = workers[0]
+            with_signal(killed, signal.SIGKILL)
+        time.sleep(0.2)
+    stdout, stderr = run.communicate(timeout=600)
+    assert killed is not None, "no Ray worker was seen"
+    assert run.returncode == 0, stderr[-3000:]
+    assert (project / SHARD).read_bytes() == IN_PROCESS[SHARD]
+    assert "explained 17 examples in 3 chunks" in stdout
+
+
+def test_a_run_stopped_between_shards_resumes_without_redoing_them(project):
+    """Two shards on a local Ray instance; the driver (`dvc repro`) is killed once explain@0 is
+    committed; the rerun restores explain@0 and ends in the bytes of the one-shard run."""
+    set_params(project, **{"explain.executor": "ray", "explain.shards": [0, 1]})
+    git(project, "commit", "-qam", "two shards on Ray")
+    run = subprocess.Popen(["dvc", "repro"], cwd=project, env=dvc_env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output = ""
+    for line in run.stdout:
+        output += line
+        if "Running stage 'explain@1'" in line:
+            break
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    assert "Running stage 'explain@0'" in output
+    rerun = run_dvc(project, "repro").stdout
+    assert ran_stages(rerun) == ["explain@1", "merge_explanations"]
+    assert {name: (project / name).read_bytes() for name in MERGED} == {name: IN_PROCESS[name] for name in MERGED}
+
+
+def test_the_default_run_starts_no_ray(project):
+    """The in-process stage, watched while it runs: no process of its tree is Ray's. (alibi imports
+    the `ray` module when it is installed; importing starts nothing.)"""
+    set_params(project, **{"explain.executor": "local", "explain.shards": [0]})
+    run = subprocess.Popen([sys.executable, "-m", "stages.explain", "data/shards/0.json", "models/classifier",
+                            str(project / "in-process.json")], cwd=project, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, env={**dvc_env(), "PYTHONPATH": str(project)})
+    seen = set()
+    while run.poll() is None:
+        seen |= {command_name(pid) for pid in descendants(run.pid) - {run.pid}}
+        time.sleep(0.1)
+    assert run.returncode == 0 and (project / "in-process.json").read_bytes() == IN_PROCESS[SHARD]
+    assert not {name for name in seen if name in ("gcs_server", "raylet") or name.startswith("ray::")}, seen
+
+
+def command_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+LISTENING = "0A"  # TCP state LISTEN in /proc/net/tcp
+
+
+def listening_addresses(pids: set[int]) -> set[str]:
+    """The addresses the processes `pids` listen on (IPv4 and IPv6)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            inodes |= {os.readlink(fd).removeprefix("socket:[").removesuffix("]")
+                       for fd in Path(f"/proc/{pid}/fd").iterdir() if os.readlink(fd).startswith("socket:")}
+        except OSError:
+            continue
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == LISTENING and fields[9] in inodes:
+                address = bytes.fromhex(fields[1].split(":")[0])
+                addresses.add(socket.inet_ntop(socket.AF_INET if len(address) == 4 else socket.AF_INET6,
+                                               address if len(address) == 4 else b"".join(
+                                                   address[i:i + 4][::-1] for i in range(0, 16, 4)))
+                              if len(address) == 16 else socket.inet_ntoa(address[::-1]))
+    return addresses
+
+
+def descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    found, pending = set(), [root]
+    while pending:
+        pid = pending.pop()
+        found.add(pid)
+        pending += children.get(pid, [])
+    return found
+
+
+def test_a_local_instance_listens_on_loopback_only():
+    probe = ("from stages.plumbing.cluster import ray_session\n"
+             "with ray_session(0):\n    print('up', flush=True)\n    input()\n")
+    session = subprocess.Popen([sys.executable, "-c", probe], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, env={k: v for k, v in dvc_env().items() if k != "RAY_ADDRESS"})
+    try:
+        assert session.stdout.readline().strip() == "up"
+        addresses = listening_addresses(descendants(session.pid))
+        assert addresses and addresses <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, addresses
+    finally:
+        session.communicate("\n", timeout=120)
+
+
+def test_an_address_with_no_cluster_is_one_line_at_once(monkeypatch):
+    address = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    started = time.monotonic()
+    with pytest.raises(UserError, match=rf"^RAY_ADDRESS={address}: no Ray cluster answers there \(Connection refused\); "
+                                        "start one with `ray start --head`, or unset RAY_ADDRESS"):
+        cluster.cluster_address()
+    assert time.monotonic() - started < 30
+
+
+def test_gpus_the_cluster_lacks_are_one_line():
+    with pytest.raises(UserError, match=r"^the Ray cluster has 0 GPUs, and explain.ray_gpus_per_worker asks 1 per "
+                                        r"worker; set it to 0 to explain on CPUs$"):
+        cluster.check_gpus({"CPU": 2.0}, 1)
+    cluster.check_gpus({"CPU": 2.0, "GPU": 1.0}, 0.5)
+
+
+def test_ray_missing_is_one_line_saying_how_to_install(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", raising=False)  # restored after the session sets it
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    with pytest.raises(UserError, match=r"^Ray is not installed \(ray is missing\), and explain.executor = 'ray' "
+                                        r"needs it: pip install"):
+        with cluster.ray_session(0):
+            pass
