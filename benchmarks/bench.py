@@ -41,6 +41,7 @@ from stages.attribution import ig
 from stages.plumbing.artifacts import run, write_json
 from stages.plumbing.errors import UserError
 from stages.plumbing.params import load_section
+from stages.schemas.evaluate import EvaluateParams
 from stages.schemas.explain import ExplainParams
 from stages.schemas.model import selected_model
 
@@ -122,9 +123,10 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     training = spawn("train", {**base, "checkpoint": checkpoint, "steps": 3 if args.quick else 8,
                                "warmup_steps": 1 if args.quick else 2, "n_validation": 32 if args.quick else 200})
     reviews, sentences = args.evaluate_counts or ((16, 64) if args.quick else (200, 1700))
-    inference = {layout: spawn("evaluate", {**base, "layout": layout, "batch_tokens": load_section(
-        "evaluate", args.params).batch_tokens, "sets": [("imdb", "test", reviews),
-                                                         ("rotten_tomatoes", "rotten_tomatoes", sentences)]})
+    batch_tokens = load_section(EvaluateParams, args.params).batch_tokens
+    inference = {layout: spawn("evaluate", {**base, "layout": layout, "batch_tokens": batch_tokens,
+                                            "sets": [("imdb", "test", reviews),
+                                                     ("rotten_tomatoes", "rotten_tomatoes", sentences)]})
                  for layout in ("before", "after")}
     with ThreadPoolExecutor(max_workers=2) as pool:  # only peak memory is read: run both at once
         small, large = pool.map(lambda count: spawn("memory", {**base, "count": count, "engine": memory_engine}),

@@ -17,7 +17,7 @@ import pytest
 from matplotlib.colors import to_hex, to_rgb
 
 from stages import render
-from stages.plumbing import html
+from stages.plumbing import charts, html
 from stages.plumbing.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -298,8 +298,8 @@ def test_each_card_gives_its_faithfulness():
 
 def test_repeated_words_are_told_apart_in_the_chart():
     words = render.merge_wordpieces(["[CLS]", "awful", "film", "awful", "plot", "[SEP]"], [0, -0.3, 0.1, -0.2, 0, 0])
-    assert render.bar_labels(words, [1, 3, 2]) == ["awful (1st)", "awful (2nd)", "film"]
-    assert [render.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
+    assert charts.bar_labels(words, [1, 3, 2]) == ["awful (1st)", "awful (2nd)", "film"]
+    assert [charts.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
 
 
