@@ -27,7 +27,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic", "--window-size=1280,2000",
                   "--host-resolver-rules=MAP * ~NOTFOUND")
-LONGEST_FIRST = ("test_pipeline.py", "test_bench.py")  # minutes each: started first, they end the run sooner
+LONGEST_FIRST = ("test_pipeline.py", "test_bench.py", "test_ray.py")  # minutes each: started first, they end the run sooner
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
