@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup repro test compare deps bench screenshot clean-venv
+.PHONY: setup repro test compare deps bench bench-ray screenshot clean-venv
 
 setup: $(STAMP)
 
@@ -57,6 +57,11 @@ $(BENCH_VENV)/.installed: requirements.lock requirements-bench.txt | $(BENCH_VEN
 bench: setup $(BENCH_VENV)/.installed
 	test -d models/classifier || PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro evaluate
 	$(BENCH_VENV)/bin/python -m benchmarks.bench --memory-engine compiled --out benchmarks/results.json
+
+# In process against Ray with 1 and 2 workers, on the first 16 held-out reviews (not part of CI).
+bench-ray: setup
+	test -d models/classifier || PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro evaluate
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks.ray_scaling --out benchmarks/ray_results.json
 
 # The README's picture: the real report, as headless Chromium draws it.
 screenshot:
