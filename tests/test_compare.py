@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 
 from stages.attribution.agreement import agreement, common_features, summary
+from stages.attribution.record_table import write_records
 from stages.plumbing.errors import UserError
-from tests.conftest import dvc_env, open_page
+from tests.conftest import dvc_env, explained_record, open_page
 from tools import compare
 
 HOSTILE = "<script>alert(1)</script>"
@@ -175,9 +177,47 @@ def test_a_missing_or_older_explanations_file_names_the_stage(repository, monkey
         run_compare(monkeypatch, "HEAD", "workspace")
     write_explanations(repository, REVIEWS, SENTENCES, format=1)
     with pytest.raises(UserError, match=r"explanations/finetuned.json at workspace: not an explanations file of "
-                                        r"format 2 \(an older run\?\); rerun `dvc repro merge_explanations` there"):
+                                        r"format 3 \(an older run\?\); rerun `dvc repro merge_explanations` there"):
         run_compare(monkeypatch, "HEAD", "workspace")
     assert not (repository / "reports").exists()
+
+
+def write_with_records(folder: Path, reviews: list[dict], kept: int) -> None:
+    """Explanations as `merge_explanations` writes them: every review in the records file, `kept` in git."""
+    write_explanations(folder, reviews[:kept], SENTENCES, format=3)
+    finetuned = folder / "explanations/finetuned.json"
+    finetuned.write_text(json.dumps({**json.loads(finetuned.read_text()), "records": {
+        "file": "explanations/finetuned.parquet", "examples": len(reviews)}}))
+    write_records(folder / "explanations/finetuned.parquet", {}, reviews)
+
+
+def test_every_record_is_compared_from_the_cache_and_git_alone_compares_what_it_keeps(repository, monkeypatch,
+                                                                                      capsys):
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    reviews = [explained_record("imdb", index, ("[CLS]", "good", "film", "here", "[SEP]"),
+                                [0.0, 0.3, -0.1, 0.02 * index, 0.0]) for index in range(3)]
+    write_with_records(repository, reviews, kept=1)
+    subprocess.run(["dvc", "add", "-q", "explanations/finetuned.parquet"], cwd=repository, check=True, env=dvc_env())
+    subprocess.run(git + ["add", "-A"], cwd=repository, check=True)
+    subprocess.run(git + ["commit", "-qm", "three reviews, one kept in git"], cwd=repository, check=True)
+    negated = {**reviews[2], "attributions": [-value for value in reviews[2]["attributions"]]}
+    write_with_records(repository, [*reviews[:2], negated], kept=1)
+
+    run_compare(monkeypatch, "HEAD", "workspace")
+    rows = json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["rows"]
+    spearman = {row["id"]: row["spearman"] for row in rows if row["source"] == "imdb"}
+    assert spearman == {0: pytest.approx(1.0), 1: pytest.approx(1.0), 2: pytest.approx(-1.0)}
+    assert "note:" not in capsys.readouterr().err
+
+    shutil.rmtree(repository / ".dvc" / "cache")
+    run_compare(monkeypatch, "HEAD", "workspace")
+    rows = json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["rows"]
+    assert {row["id"]: row["reason"] for row in rows if row["source"] == "imdb"} == {
+        0: None, 1: "explained in one revision only", 2: "explained in one revision only"}
+    note = capsys.readouterr().err
+    assert note.splitlines() == [
+        "note: explanations/finetuned.parquet at HEAD is in no DVC cache or remote at hand; comparing the 1 of its 3 "
+        "examples kept in explanations/finetuned.json (`dvc pull explanations/finetuned.parquet` to compare all)"]
 
 
 def test_the_command_exits_2_with_one_line(repository):

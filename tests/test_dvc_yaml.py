@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import make_project, run_dvc
 from tools import dependencies
@@ -75,23 +76,31 @@ def touch(path: Path) -> None:
         handle.write("# touched\n")
 
 
+def declared_outputs(project: Path) -> list[str]:
+    """Every out, metric and plot file of dvc.yaml's stages, of shard 0 for the foreach stage."""
+    paths = []
+    for stage in yaml.safe_load((project / "dvc.yaml").read_text())["stages"].values():
+        body = stage.get("do", stage)
+        for kind in ("outs", "metrics", "plots"):
+            paths += [(entry if isinstance(entry, str) else next(iter(entry))).replace("${item}", "0")
+                      for entry in body.get(kind, [])]
+    return paths
+
+
 def test_an_explanation_edit_leaves_the_training_stages_up_to_date(tmp_path):
     """A copy of the project whose every stage is committed on stand-in outputs; appending a comment to
     each module under stages/attribution/, then to the explain section's schema, changes explain@0
     in `dvc status` and none of decode, tokenize, train and evaluate."""
     project = make_project(tmp_path / "project", tmp_path / "checkpoint")
-    for folder in ("data/decoded", "data/tokens", "data/shards", "models/classifier", "dvclive/train/plots",
-                   "dvclive/evaluate/plots", "data/predictions", "explanations/shards", "explanations/plots"):
-        (project / folder).mkdir(parents=True, exist_ok=True)
-        (project / folder / "stand-in").write_text(folder)
-    for file in ("data/token_lengths.json", "data/shards/0.json", "explanations/shards/0.json", "reports/attributions.html",
-                 "dvclive/train/metrics.json", "dvclive/evaluate/metrics.json", "dvclive/evaluate/per_class.json",
-                 "explanations/finetuned.json", "explanations/sentences.json", "explanations/pretrained.json",
-                 "explanations/plots/finetuned.json", "explanations/plots/sentences.json",
-                 "explanations/plots/randomisation.json", "metrics/explain.json", "metrics/explain_sentences.json",
-                 "metrics/explain_pretrained.json", "metrics/sanity_check.json"):
-        (project / file).parent.mkdir(parents=True, exist_ok=True)
-        (project / file).write_text("{}")
+    for output in declared_outputs(project):
+        path = project / output
+        if path.suffix:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("{}")
+        else:  # a folder
+            path.mkdir(parents=True, exist_ok=True)
+            (path / "stand-in").write_text(output)
+    (project / "data/shards/0.json").write_text("{}")
     run_dvc(project, "commit", "-f", "-q")
     assert changed_stages(project) == set()
     for module in sorted((project / "stages" / "attribution").glob("*.py")):

@@ -185,6 +185,7 @@ CASES = [
          "each method must be listed once"),
     Case("explain.seed", MISSING, "explain.seed is missing"),
     Case("explain.seed", 4.2, f"explain.seed = 4.2 {INT_0}"),
+    Case("explain.report_examples", -1, f"explain.report_examples = -1 {INT_0}"),
     Case("explain.executor", "rya", "explain.executor = 'rya' is not allowed; choose one of local, ray "
          "(did you mean 'ray'?)"),
     Case("explain.ray_workers", 0, f"explain.ray_workers = 0 {INT_1}"),

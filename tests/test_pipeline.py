@@ -187,7 +187,7 @@ def test_explain_killed_mid_write_keeps_the_previous_outputs(project):
                             env={**os.environ, "PYTHONPATH": str(project)})
     assert killed.returncode == -signal.SIGKILL
     assert {name: (project / name).read_bytes() for name in outputs} == before
-    assert visible_files(project / "explanations") == ["finetuned.json", "plots/finetuned.json",
+    assert visible_files(project / "explanations") == ["finetuned.json", "finetuned.parquet", "plots/finetuned.json",
                                                        "plots/randomisation.json", "plots/sentences.json",
                                                        "pretrained.json", "sentences.json", "shards/0.json"]
     assert stage_status(project, "explain@0") == [] and is_clean(project)
@@ -242,7 +242,8 @@ def test_a_sentence_experiment_reruns_only_the_sentence_stage(project):
     git(project, "add", "-A")
     git(project, "commit", "-qm", "baseline run")
     params_before = (project / "params.yaml").read_text()
-    unchanged = ("metrics/explain.json", "explanations/finetuned.json", "dvclive/evaluate/metrics.json")
+    unchanged = ("metrics/explain.json", "explanations/finetuned.json", "explanations/finetuned.parquet",
+                 "dvclive/evaluate/metrics.json")
     before = {name: (project / name).read_bytes() for name in (*unchanged, "metrics/explain_sentences.json")}
 
     output = run_dvc(project, "exp", "run", "-n", "new-sentence", "-S",

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from stages.attribution.record_table import read_records
 from tests.conftest import all_reviews_explained, run_dvc, set_params
 from tests.test_pipeline import git, ran_stages
 
-MERGED = ("explanations/finetuned.json", "metrics/explain.json", "explanations/plots/finetuned.json")
+MERGED = ("explanations/finetuned.json", "explanations/finetuned.parquet", "metrics/explain.json",
+          "explanations/plots/finetuned.json")
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,28 @@ def test_two_shards_give_the_records_of_one(project):
     shards = [json.loads((project / f"explanations/shards/{index}.json").read_text()) for index in range(2)]
     assert [len(shard["examples"]) for shard in shards] == [9, 8]  # chunks of 8, 8 and 1, dealt out in turn
     assert all(set(shard["metrics"]) >= {"imdb/comprehensiveness/ig"} for shard in shards)
+
+
+def test_git_keeps_the_reports_examples_and_the_records_file_keeps_all(project):
+    """`explain.report_examples=3` of 16 reviews and 1 sentence: git keeps 4, the records file and the
+    figures stay those of all 17, and only the merge and the report run again."""
+    records, metrics = "explanations/finetuned.parquet", "metrics/explain.json"
+    before = {name: (project / name).read_bytes() for name in (records, metrics)}
+    output = run_dvc(project, "exp", "run", "-S", "explain.report_examples=3").stdout
+    assert ran_stages(output) == ["merge_explanations", "render"]
+    assert {name: (project / name).read_bytes() for name in (records, metrics)} == before
+    kept = json.loads((project / MERGED[0]).read_text())
+    assert [(example["source"], example["position"]) for example in kept["examples"]] == [
+        ("imdb", 0), ("imdb", 1), ("imdb", 2), ("rotten_tomatoes", 16)]
+    assert [example["position"] for example in read_records(project / records)] == list(range(17))
+    assert kept["records"] == {"file": records, "examples": 17}
+    assert {source: summary["examples"] for source, summary in kept["sources"].items()} == {"imdb": 16,
+                                                                                          "rotten_tomatoes": 1}
+    plotted = {row["example"] for row in json.loads((project / "explanations/plots/finetuned.json").read_text())}
+    assert len(plotted) == 4
+    report = (project / "reports/attributions.html").read_text()
+    assert ("Cards for the first examples of each source (3 of 16 held-out IMDB reviews, 1 of 1 Rotten Tomatoes "
+            "sentences)") in report
 
 
 def test_a_changed_example_reruns_its_shard_alone(project):

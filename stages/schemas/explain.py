@@ -57,6 +57,7 @@ class ExplainParams(Params):
     faithfulness_k: Annotated[list[Fraction], Field(min_length=1), Expected("a non-empty list of fractions in (0, 1]")]
     methods: RivalMethods = Field(default_factory=lambda: list(DEFAULT_RIVALS))
     seed: NonNegativeInt
+    report_examples: NonNegativeInt = 25
     # Where the reviews' shards are explained; none of these changes a result, so no stage depends on them.
     executor: Literal["local", "ray"] = "local"
     ray_workers: PositiveInt = 2

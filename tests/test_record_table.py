@@ -1,0 +1,66 @@
+"""The held-out examples' records in Parquet: what goes in comes out, in batches, and the same bytes each time."""
+from __future__ import annotations
+
+import pytest
+
+from stages.attribution.record_table import iter_records, read_header, read_records, shown, write_records
+from stages.plumbing.errors import UserError
+from tests.conftest import explained_record
+
+HEADER = {"format": 3, "model": "tiny", "checkpoint": "tiny", "settings": {"n_steps": 4}, "data": {"test_size": 16}}
+
+
+def records() -> list[dict]:
+    """Two sources, a truncated review, a sentence without a label, rank agreement that is undefined once."""
+    return [explained_record("imdb", 0, ("[CLS]", "great", "film", "[SEP]"), [0.0, 0.5, -0.1, 0.0],
+                             truncated=True, tokens_cut=3, cut_at=2,
+                             rank_agreement={"kendall_tau/random": 0.25}),
+            explained_record("rotten_tomatoes", 1, attributions=[0.0, 1e-7, 0.0], label=None, predicted=0,
+                             rank_agreement={"kendall_tau/random": None}),
+            explained_record("imdb", 2, ("[CLS]", "dull", "[SEP]"), [0.0, -2.5e-06, 0.0],
+                             rank_agreement={"kendall_tau/random": -1.0})]
+
+
+def test_what_is_written_is_read_back_with_its_header(tmp_path):
+    path = tmp_path / "records.parquet"
+    write_records(path, HEADER, records())
+    assert read_records(path) == records()
+    assert read_header(path) == HEADER
+
+
+def test_a_run_without_rivals_keeps_its_empty_rank_agreement(tmp_path):
+    path = tmp_path / "records.parquet"
+    write_records(path, HEADER, [explained_record()])
+    assert read_records(path) == [explained_record()]
+
+
+def test_a_reader_takes_only_the_columns_it_names_a_batch_at_a_time(tmp_path):
+    path = tmp_path / "records.parquet"
+    many = [explained_record("imdb", index) for index in range(600)]
+    write_records(path, HEADER, many)
+    read = list(iter_records(path, columns=("id", "faithfulness"), batch_rows=100))
+    assert read == [{"id": index, "faithfulness": many[0]["faithfulness"]} for index in range(600)]
+
+
+def test_the_same_records_give_the_same_bytes(tmp_path):
+    first, second = tmp_path / "first.parquet", tmp_path / "second.parquet"
+    write_records(first, HEADER, records())
+    write_records(second, HEADER, records())
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_git_keeps_the_first_examples_of_each_source_in_run_order():
+    mixed = [explained_record(source, index) for index, source in enumerate(["imdb", "rotten_tomatoes", "imdb",
+                                                                             "imdb", "rotten_tomatoes"])]
+    assert [record["id"] for record in shown(mixed, 2)] == [0, 1, 2, 4]
+    assert shown(mixed, 0) == [] and shown(mixed, 5) == mixed
+
+
+def test_a_missing_or_damaged_records_file_is_one_line(tmp_path):
+    with pytest.raises(UserError, match=r"records.parquet: missing; run `dvc repro merge_explanations` "
+                                        r"\(or `dvc pull` it\)$"):
+        read_records(tmp_path / "records.parquet")
+    (tmp_path / "records.parquet").write_text("{}")
+    with pytest.raises(UserError, match=r"records.parquet: not a Parquet file \(ArrowInvalid\); rebuild it with "
+                                        r"`dvc repro -f merge_explanations`$"):
+        read_records(tmp_path / "records.parquet")
