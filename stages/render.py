@@ -1,13 +1,13 @@
 """Stage `render`: a self-contained HTML report of the Integrated Gradients attributions.
 
-Usage: python -m stages.render FINETUNED_JSON SENTENCES_JSON PRETRAINED_JSON RANDOMISATION_JSON DVCLIVE_DIR OUT_HTML
+Usage: python -m stages.render FINETUNED_JSON SENTENCES_JSON PRETRAINED_JSON RANDOMISATION_JSON DATASET_JSON
+       DVCLIVE_DIR OUT_HTML
 One card per example the explanations files keep in git, its tokens highlighted as in alibi's example
-(PiYG, scaled per example to its largest |attribution|) with a CSS-only switch
-to whole words, the model's figures, the quality of the attributions per source (of all
-the explained records: IG against its rivals, and the randomisation test's cascade) and the dvclive
-charts that exist. The page
-loads nothing and runs no script; every text from the data is HTML-escaped and
-the bytes are the same on every run.
+(PiYG, scaled per example to its largest |attribution|) with a CSS-only switch to whole words; the
+model's figures; the quality of the attributions per source (of all the explained records: IG against
+its rivals, and the randomisation test's cascade); the top words toward each class across the dataset,
+each linking to the cards it occurs in; and the dvclive charts that exist. The page loads nothing and
+runs no script; every text from the data is HTML-escaped and the bytes are the same on every run.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from stages.attribution.methods import NAMES as METHOD_NAMES
 from stages.attribution.methods import passes
+from stages.attribution.word_stats import document_words
 from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run
 from stages.plumbing.charts import confusion_chart, randomisation_chart, top_words_chart, training_chart
@@ -36,6 +37,7 @@ EXAMPLE_KEYS = ("source", "id", "text", "label", "truncated", "tokens", "attribu
                 "f_x", "f_baseline", "completeness_error", "n_steps", "faithfulness")
 NUMBER_KEYS = ("probability", "f_x", "f_baseline", "completeness_error", "n_steps")
 ENABLE_PRETRAINED = "dvc exp run -S explain_pretrained.enabled=true"
+CARD_LINKS = 8  # links to the cards a top word occurs in, the first in run order
 
 
 def read_json(path: Path, rebuild: str) -> Any:
@@ -145,7 +147,7 @@ def example_card(example: dict[str, Any], salt: str) -> dict[str, Any]:
     faithfulness = example["faithfulness"]
     label, predicted = example["label"], int(example["predicted"])
     return {
-        "title": SOURCE_TITLES.get(example["source"], str(example["source"])), "id": example["id"],
+        "anchor": salt, "title": SOURCE_TITLES.get(example["source"], str(example["source"])), "id": example["id"],
         "label": f"label: {CLASS_NAMES[int(label)]}" if label is not None else "no label (free text)",
         "predicted": CLASS_NAMES[predicted], "probability": f"{float(example['probability']):.3f}",
         "verdict": None if label is None else ("correct" if int(label) == predicted else "wrong"),
@@ -214,7 +216,7 @@ def accuracy_text(scores: dict[str, Any], prefix: str, name: str) -> str:
 
 
 def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrained: dict[str, Any],
-                  randomisation: list[dict[str, Any]], live_dir: Path) -> str:
+                  randomisation: list[dict[str, Any]], view: dict[str, Any], live_dir: Path) -> str:
     """The whole page: the fine-tuned model's reviews and sentences, then the pretrained model's."""
     scores = {**(read_optional_json(live_dir / "evaluate" / "per_class.json", rebuild="evaluate") or {}),
               **(read_optional_json(live_dir / "evaluate" / "metrics.json", rebuild="evaluate") or {})}
@@ -239,7 +241,39 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
         pretrained={"enabled": pretrained.get("enabled", True), "checkpoint": str(pretrained.get("checkpoint", "")),
                     "cards": [example_card(example, f"pretrained-{index}")
                               for index, example in enumerate(pretrained["examples"])]},
-        kept_note=kept_note(finetuned), enable_command=ENABLE_PRETRAINED, run=describe_run())
+        kept_note=kept_note(finetuned), word_sections=word_sections(view, finetuned["examples"]),
+        top_k=view.get("settings", {}).get("top_k"), enable_command=ENABLE_PRETRAINED, run=describe_run())
+
+
+def word_sections(view: dict[str, Any], examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The dataset view's top words per source and class, each with the cards (`finetuned-I`) of that source
+    and predicted class it occurs in."""
+    cards_of: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for index, example in enumerate(examples):
+        group = (example["source"], CLASS_NAMES[int(example["predicted"])])
+        for word in dict.fromkeys(word for word, _ in document_words(example)):
+            cards_of.setdefault((*group, word), []).append({"anchor": f"finetuned-{index}", "id": example["id"]})
+    return [{"name": SOURCE_NAMES.get(source, source), "class": name, "documents": entry["documents"],
+             "ranked": entry["ranked_words"],
+             "words": [{**row, "z": "—" if row["log_odds_z"] is None else f"{row['log_odds_z']:.1f}",
+                        "cards": cards_of.get((source, name, row["word"]), [])[:CARD_LINKS],
+                        "more": max(0, len(cards_of.get((source, name, row["word"]), [])) - CARD_LINKS)}
+                       for row in entry["top"]]}
+            for source, classes in view["sources"].items() for name, entry in classes.items()]
+
+
+def read_dataset_view(path: Path) -> dict[str, Any]:
+    """The aggregate_words stage's view, checked before any HTML is written."""
+    view = read_json(path, rebuild="aggregate_words")
+    try:
+        for classes in view["sources"].values():
+            for entry in classes.values():
+                for row in entry["top"]:
+                    if not {"word", "score", "documents", "top_k_share", "log_odds_z", "flags"} <= set(row):
+                        raise ValueError("a top word lacks its figures")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise UserError(f"{path}: not a dataset view ({error}); rebuild it with `dvc repro -f aggregate_words`") from None
+    return view
 
 
 def kept_note(explanations: dict[str, Any]) -> str:
@@ -255,13 +289,15 @@ def kept_note(explanations: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("finetuned_json", "sentences_json", "pretrained_json", "randomisation_json", "live_dir", "out_html"):
+    for name in ("finetuned_json", "sentences_json", "pretrained_json", "randomisation_json", "dataset_json",
+                 "live_dir", "out_html"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
     explained = [read_explanations(args.finetuned_json, rebuild="merge_explanations"),
                  read_explanations(args.sentences_json, rebuild="explain_sentences"),
                  read_explanations(args.pretrained_json, rebuild="explain_pretrained")]
-    page = render_report(*explained, read_randomisation(args.randomisation_json), args.live_dir)
+    page = render_report(*explained, read_randomisation(args.randomisation_json), read_dataset_view(args.dataset_json),
+                         args.live_dir)
     with atomic_path(args.out_html) as staging:
         staging.write_text(page, encoding="utf-8")
     print(f"{args.out_html}: {sum(len(file['examples']) for file in explained)} examples")

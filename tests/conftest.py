@@ -155,7 +155,7 @@ def make_project(project: Path, checkpoint: Path) -> Path:
                            "model": "tiny", "decode.train_size": 32, "decode.test_size": 16,
                            "decode.rotten_tomatoes_size": 24, "tokenize.max_len": 64, "train.log_every_steps": 2,
                            "explain.n_reviews": 2, "explain.n_rt_sentences": 1, "explain.n_steps": 4,
-                           "explain.internal_batch_size": 20,
+                           "explain.internal_batch_size": 20, "aggregate_words.min_documents": 1,
                            "explain.sentences": ["a fine film", "<script>alert(1)</script> dull"]})
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)

@@ -16,6 +16,7 @@ from stages.attribution.agreement import agreement, common_features, summary
 from stages.attribution.record_table import write_records
 from stages.plumbing.errors import UserError
 from tests.conftest import dvc_env, explained_record, open_page
+from tests.test_render import dataset_view_of
 from tools import compare
 
 HOSTILE = "<script>alert(1)</script>"
@@ -207,17 +208,43 @@ def test_every_record_is_compared_from_the_cache_and_git_alone_compares_what_it_
     rows = json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["rows"]
     spearman = {row["id"]: row["spearman"] for row in rows if row["source"] == "imdb"}
     assert spearman == {0: pytest.approx(1.0), 1: pytest.approx(1.0), 2: pytest.approx(-1.0)}
-    assert "note:" not in capsys.readouterr().err
+    assert "finetuned.parquet" not in capsys.readouterr().err
 
     shutil.rmtree(repository / ".dvc" / "cache")
     run_compare(monkeypatch, "HEAD", "workspace")
     rows = json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["rows"]
     assert {row["id"]: row["reason"] for row in rows if row["source"] == "imdb"} == {
         0: None, 1: "explained in one revision only", 2: "explained in one revision only"}
-    note = capsys.readouterr().err
-    assert note.splitlines() == [
+    notes = capsys.readouterr().err.splitlines()
+    assert [note for note in notes if "finetuned.parquet" in note] == [
         "note: explanations/finetuned.parquet at HEAD is in no DVC cache or remote at hand; comparing the 1 of its 3 "
         "examples kept in explanations/finetuned.json (`dvc pull explanations/finetuned.parquet` to compare all)"]
+
+
+def test_the_dataset_level_line_names_the_words_that_moved_and_the_rank_correlation(repository, monkeypatch,
+                                                                                   capsys):
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    view = repository / "explanations/dataset.json"
+
+    def reviews(words: list[tuple[str, float]]) -> list[dict]:
+        return [explained_record("imdb", index, ("[CLS]", word, "film", "[SEP]"), [0.0, value, 0.1, 0.0])
+                for index, (word, value) in enumerate(words)]
+
+    run_compare(monkeypatch, "HEAD", "workspace")  # no view on either side: a note each, no line
+    captured = capsys.readouterr()
+    assert "dataset:" not in captured.out
+    assert captured.err.count("note: no dataset view of format 1 at") == 2
+    view.write_text(json.dumps(dataset_view_of(reviews([("good", 0.5), ("fine", 0.3), ("okay", 0.2)]))))
+    subprocess.run(git + ["add", "-A"], cwd=repository, check=True)
+    subprocess.run(git + ["commit", "-qm", "a dataset view"], cwd=repository, check=True)
+    # scores (shrinkage 5): good 0.083, fine 0.05, film 0.0375 in both; okay 0.033 leaves, great 0.1 enters
+    view.write_text(json.dumps(dataset_view_of(reviews([("good", 0.5), ("fine", 0.3), ("great", 0.6)]))))
+    run_compare(monkeypatch, "HEAD", "workspace")
+    assert ("HEAD vs workspace, dataset: imdb toward positive: Spearman 1.000 over 3 words, top list +1 -1 "
+            "(in: great; out: okay)") in capsys.readouterr().out.splitlines()
+    (row,) = json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["dataset"]
+    assert row == {"source": "imdb", "class": "positive", "entered": ["great"], "left": ["okay"], "common_words": 3,
+                   "spearman": 1.0}
 
 
 def test_the_command_exits_2_with_one_line(repository):

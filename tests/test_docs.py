@@ -14,11 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 FIGURE_MAP = (ROOT / "docs" / "figures.md").read_text(encoding="utf-8")
 METRICS_FILES = ("dvclive/train/metrics.json", "dvclive/evaluate/metrics.json", "dvclive/evaluate/per_class.json",
                  "metrics/explain.json", "metrics/explain_sentences.json", "metrics/explain_pretrained.json",
-                 "metrics/sanity_check.json")
+                 "metrics/sanity_check.json", "metrics/dataset.json")
 EXPLANATIONS_FILES = ("explanations/finetuned.json", "explanations/sentences.json")
 # What a record says about its example, not a figure computed from it.
 DESCRIPTIONS = {"source", "id", "text", "label", "truncated", "tokens_cut", "cut_at", "token_ids", "tokens", "position"}
-COMPARE_OUTPUT = {*summary([]), "verdict", "median_spearman_matrix"}
+COMPARE_OUTPUT = {*summary([]), "verdict", "median_spearman_matrix",
+                  *(f"dataset/{key}" for key in ("entered", "left", "spearman", "common_words"))}
+WORDS = {"word"}  # what a top word of the dataset view is, not a figure
 
 
 def flat(mapping: dict[str, Any], prefix: str = "") -> list[str]:
@@ -43,6 +45,12 @@ def published_figures() -> list[str]:
     for path in EXPLANATIONS_FILES:
         for record in json.loads((ROOT / path).read_text())["examples"]:
             keys += [key for key in flat(record) if key.split("/")[0] not in DESCRIPTIONS]
+    view = json.loads((ROOT / "explanations/dataset.json").read_text())
+    keys += ["dataset/records"]
+    for classes in view["sources"].values():
+        for entry in classes.values():
+            keys += [f"dataset/{key}" for key in entry if key not in ("top", "scores")]
+            keys += [f"dataset/{key}" for row in entry["top"] for key in row if key not in WORDS]
     return sorted(set(keys) | COMPARE_OUTPUT)
 
 

@@ -17,12 +17,14 @@ from stages.schemas.explain import ExplainParams
 from stages.schemas.explain_pretrained import ExplainPretrainedParams
 from stages.schemas.model import ModelParams, selected_model
 from stages.schemas.sanity_check import SanityCheckParams
+from stages.schemas.aggregate_words import AggregateWordsParams
 from stages.schemas.tokenize import TokenizeParams
 from stages.schemas.train import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS: dict[str, type[Params]] = {schema.section: schema for schema in (
-    DecodeParams, TokenizeParams, TrainParams, EvaluateParams, ExplainParams, ExplainPretrainedParams, SanityCheckParams)}
+    DecodeParams, TokenizeParams, TrainParams, EvaluateParams, ExplainParams, ExplainPretrainedParams, SanityCheckParams,
+    AggregateWordsParams)}
 INT_1 = "is not allowed; expected an integer >= 1"
 INT_0 = "is not allowed; expected an integer >= 0"
 SHARDS = "is not allowed; expected the shard indices counted from 0, e.g. [0] or [0, 1]"
@@ -87,7 +89,7 @@ CASES = [
     Case("params.yaml", "decode:\n  source: [movie-reviews\n",
          "not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'", check=load_raw_text),
     Case("evalute", {"batch_tokens": 2048}, "unknown key 'evalute' (did you mean 'evaluate'?); allowed: model, models, "
-         "decode, tokenize, train, evaluate, explain, explain_pretrained, sanity_check"),
+         "decode, tokenize, train, evaluate, explain, explain_pretrained, sanity_check, aggregate_words"),
     Case("decode", MISSING, "section 'decode' is missing"),
     Case("tokenize", "128", f"tokenize {NOT_A_MAPPING}"),
     Case("train", [42], f"train {NOT_A_MAPPING}"),
@@ -95,6 +97,7 @@ CASES = [
     Case("explain", MISSING, "section 'explain' is missing"),
     Case("explain_pretrained", False, f"explain_pretrained {NOT_A_MAPPING}"),
     Case("sanity_check", 3, f"sanity_check {NOT_A_MAPPING}"),
+    Case("aggregate_words", "all", f"aggregate_words {NOT_A_MAPPING}"),
     # decode
     Case("decode.source", "kaggle", "decode.source = 'kaggle' is not allowed; choose one of movie-reviews, keras"),
     Case("decode.source", "movie_reviews", "decode.source = 'movie_reviews' is not allowed; choose one of "
@@ -202,6 +205,12 @@ CASES = [
     Case("sanity_check.examples", -1, f"sanity_check.examples = -1 {INT_0}"),
     Case("sanity_check.examples", 2.0, f"sanity_check.examples = 2.0 {INT_0}"),
     Case("sanity_check.seed", True, f"sanity_check.seed = True {INT_0}"),
+    # aggregate_words
+    Case("aggregate_words.min_documents", 0, f"aggregate_words.min_documents = 0 {INT_1}"),
+    Case("aggregate_words.shrinkage", -1, "aggregate_words.shrinkage = -1 is not allowed; expected a number >= 0"),
+    Case("aggregate_words.top_k", 0, f"aggregate_words.top_k = 0 {INT_1}"),
+    Case("aggregate_words.top_words", "all", f"aggregate_words.top_words = 'all' {INT_1}"),
+    Case("aggregate_words.prior_words", 0, "aggregate_words.prior_words = 0 is not allowed; expected a number > 0"),
     Case("sanity_check.sead", 42, "unknown key 'sanity_check.sead' (did you mean 'seed'?); allowed: examples, seed"),
     # model and models.<name>
     Case("model", "distilbert", "model = 'distilbert' is not an entry of 'models'; choose one of bert-base-uncased, "

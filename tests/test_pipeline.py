@@ -72,10 +72,17 @@ def test_repro_writes_every_output(project):
                        "label": f"0001 {explained[0][0]['tokens'][1]}", "attribution": explained[0][0]["attributions"][1]}
     page = (project / "reports/attributions.html").read_text()
     assert page.count('class="card"') == 5 + 3 and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    view = json.loads((project / "explanations/dataset.json").read_text())
+    assert view["records"] == 3 and sum(entry["documents"] for classes in view["sources"].values()
+                                        for entry in classes.values()) == 3
+    words = page[page.index('<section class="words">'):page.index('<section class="examples">')]
+    links = re.findall(r'href="#(finetuned-\d+)"', words)
+    assert links and all(f'<section class="card" id="{anchor}">' in page for anchor in links)
 
 
 def test_metrics_are_the_figures_of_the_outputs(project):
     """What `dvc metrics show` reports, recomputed from the predictions and explanations files."""
+    from stages.attribution.dataset_view import summary_metrics
     from stages.attribution.quality import quality_metrics
 
     metrics = metrics_by_file(project)
@@ -91,6 +98,8 @@ def test_metrics_are_the_figures_of_the_outputs(project):
                                                              abs=1e-6)
     explained = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     assert metrics["metrics/explain.json"] == quality_metrics(explained)
+    view = json.loads((project / "explanations/dataset.json").read_text())
+    assert metrics["metrics/dataset.json"] == summary_metrics(view) and len(metrics["metrics/dataset.json"]) <= 4
     assert sorted({key.split("/")[0] for key in metrics["metrics/explain.json"]}) == ["imdb", "rotten_tomatoes"]
     sentences = json.loads((project / "explanations/sentences.json").read_text())["examples"]
     assert metrics["metrics/explain_sentences.json"] == quality_metrics(sentences)
@@ -187,7 +196,8 @@ def test_explain_killed_mid_write_keeps_the_previous_outputs(project):
                             env={**os.environ, "PYTHONPATH": str(project)})
     assert killed.returncode == -signal.SIGKILL
     assert {name: (project / name).read_bytes() for name in outputs} == before
-    assert visible_files(project / "explanations") == ["finetuned.json", "finetuned.parquet", "plots/finetuned.json",
+    assert visible_files(project / "explanations") == ["dataset.json", "finetuned.json", "finetuned.parquet",
+                                                       "plots/dataset.json", "plots/finetuned.json",
                                                        "plots/randomisation.json", "plots/sentences.json",
                                                        "pretrained.json", "sentences.json", "shards/0.json"]
     assert stage_status(project, "explain@0") == [] and is_clean(project)
@@ -309,11 +319,16 @@ def test_the_plots_page_draws_offline(project, browser, tmp_path):
         assert spec["spec"]["encoding"]["y"]["field"] == "attribution"
         assert [{key: row[key] for key in rows[0]} for row in spec["data"]["values"]] == rows
         assert {row["rev"] for row in spec["data"]["values"]} == {"workspace"}
+    (plot,) = shown["explanations/plots/dataset.json"]
+    spec, rows = plot["content"], json.loads((project / "explanations/plots/dataset.json").read_text())
+    assert spec["facet"]["row"]["field"] == "group" and spec["spec"]["encoding"]["y"]["field"] == "word"
+    assert rows and len(spec["data"]["values"]) == len(rows)
     run_dvc(project, "plots", "show", "-o", str(tmp_path / "plots"))
     page = tmp_path / "plots" / "index.html"
     assert "<script src" not in page.read_text()
     open_page(browser, page)
-    plots = 7  # training loss and accuracy, two confusion matrices, both explain stages' attributions, the cascade
+    plots = 8  # training loss and accuracy, two confusion matrices, both explain stages' attributions, the cascade,
+    # the top words
     WebDriverWait(browser, 30).until(
         lambda driver: driver.execute_script("return document.querySelectorAll('.vega-embed canvas').length") == plots)
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []

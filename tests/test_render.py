@@ -17,9 +17,13 @@ import pytest
 from matplotlib.colors import to_hex, to_rgb
 
 from stages import render
+from stages.attribution.artefacts import Capitals
+from stages.attribution.dataset_view import dataset_view
 from stages.attribution.quality import source_summaries
+from stages.attribution.word_stats import WordStatistics
 from stages.plumbing import charts, html
 from stages.plumbing.errors import UserError
+from stages.schemas.aggregate_words import AggregateWordsParams
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script>"
@@ -56,24 +60,33 @@ def explanations(examples: list[dict], **extra) -> dict:
             "sources": source_summaries(examples), "examples": examples, **extra}
 
 
+def dataset_view_of(records: list[dict]) -> dict:
+    """The aggregate_words stage's view of `records`: every word ranked, no training split."""
+    params = AggregateWordsParams(min_documents=1)
+    statistics = WordStatistics(top_k=params.top_k).add_all(records)
+    return dataset_view(statistics, Capitals(), {}, params, len(records))
+
+
 def write_inputs(folder: Path, pretrained_enabled: bool = False, live: bool = True) -> list[Path]:
     paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json",
-             folder / "randomisation.json", folder / "dvclive", folder / "reports" / "attributions.html"]
+             folder / "randomisation.json", folder / "dataset.json", folder / "dvclive",
+             folder / "reports" / "attributions.html"]
     paths[0].write_text(json.dumps(explanations(REVIEWS)))
     paths[3].write_text(json.dumps(CASCADE))
+    paths[4].write_text(json.dumps(dataset_view_of(REVIEWS)))
     paths[1].write_text(json.dumps(explanations(SENTENCES)))
     pretrained = SENTENCES[:1] if pretrained_enabled else []
     paths[2].write_text(json.dumps(explanations(pretrained, enabled=pretrained_enabled)))
     if live:
-        curves = paths[4] / "train" / "plots" / "metrics" / "train"
+        curves = paths[5] / "train" / "plots" / "metrics" / "train"
         curves.mkdir(parents=True)
         (curves / "loss.tsv").write_text("step\tloss\n0\t0.69\n10\t0.5\n20\t0.4\n")
         (curves / "accuracy.tsv").write_text("step\taccuracy\n0\t0.5\n10\t0.7\n20\t0.8\n")
-        (paths[4] / "evaluate" / "plots" / "sklearn").mkdir(parents=True)
-        (paths[4] / "evaluate" / "metrics.json").write_text(json.dumps({"imdb/accuracy": 0.87}))
-        (paths[4] / "evaluate" / "per_class.json").write_text(json.dumps({"imdb/n": 1000}))
+        (paths[5] / "evaluate" / "plots" / "sklearn").mkdir(parents=True)
+        (paths[5] / "evaluate" / "metrics.json").write_text(json.dumps({"imdb/accuracy": 0.87}))
+        (paths[5] / "evaluate" / "per_class.json").write_text(json.dumps({"imdb/n": 1000}))
         rows = [{"actual": str(a), "predicted": str(p)} for a, p in ((0, 0), (0, 1), (1, 1), (1, 1))]
-        (paths[4] / "evaluate" / "plots" / "sklearn" / "confusion_imdb.json").write_text(
+        (paths[5] / "evaluate" / "plots" / "sklearn" / "confusion_imdb.json").write_text(
             json.dumps(rows))
     return paths
 
@@ -159,7 +172,7 @@ def test_strings_in_the_header_and_card_titles_are_escaped(monkeypatch, tmp_path
 
 def test_report_has_one_card_per_example_and_one_mark_per_token(monkeypatch, tmp_path):
     page = run_main(monkeypatch, write_inputs(tmp_path))
-    assert page.count('<section class="card">') == len(EXAMPLES)
+    assert page.count('<section class="card"') == len(EXAMPLES)
     assert page.count('<mark class="tok') == sum(len(e["tokens"]) for e in EXAMPLES)
     assert page.count('<mark class="word') == 4 + 4 + 4  # [CLS] unbelievably good [SEP], ...
     assert page.count("<svg") == 1 + 1 + 1 + len(EXAMPLES)  # training curves, confusion, cascade, one per card
@@ -201,7 +214,7 @@ def test_the_method_table_ranks_ig_against_each_rival_per_source(monkeypatch, tm
 
 def test_pretrained_examples_get_their_own_cards(monkeypatch, tmp_path):
     page = run_main(monkeypatch, write_inputs(tmp_path, pretrained_enabled=True))
-    assert page.count('<section class="card">') == len(EXAMPLES) + 1
+    assert page.count('<section class="card"') == len(EXAMPLES) + 1
     assert "Pretrained SST-2 model" in page and "explain_pretrained.enabled=true" not in page
 
 
@@ -228,6 +241,23 @@ def test_a_file_keeping_some_records_in_git_shows_their_cards_and_the_figures_of
             "them all. Every record is in explanations/finetuned.parquet (DVC&#39;s cache).") in page
     assert "<tr><th>held-out IMDB reviews</th><td>3</td><td>2.00% / 9.00%</td></tr>" in page
     assert page.count("IMDB review #") == 1
+
+
+def test_each_top_word_links_to_the_cards_of_its_class_it_occurs_in(monkeypatch, tmp_path):
+    paths = write_inputs(tmp_path)
+    reviews = [example(["[CLS]", "good", "film", "[SEP]"], [0.0, 0.3, 0.1, 0.0], id=11),
+               example(["[CLS]", "dull", "film", "[SEP]"], [0.0, 0.4, 0.1, 0.0], id=12, predicted=0),
+               example(["[CLS]", "good", "[SEP]"], [0.0, 0.2, 0.0], id=13)]
+    paths[0].write_text(json.dumps(explanations(reviews)))
+    paths[4].write_text(json.dumps(dataset_view_of(reviews)))
+    page = run_main(monkeypatch, paths)
+    section = page[page.index('<section class="words">'):page.index('<section class="examples">')]
+    rows = dict(re.findall(r"<tr><th>([a-z]+)</th>.*?<td>((?:<a [^>]+>#\d+</a> ?)*)</td></tr>", section))
+    assert re.findall(r'href="#([^"]+)"', rows["good"]) == ["finetuned-0", "finetuned-2"]
+    assert re.findall(r'href="#([^"]+)"', rows["dull"]) == ["finetuned-1"]
+    assert section.count('href="#finetuned-') == 5  # positive: good 2, film 1; negative: dull 1, film 1
+    for anchor in set(re.findall(r'href="#([^"]+)"', section)):
+        assert page.count(f'<section class="card" id="{anchor}">') == 1
 
 
 def pretrained_json(drop: str = "", **changes) -> str:
@@ -263,6 +293,9 @@ BROKEN_INPUTS = [  # (file, its text or None for no file, the stage that rebuild
     pytest.param("finetuned.json", json.dumps({**explanations(REVIEWS), "sources": {"imdb": {"examples": 1}}}),
                  "merge_explanations", id="summary without figures"),
     pytest.param("sentences.json", None, "explain_sentences", id="sentences missing"),
+    pytest.param("dataset.json", None, "aggregate_words", id="dataset view missing"),
+    pytest.param("dataset.json", '{"sources": {"imdb": {"positive": {"top": [{"word": "good"}]}}}}',
+                 "aggregate_words", id="top word without figures"),
     pytest.param("randomisation.json", None, "sanity_check", id="cascade missing"),
     pytest.param("randomisation.json", '{"head": 0.5}', "sanity_check", id="cascade not a list"),
     pytest.param("randomisation.json", '[{"level": "head"}]', "sanity_check", id="cascade row without spearman"),

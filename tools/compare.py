@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from stages.attribution.agreement import MEASURES, Features, agreement, common_features, summary
+from stages.attribution.dataset_view import DATASET_FORMAT, difference
 from stages.attribution.record_table import read_records
 from stages.attribution.records import EXPLANATIONS_FORMAT
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
@@ -36,6 +37,7 @@ REPRODUCTION_TOLERANCE = 1e-4
 PAGE_EXAMPLES = 100  # a card each; the held-out set's thousands would make a page of tens of megabytes
 EXPLANATION_FILES = {"explanations/finetuned.json": "merge_explanations", "explanations/sentences.json": "explain_sentences",
                      "explanations/pretrained.json": "explain_pretrained"}  # file -> the stage that writes it
+DATASET_VIEW = "explanations/dataset.json"  # written by aggregate_words
 READABLE_FORMATS = (2, EXPLANATIONS_FORMAT)  # 3 added the records file and summaries; the examples are unchanged
 
 
@@ -95,6 +97,35 @@ def every_record(payload: dict[str, Any], path: str, rev: str, stage: str) -> li
               file=sys.stderr)
         return kept
     return read_records(pa.BufferReader(data))
+
+
+def read_dataset_view(rev: str) -> dict[str, Any] | None:
+    """`rev`'s dataset-level view, or None (with a note) where it has none: a revision before the view."""
+    try:
+        view = json.loads(read_bytes(DATASET_VIEW, rev, "aggregate_words"))
+        if view.get("format") == DATASET_FORMAT and isinstance(view["sources"], dict):
+            return view
+    except (UserError, json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError):
+        pass
+    print(f"note: no dataset view of format {DATASET_FORMAT} at {rev} ({DATASET_VIEW}); its dataset-level "
+          "line is left out", file=sys.stderr)
+    return None
+
+
+def dataset_rows(left: dict[str, Any] | None, right: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    return None if left is None or right is None else difference(left, right)
+
+
+def dataset_line(pair: dict[str, Any]) -> str:
+    """One line: per source and class, the rank correlation of the word scores and the top list's changes."""
+    parts = []
+    for row in pair["dataset"]:
+        spearman = "—" if row["spearman"] is None else f"{row['spearman']:.3f}"
+        parts.append(f"{row['source']} toward {row['class']}: Spearman {spearman} over {row['common_words']} words, "
+                     f"top list +{len(row['entered'])} -{len(row['left'])}"
+                     + (f" (in: {', '.join(row['entered'][:5])}; out: {', '.join(row['left'][:5])})"
+                        if row["entered"] or row["left"] else ""))
+    return f"{pair['left']} vs {pair['right']}, dataset: " + ("; ".join(parts) or "no class in both views")
 
 
 def compare_examples(left: dict[tuple, dict], right: dict[tuple, dict], top_k: int) -> list[dict[str, Any]]:
@@ -208,26 +239,31 @@ def main() -> None:
         if value < 1:
             raise UserError(f"{option} {value}: expected an integer >= 1")
     sides = [read_revision(rev) for rev in revisions]
+    views = [read_dataset_view(rev) for rev in revisions]
     pairs = []
     for (left_index, left), (right_index, right) in itertools.combinations(enumerate(revisions), 2):
         rows = compare_examples(sides[left_index], sides[right_index], args.top_k)
         pair = {"left": left, "right": right, "summary": summary(rows), "rows": rows}
-        pairs.append({**pair, "verdict": verdict(pair, args.tolerance)})
+        pairs.append({**pair, "verdict": verdict(pair, args.tolerance),
+                      "dataset": dataset_rows(views[left_index], views[right_index])})
     table = terminal_table(pairs, args.top_k)
     matrix = [[1.0 if left == right else next(
         (pair["summary"]["spearman"]["median"] for pair in pairs if {pair["left"], pair["right"]} == {left, right}))
         for right in revisions] for left in revisions]
-    views = example_views(revisions, sides, pairs)
-    page = render_page("compare.html.j2", revisions=revisions, top_k=args.top_k, pairs=pairs,
+    cards = example_views(revisions, sides, pairs)
+    page = render_page("compare.html.j2", dataset_line=dataset_line, revisions=revisions, top_k=args.top_k, pairs=pairs,
                        matrix=matrix if len(revisions) > 2 else None, number=number,
-                       examples=views[:args.page_examples], all_examples=len(views))
+                       examples=cards[:args.page_examples], all_examples=len(cards))
     write_json(args.json, {"revisions": revisions, "top_k": args.top_k, "median_spearman_matrix": matrix,
-                           "pairs": [{key: pair[key] for key in ("left", "right", "verdict", "summary", "rows")}
+                           "pairs": [{key: pair[key] for key in ("left", "right", "verdict", "summary", "rows", "dataset")}
                                      for pair in pairs]})
     with atomic_path(args.out) as staging:
         staging.write_text(page, encoding="utf-8")
     print(table)
     print("\n".join(pair["verdict"] for pair in pairs))
+    for pair in pairs:
+        if pair["dataset"] is not None:
+            print(dataset_line(pair))
     print(f"{args.out}, {args.json}: {len(pairs)} pair(s) of revisions")
 
 

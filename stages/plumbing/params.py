@@ -25,7 +25,8 @@ PARAMS_FILE = Path("params.yaml")
 OWN_WORDING = "params_wording"  # type of the errors a validator words itself
 UNKNOWN_KEY = ("extra_forbidden", "invalid_key")  # pydantic's error types for a key the model lacks
 # The sections of params.yaml, one schema each in stages/schemas/, beside `model` and `models`.
-SECTIONS = ("decode", "tokenize", "train", "evaluate", "explain", "explain_pretrained", "sanity_check")
+SECTIONS = ("decode", "tokenize", "train", "evaluate", "explain", "explain_pretrained", "sanity_check",
+            "aggregate_words")
 TOP_LEVEL_KEYS = ("model", "models", *SECTIONS)
 
 

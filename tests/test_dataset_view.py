@@ -1,0 +1,181 @@
+"""The dataset-level view: word figures against a hand computation, the log-odds z-scores, the artefact
+flags, the view's summary and difference, and the aggregation's memory on 200,000 records."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from stages.attribution.artefacts import Capitals, flags
+from stages.attribution.dataset_view import dataset_view, difference, plot_rows, summary_metrics
+from stages.attribution.log_odds import class_counts, words_of, z_scores
+from stages.attribution.word_stats import WordStatistics, ranked
+from stages.schemas.aggregate_words import AggregateWordsParams
+from tests.conftest import explained_record
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def doc(source: str, predicted: int, words: list[str], values: list[float], **fields) -> dict:
+    return explained_record(source, 0, ["[CLS]", *words, "[SEP]"], [0.0, *values, 0.0], predicted=predicted, **fields)
+
+
+RECORDS = [
+    doc("imdb", 1, ["Good", "good", "film"], [0.4, 0.2, 0.1]),  # "good" twice: one document
+    doc("imdb", 1, ["good", "plot"], [0.3, -0.1]),
+    doc("imdb", 0, ["bad", "film"], [0.5, 0.2]),
+    doc("imdb", 0, ["zz", "aa"], [0.3, 0.3]),  # a tie: aa first, in the ranking and in the document's top 1
+    doc("rotten_tomatoes", 1, ["good"], [0.9]),  # another source: counted apart
+]
+
+
+def statistics(top_k: int = 1) -> WordStatistics:
+    return WordStatistics(top_k=top_k).add_all(RECORDS)
+
+
+def test_the_word_figures_are_those_computed_by_hand():
+    good, film, plot = ranked(statistics(), ("imdb", 1), min_documents=1, shrinkage=1.0)
+    # good: 0.4 + 0.2 + 0.3 over 3 occurrences in 2 documents, top word of both; score 0.9 / (3 + 1)
+    assert good == {"word": "good", "score": 0.225, "occurrences": 3, "documents": 2, "sum": 0.9, "mean": 0.3,
+                    "mean_abs": 0.3, "top_k_share": 1.0}
+    assert (film["word"], film["score"], film["top_k_share"]) == ("film", 0.05, 0.0)  # 0.1 / (1 + 1)
+    assert (plot["word"], plot["score"], plot["mean_abs"]) == ("plot", -0.05, 0.1)  # negative: ranked last
+
+
+def test_the_minimum_count_and_the_shrinkage_decide_the_ranking():
+    assert [row["word"] for row in ranked(statistics(), ("imdb", 1), 2, 1.0)] == ["good"]
+    # one occurrence each: bad 0.5, aa and zz 0.3, film 0.2, whatever the shrinkage
+    assert [row["word"] for row in ranked(statistics(), ("imdb", 0), 1, 0.0)] == ["bad", "aa", "zz", "film"]
+    many = WordStatistics(top_k=1).add_all([doc("imdb", 1, ["rare"], [0.5])]
+                                           + [doc("imdb", 1, ["often"], [0.2])] * 20)
+    assert [row["word"] for row in ranked(many, ("imdb", 1), 1, 0.0)] == ["rare", "often"]  # 0.5 > 0.2
+    assert [row["word"] for row in ranked(many, ("imdb", 1), 1, 5.0)] == ["often", "rare"]  # 4 / 25 > 0.5 / 6
+
+
+def test_ties_rank_alphabetically_in_the_list_and_in_a_documents_top_k():
+    rows = {row["word"]: row for row in ranked(statistics(), ("imdb", 0), 1, 1.0)}
+    assert rows["aa"]["score"] == rows["zz"]["score"] == 0.15
+    assert rows["aa"]["top_k_share"] == 0.5 and rows["zz"]["top_k_share"] == 0.0  # of 2 negative documents
+
+
+def test_sources_and_classes_are_kept_apart():
+    counted = statistics()
+    assert counted.documents == {("imdb", 1): 2, ("imdb", 0): 2, ("rotten_tomatoes", 1): 1}
+    (good,) = ranked(counted, ("rotten_tomatoes", 1), 1, 1.0)
+    assert (good["occurrences"], good["score"]) == (1, 0.45)
+    assert "good" not in {row["word"] for row in ranked(counted, ("imdb", 0), 1, 1.0)}
+
+
+def test_words_are_the_reports_words_and_never_join_across_the_cut():
+    record = doc("imdb", 1, ["un", "##believ", "##able", "##s", "end"], [0.1, 0.2, 0.3, 0.4, 0.5], cut_at=4)
+    rows = {row["word"]: row for row in ranked(WordStatistics(top_k=1).add_all([record]), ("imdb", 1), 1, 0.0)}
+    assert rows["unbelievable"]["sum"] == pytest.approx(0.6) and rows["##s"]["sum"] == 0.4  # the tail's fragment
+
+
+def test_the_log_odds_z_scores_are_those_computed_by_hand():
+    """n = 5 words a class, prior 10 words: film (2 negative, 1 positive) has a = 3, delta = log(4 / 11) -
+    log(5 / 10) = -0.31845, var = 1/4 + 1/5, z = -0.47472; good (0, 4), a = 4: delta = log(8 / 7) - log(4 / 11)
+    = 1.14513, var = 1/8 + 1/4, z = 1.86999; bad (3, 0), a = 3: delta = log(3 / 12) - log(6 / 9), var = 1/3 + 1/6,
+    z = -1.38710."""
+    scores = z_scores(Counter({"bad": 3, "film": 2}), Counter({"good": 4, "film": 1}), prior_words=10)
+    assert scores == {"film": pytest.approx(-0.474723, abs=1e-6), "good": pytest.approx(1.869993, abs=1e-6),
+                      "bad": pytest.approx(-1.387102, abs=1e-6)}
+
+
+def test_training_texts_are_split_as_bert_splits_them():
+    assert words_of("It's 7/10, Café!") == ["it", "'", "s", "7", "/", "10", ",", "cafe", "!"]
+    negative, positive = class_counts([("Bad, bad.", 0), ("Good!", 1)])
+    assert negative == Counter({"bad": 2, ",": 1, ".": 1}) and positive == Counter({"good": 1, "!": 1})
+
+
+def test_the_artefact_rule_flags_markup_numbers_and_names():
+    capitals = Capitals()
+    for text in ("We saw Kubrick films. Later Kubrick spoke.", "Kubrick again, and I liked it.",
+                 "Then Jaws came. Jaws was big. But jaws and more jaws bored me."):
+        capitals.add(text)
+    assert flags("?", capitals) == ["markup"] and flags("br", capitals) == ["markup"]
+    assert flags("10", capitals) == ["number"] and flags("1950s", capitals) == ["number"]
+    assert flags("kubrick", capitals) == ["name"]  # 2 of 2 inside a sentence capitalised ("Kubrick again": first)
+    assert flags("jaws", capitals) == []  # 1 of 3 inside a sentence ("Jaws was": after a full stop)
+    assert flags("i", capitals) == [] and flags("good", capitals) == []
+
+
+def view(records: list[dict], **params) -> dict:
+    settings = AggregateWordsParams(**{"min_documents": 1, "shrinkage": 1.0, "top_k": 1, "top_words": 2, **params})
+    counted = WordStatistics(top_k=settings.top_k).add_all(records)
+    capitals = Capitals()
+    return dataset_view(counted, capitals, {"good": 2.5, "bad": -3.0, "film": 0.1}, settings, len(records))
+
+
+def test_the_view_lists_the_top_words_with_the_data_side_toward_each_class():
+    built = view(RECORDS)
+    negative, positive = built["sources"]["imdb"]["negative"], built["sources"]["imdb"]["positive"]
+    assert [row["word"] for row in positive["top"]] == ["good", "film"] and positive["ranked_words"] == 3
+    assert positive["top"][0]["log_odds_z"] == 2.5 and negative["top"][0]["log_odds_z"] == 3.0  # toward the class
+    assert negative["top"][1]["log_odds_z"] is None  # aa: not in the training split
+    assert positive["scores"] == {"good": 0.225, "film": 0.05, "plot": -0.05}
+    assert [row["group"] for row in plot_rows(built)][:2] == ["imdb · toward negative"] * 2
+
+
+def test_the_summary_is_the_flagged_share_of_attribution_and_the_share_backed_by_the_data():
+    records = [doc("imdb", 1, ["good", "?"], [0.6, 0.2]), doc("imdb", 0, ["bad", "10"], [0.3, 0.1])]
+    metrics = summary_metrics(view(records))
+    # top words: good 0.6, ? 0.2 | bad 0.3, 10 0.1; flagged ? and 10: 0.3 of 1.2; z > 1.96 toward the class:
+    # good (2.5) and bad (3.0) of 4 words
+    assert metrics == {"imdb/words/flagged_share": 0.25, "imdb/words/data_share": 0.5}
+
+
+def test_two_views_differ_by_the_words_entering_and_leaving_and_the_rank_correlation():
+    before, after = view(RECORDS), view(RECORDS[:1] + [doc("imdb", 1, ["plot"], [0.9])] + RECORDS[2:])
+    rows = {(row["source"], row["class"]): row for row in difference(before, after)}
+    positive = rows[("imdb", "positive")]
+    assert positive["entered"] == ["plot"] and positive["left"] == ["film"]
+    # words in both: film, good, plot; scores before 0.05, 0.225, -0.05; after 0.05, 0.175, 0.45: ranks differ
+    assert positive["common_words"] == 3 and positive["spearman"] == pytest.approx(-0.5)
+    assert rows[("imdb", "negative")]["spearman"] == 1.0 and rows[("imdb", "negative")]["entered"] == []
+
+
+MEMORY = """
+import resource, sys
+from stages.attribution.artefacts import Capitals
+from stages.attribution.record_table import iter_records
+from stages.attribution.word_stats import WordStatistics
+statistics, capitals, count = WordStatistics(top_k=5), Capitals(), 0
+for record in iter_records(sys.argv[1], columns=("source", "text", "tokens", "attributions", "predicted", "cut_at")):
+    statistics.add(record)
+    capitals.add(record["text"])
+    count += 1
+print(count, sum(len(words) for words in statistics.words.values()),
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+WRITE = """
+import random, sys
+from stages.attribution.record_table import write_records
+from tests.conftest import explained_record
+rng = random.Random(0)
+vocabulary = [f"w{index}" for index in range(5000)]
+def records():
+    for index in range(200_000):
+        words = rng.choices(vocabulary, k=20)
+        yield explained_record("imdb", index, ["[CLS]", *words, "[SEP]"], [0.0] + [rng.uniform(-1, 1) for _ in words]
+                               + [0.0], predicted=index % 2, text=" ".join(words).capitalize() + ".")
+print(write_records(sys.argv[1], {}, records()))
+"""
+
+
+def test_the_aggregation_streams_200000_records_in_memory_of_the_vocabulary(tmp_path):
+    """The aggregation of 200,000 records of 20 words (5,000 words in all, both classes) peaks under 300 MB
+    resident (103 MB measured); reading the same records into a list first peaked at 704 MB."""
+    path = tmp_path / "records.parquet"
+    environment = {"PYTHONPATH": str(ROOT)}
+    written = subprocess.run([sys.executable, "-c", WRITE, str(path)], capture_output=True, text=True, check=True,
+                             env=environment)
+    assert written.stdout.split() == ["200000"]
+    result = subprocess.run([sys.executable, "-c", MEMORY, str(path)], capture_output=True, text=True, check=True,
+                            env=environment)
+    count, words, peak_mb = map(int, result.stdout.split())
+    assert count == 200_000 and words == 10_000 and peak_mb < 300, (count, words, peak_mb)
