@@ -179,3 +179,46 @@ def test_the_aggregation_streams_200000_records_in_memory_of_the_vocabulary(tmp_
                             env=environment)
     count, words, peak_mb = map(int, result.stdout.split())
     assert count == 200_000 and words == 10_000 and peak_mb < 300, (count, words, peak_mb)
+
+
+def run_stage(folder: Path, monkeypatch) -> list[Path]:
+    from stages import aggregate_words
+
+    outputs = [folder / "dataset.json", folder / "metrics.json", folder / "plot.json"]
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr(sys, "argv", ["aggregate_words", "records.parquet", "decoded", *map(str, outputs)])
+    aggregate_words.main()
+    return outputs
+
+
+def test_the_stage_writes_the_view_its_figures_and_its_plot(tmp_path, monkeypatch):
+    import shutil
+
+    from stages.attribution.record_table import write_records
+
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    write_records(tmp_path / "records.parquet", {}, RECORDS * 3)  # 3 documents each: min_documents 3
+    (tmp_path / "decoded").mkdir()
+    (tmp_path / "decoded" / "train.csv").write_text('id,text,label\n1,"Good, good film.",1\n2,"A bad film.",0\n')
+    view_path, metrics_path, plot_path = run_stage(tmp_path, monkeypatch)
+    view = json.loads(view_path.read_text())
+    positive = view["sources"]["imdb"]["positive"]
+    assert view["records"] == 15 and positive["documents"] == 6
+    assert [row["word"] for row in positive["top"]] == ["good", "film", "plot"]
+    assert positive["top"][0]["log_odds_z"] > 0 and positive["top"][2]["log_odds_z"] is None  # plot: not trained on
+    assert json.loads(metrics_path.read_text()) == summary_metrics(view)
+    assert len(json.loads(plot_path.read_text())) == sum(len(entry["top"]) for classes in view["sources"].values()
+                                                         for entry in classes.values())
+
+
+def test_a_missing_training_split_is_one_line_and_writes_nothing(tmp_path, monkeypatch):
+    import shutil
+
+    from stages.attribution.record_table import write_records
+    from stages.plumbing.errors import UserError
+
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    write_records(tmp_path / "records.parquet", {}, RECORDS)
+    with pytest.raises(UserError, match=r"^decoded/train.csv: missing; run `dvc repro decode`$"):
+        run_stage(tmp_path, monkeypatch)
+    assert not list(tmp_path.glob("*.json"))
