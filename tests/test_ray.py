@@ -236,3 +236,20 @@ def test_ray_missing_is_one_line_saying_how_to_install(monkeypatch):
                                         r"needs it: pip install"):
         with cluster.ray_session(0):
             pass
+
+
+def test_rays_notices_go_to_a_log_kept_only_after_a_failure(tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("IG_VERBOSE", raising=False)
+    with cluster.quiet_stderr():
+        os.write(2, b"a notice\n")
+    assert list(tmp_path.glob("ray-*.log")) == [] and "a notice" not in capfd.readouterr().err
+    with pytest.raises(UserError), cluster.quiet_stderr():
+        os.write(2, b"a notice\n")
+        raise UserError("bad input: its one line is enough")
+    assert list(tmp_path.glob("ray-*.log")) == [] and capfd.readouterr().err == ""
+    with pytest.raises(RuntimeError), cluster.quiet_stderr():
+        os.write(2, b"a notice\n")
+        raise RuntimeError("a worker crashed")
+    (log,) = tmp_path.glob("ray-*.log")
+    assert log.read_text() == "a notice\n" and capfd.readouterr().err == f"Ray's own messages of this run: {log}\n"

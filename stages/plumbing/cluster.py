@@ -48,22 +48,32 @@ def cluster_address() -> str | None:
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[TextIO]:
     """Ray's C++ core writes its notices straight to file descriptor 2: while Ray runs, that goes to
-    a log file unless IG_VERBOSE=1. Yields a stream on the real stderr for progress bars."""
+    a log file unless IG_VERBOSE=1 (removed after a run that ends well or on bad input, named after
+    one that fails). Yields a stream on the real stderr for progress bars."""
     sys.stderr.flush()
     real = os.dup(2)
     stream = os.fdopen(os.dup(real), "w", buffering=1)
-    if verbose():
+    log_path = None
+    try:
+        if not verbose():
+            with tempfile.NamedTemporaryFile("w", prefix="ray-", suffix=".log", delete=False) as log:
+                os.dup2(log.fileno(), 2)
+                log_path = log.name
         yield stream
-    else:
-        with tempfile.NamedTemporaryFile("w", prefix="ray-", suffix=".log", delete=False) as log:
-            os.dup2(log.fileno(), 2)
-        try:
-            yield stream
-        finally:
-            sys.stderr.flush()
-            os.dup2(real, 2)
-    os.close(real)
-    stream.close()
+    except UserError:  # one line says what is wrong; Ray's notices would not help
+        raise
+    except BaseException:
+        if log_path:
+            print(f"Ray's own messages of this run: {log_path}", file=stream)
+            log_path = None
+        raise
+    finally:
+        sys.stderr.flush()
+        os.dup2(real, 2)
+        os.close(real)
+        stream.close()
+        if log_path:
+            os.unlink(log_path)
 
 
 @contextlib.contextmanager
