@@ -11,13 +11,13 @@ import yaml
 
 from stages.plumbing.errors import UserError
 from stages.plumbing.params import SECTIONS, TOP_LEVEL_KEYS, Params, load_params, load_section
+from stages.schemas.aggregate_words import AggregateWordsParams
 from stages.schemas.decode import DecodeParams
 from stages.schemas.evaluate import EvaluateParams
 from stages.schemas.explain import ExplainParams
 from stages.schemas.explain_pretrained import ExplainPretrainedParams
 from stages.schemas.model import ModelParams, selected_model
 from stages.schemas.sanity_check import SanityCheckParams
-from stages.schemas.aggregate_words import AggregateWordsParams
 from stages.schemas.tokenize import TokenizeParams
 from stages.schemas.train import TrainParams
 

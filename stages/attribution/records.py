@@ -12,8 +12,8 @@ from stages.attribution import ig, rivals
 from stages.attribution.batching import CHUNK_SIZE, pad
 from stages.attribution.examples import Example
 from stages.attribution.faithfulness import faithfulness
-from stages.attribution.quality import source_summaries
 from stages.attribution.layers import check_layer, probability_model
+from stages.attribution.quality import source_summaries
 from stages.plumbing.artifacts import significant
 from stages.plumbing.inference import Predictor
 from stages.schemas.explain import ExplainParams
