@@ -69,7 +69,7 @@ def test_a_changed_example_reruns_its_shard_alone(project):
     output = run_dvc(project, "repro").stdout
     assert ran_stages(output)[0] == "shard_examples" and len(shard_runs(output)) == 1
     assert "merge_explanations" in ran_stages(output)
-    assert len(json.loads((project / MERGED[0]).read_text())["examples"]) == 18
+    assert json.loads((project / MERGED[0]).read_text())["records"]["examples"] == 18  # git keeps report_examples
 
 
 def test_a_shard_from_another_clone_is_restored_from_the_run_cache(project, tmp_path):
