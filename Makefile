@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup repro test compare deps bench bench-ray screenshot clean-venv
+.PHONY: setup repro test compare deps bench bench-ray mutate screenshot clean-venv
 
 setup: $(STAMP)
 
@@ -28,8 +28,10 @@ $(STAMP): requirements.lock | $(BIN)/python
 repro: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
-# One worker per core (pytest-xdist), each test file whole on one worker; the longest files start first.
+# `ruff check` first (pyproject.toml's rules; a finding fails the target), then the tests: one worker per core
+# (pytest-xdist), each test file whole on one worker; the longest files start first.
 test: setup
+	$(BIN)/python -m ruff check .
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n auto --dist loadfile tests
 
 # Explanations of two or more revisions compared (git revisions, experiment names, `workspace`):
@@ -62,6 +64,17 @@ bench: setup $(BENCH_VENV)/.installed
 bench-ray: setup
 	test -d models/classifier || PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro evaluate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks.ray_scaling --out benchmarks/ray_results.json
+
+# Mutation testing of the modules that compute published figures, each against its own test files
+# (tools/mutate.py lists them; not part of CI). mutmut comes from requirements-dev.txt, not the lock.
+DEV_STAMP := $(VENV)/.dev-installed
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-dev.txt
+	touch $@
+
+MODULES ?=
+mutate: $(DEV_STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.mutate $(MODULES)
 
 # The README's picture: the real report, as headless Chromium draws it.
 screenshot:

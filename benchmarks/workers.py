@@ -3,6 +3,7 @@ its peak resident memory is its own: IG, memory, captum, fine-tuning and inferen
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import os
@@ -11,8 +12,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +96,8 @@ def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
             count = min(count, spec["reference_examples"])
         inputs[name] = sequences = load_sequences(spec["tokens_dir"], file, count)
         explain(sequences[:WARMUP_EXAMPLES], warm_up=True)
-        times, result = repeat_timed(wall_clock(lambda: explain(sequences)), spec["repeats"], spec["budget_s"])
+        times, result = repeat_timed(wall_clock(functools.partial(explain, sequences)), spec["repeats"],
+                                     spec["budget_s"])
         output[name] = {**timing(times), **result, "n_examples": len(sequences),
                         "mean_length": float(np.mean([len(s) for s in sequences])),
                         "peak_rss_mib": peak_rss_mib()}  # workloads run smallest first
@@ -106,7 +109,8 @@ def ig_worker(spec: dict[str, Any]) -> dict[str, Any]:
             floor.attributions(sequences[warm], tokens.ids, tokens.pad, targets[warm],
                                [settings.internal_batch_size] * WARMUP_EXAMPLES)
 
-            def passes() -> tuple[float, list[np.ndarray]]:
+            def passes(sequences: Sequence[np.ndarray] = sequences, targets: Any = targets,
+                       n_steps: Any = n_steps) -> tuple[float, list[np.ndarray]]:
                 attributions = floor.attributions(sequences, tokens.ids, tokens.pad, targets, n_steps)
                 return floor.pass_seconds, attributions
 
@@ -204,7 +208,8 @@ def captum_worker(spec: dict[str, Any]) -> dict[str, Any]:
     for name, file, count in spec["workloads"]:
         sequences = load_sequences(spec["tokens_dir"], file, count)
         explain(sequences[:WARMUP_EXAMPLES])
-        times, result = repeat_timed(wall_clock(lambda: explain(sequences)), spec["repeats"], spec["budget_s"])
+        times, result = repeat_timed(wall_clock(functools.partial(explain, sequences)), spec["repeats"],
+                                     spec["budget_s"])
         output[name] = {**timing(times), **result, "n_examples": len(sequences), "peak_rss_mib": peak_rss_mib()}
     return output
 
@@ -295,7 +300,7 @@ def evaluate_worker(spec: dict[str, Any]) -> dict[str, Any]:
         arrays = read_arrays(Path(spec["tokens_dir"]) / f"{file}.npz", rebuild="tokenize")
         ids, mask = arrays["input_ids"][:count], arrays["attention_mask"][:count]
         traces_before = traced()
-        seconds, probabilities = wall_clock(lambda: predictor.probabilities(ids, mask))()
+        seconds, probabilities = wall_clock(functools.partial(predictor.probabilities, ids, mask))()
         output[name] = {"seconds": seconds, "n_examples": len(ids), "tokens": int(mask.sum()),
                         "traces": traced() - traces_before, "probabilities": probabilities}
     return output

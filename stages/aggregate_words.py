@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from stages.attribution.artefacts import Capitals
 from stages.attribution.dataset_view import dataset_view, plot_rows, summary_metrics

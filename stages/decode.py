@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import collections
 import re
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd

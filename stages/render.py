@@ -157,7 +157,8 @@ def example_card(example: dict[str, Any], salt: str) -> dict[str, Any]:
         "extra": [f"comprehensiveness {faithfulness['comprehensiveness/ig']:.3f}, sufficiency "
                   f"{faithfulness['sufficiency/ig']:.3f}"
                   + (f" (random: {faithfulness['comprehensiveness/random']:.3f}, "
-                     f"{faithfulness['sufficiency/random']:.3f})" if "comprehensiveness/random" in faithfulness else "")]
+                     f"{faithfulness['sufficiency/random']:.3f})"
+                     if "comprehensiveness/random" in faithfulness else "")]
                  + ([f"truncated: {tokens_cut} tokens cut at {CUT_MARK}"] if example["truncated"] else []),
         "tokens": with_cut(token_items, cut_at, tokens_cut),
         "words": with_cut(word_items, len(head) if cut_at is not None else None, tokens_cut),
@@ -176,7 +177,7 @@ def quality_rows(sources: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                          key=method_order)
         length, steps = round(float(summary["mean_tokens"])), round(float(figures["n_steps/mean"]))
 
-        def figure(key: str, form: str = ".3f") -> str:
+        def figure(key: str, form: str = ".3f", figures: dict[str, Any] = figures) -> str:
             value = figures.get(key)
             return "—" if value is None else f"{float(value):{form}}"
 
@@ -272,7 +273,8 @@ def read_dataset_view(path: Path) -> dict[str, Any]:
                     if not {"word", "score", "documents", "top_k_share", "log_odds_z", "flags"} <= set(row):
                         raise ValueError("a top word lacks its figures")
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise UserError(f"{path}: not a dataset view ({error}); rebuild it with `dvc repro -f aggregate_words`") from None
+        raise UserError(f"{path}: not a dataset view ({error}); "
+                        "rebuild it with `dvc repro -f aggregate_words`") from None
     return view
 
 

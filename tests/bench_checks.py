@@ -3,7 +3,8 @@ it summarises, and readers of the tables the benchmark prints."""
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 MEMORY_COUNTS = (4, 20)  # --quick's few and many reviews of the memory runs
 WORKLOADS = ("sentences", "reviews")

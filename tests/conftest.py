@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pytest
 import yaml
@@ -27,7 +28,8 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic", "--window-size=1280,2000",
                   "--host-resolver-rules=MAP * ~NOTFOUND")
-LONGEST_FIRST = ("test_pipeline.py", "test_bench.py", "test_ray.py")  # minutes each: started first, they end the run sooner
+# minutes each: started first, they end the run sooner
+LONGEST_FIRST = ("test_pipeline.py", "test_bench.py", "test_ray.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

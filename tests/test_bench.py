@@ -21,8 +21,7 @@ import yaml
 from benchmarks import bench
 from benchmarks.configurations import REFERENCE_STEPS
 from benchmarks.report import LABELS
-from tests.bench_checks import (AUTO_VS_CAPTUM, MEMORY_COUNTS, TARGETS, WHOLE_RUN_TARGETS, assert_shows,
-                                 table_rows)
+from tests.bench_checks import AUTO_VS_CAPTUM, MEMORY_COUNTS, TARGETS, WHOLE_RUN_TARGETS, assert_shows, table_rows
 
 WORDS = ("the film was a wonderful moving story with great acting but the plot felt dull and slow "
          "i loved every minute of it although the ending was terrible and boring").split()  # one token each

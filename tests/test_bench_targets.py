@@ -6,9 +6,17 @@ from typing import Any
 import pytest
 
 from benchmarks.report import targets
-from tests.bench_checks import (AUTO_COMPLETENESS, AUTO_SPEED_UP, AUTO_VS_CAPTUM, EVALUATE, FINE_TUNING, MEMORY_COUNTS,
-                                PEAK_RSS, TARGETS, WHOLE_RUN_TARGETS)
-
+from tests.bench_checks import (
+    AUTO_COMPLETENESS,
+    AUTO_SPEED_UP,
+    AUTO_VS_CAPTUM,
+    EVALUATE,
+    FINE_TUNING,
+    MEMORY_COUNTS,
+    PEAK_RSS,
+    TARGETS,
+    WHOLE_RUN_TARGETS,
+)
 
 # the per-workload figures `benchmarks.report.targets` reads, each with the target it feeds
 PER_WORKLOAD_FIGURES = {"max_attribution_diff_vs_reference": "attribution difference vs reference",

@@ -148,7 +148,7 @@ def page(browser, report):
     open_page(browser, report[0])
     yield browser
     with pytest.raises(NoAlertPresentException):
-        browser.switch_to.alert
+        _ = browser.switch_to.alert  # the property raises when no alert is open
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, errors
 

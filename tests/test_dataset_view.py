@@ -139,6 +139,64 @@ def test_two_views_differ_by_the_words_entering_and_leaving_and_the_rank_correla
     assert rows[("imdb", "negative")]["spearman"] == 1.0 and rows[("imdb", "negative")]["entered"] == []
 
 
+# Built so that each plausible misreading of a figure's definition gives another number than the right
+# reading (docs/figures.md, "The dataset view"): a word twice in a document, signs that cancel, a document
+# whose top word by its summed attribution is neither its largest single value nor its largest |value|,
+# a class with fewer documents than the records, z-scores on and around the threshold and of either sign.
+DISCRIMINATING = [
+    doc("imdb", 1, ["nice", "nice", "great", "dull"], [0.3, 0.3, 0.5, -0.8]),
+    doc("imdb", 1, ["great", "dull", "nice"], [0.2, 0.4, -0.1]),
+    doc("imdb", 1, ["10"], [0.1]),
+    doc("imdb", 0, ["bad"], [0.6]),
+]
+DISCRIMINATING_Z = {"great": 2.0, "nice": 1.96, "dull": -2.5, "bad": -1.0}
+
+
+def discriminating_view(**params) -> dict:
+    settings = AggregateWordsParams(**{"min_documents": 1, "shrinkage": 2.0, "top_k": 1, "top_words": 4, **params})
+    counted = WordStatistics(top_k=settings.top_k).add_all(DISCRIMINATING)
+    return dataset_view(counted, Capitals(), DISCRIMINATING_Z, settings, len(DISCRIMINATING))
+
+
+def test_each_word_figure_differs_from_its_misreadings():
+    """Positive class, 3 documents (4 records), shrinkage 2, each document's top 1 word:
+    nice: 0.3 + 0.3 - 0.1 = 0.5 over 3 occurrences in 2 documents: mean 0.1667 (not per document: 0.25),
+    mean |a| 0.7 / 3 = 0.2333 (not |mean|), score 0.5 / (3 + 2) = 0.1 (not over documents: 0.125);
+    the first document's top word (nice 0.6 summed; not great 0.5, its largest value, nor dull, its largest
+    |value| 0.8): top_k_share 1 of the class's 3 documents (not of nice's 2, nor of the 4 records);
+    great: 0.7 / (2 + 2) = 0.175; dull: -0.4 / 4 = -0.1, mean |a| 0.6, the second document's top word;
+    10: 0.1 / 3 = 0.03333 (4 significant digits). The ranking runs down the score; z toward the class:
+    dull -2.5, bad +1."""
+    positive = discriminating_view()["sources"]["imdb"]["positive"]
+    assert (positive["documents"], positive["ranked_words"]) == (3, 4)
+    rows = {row["word"]: row for row in positive["top"]}
+    assert [row["word"] for row in positive["top"]] == ["great", "nice", "10", "dull"]
+    assert rows["nice"] == {"word": "nice", "score": 0.1, "occurrences": 3, "documents": 2, "sum": 0.5,
+                            "mean": 0.1667, "mean_abs": 0.2333, "top_k_share": 0.3333, "log_odds_z": 1.96,
+                            "flags": []}
+    assert (rows["great"]["score"], rows["great"]["top_k_share"], rows["great"]["log_odds_z"]) == (0.175, 0.0, 2.0)
+    assert (rows["dull"]["score"], rows["dull"]["mean"], rows["dull"]["mean_abs"]) == (-0.1, -0.2, 0.6)
+    assert (rows["dull"]["top_k_share"], rows["dull"]["log_odds_z"]) == (0.3333, -2.5)
+    assert (rows["10"]["score"], rows["10"]["log_odds_z"], rows["10"]["flags"]) == (0.03333, None, ["number"])
+    negative = discriminating_view()["sources"]["imdb"]["negative"]
+    assert negative["top"][0]["log_odds_z"] == 1.0 and negative["documents"] == 1  # -(-1.0): toward negative
+
+
+def test_min_documents_keeps_the_words_in_at_least_that_many_documents():
+    positive = discriminating_view(min_documents=2)["sources"]["imdb"]["positive"]
+    assert [row["word"] for row in positive["top"]] == ["great", "nice", "dull"] and positive["ranked_words"] == 3
+    assert discriminating_view(min_documents=3)["sources"]["imdb"]["positive"]["ranked_words"] == 0
+
+
+def test_the_summary_figures_differ_from_their_misreadings():
+    """Top words: great 0.7, nice 0.5, 10 0.1, dull -0.4 | bad 0.6. flagged_share: |0.1| of |sums| 2.3 =
+    0.04348 (signed sums: 0.1 / 1.5; a count: 1 of 5; mean |a| instead of sums: 0.1 / 1.7833).
+    data_share: z above 1.96 toward the class: great only, of the 5 top words = 0.2 (|z|: great, dull; >= 1.96:
+    great, nice: 0.4 each; of the 3 words with a z: 0.3333; a mean of the classes' shares: 0.125)."""
+    assert summary_metrics(discriminating_view()) == {"imdb/words/flagged_share": 0.04348,
+                                                      "imdb/words/data_share": 0.2}
+
+
 MEMORY = """
 import sys
 from stages.attribution.artefacts import Capitals

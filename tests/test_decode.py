@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import collections
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pytest
@@ -168,9 +168,10 @@ def test_an_offline_keras_download_names_its_root_cause_whole(monkeypatch):
             try:
                 raise socket.gaierror(-2, "Name or service not known")
             except OSError as error:
-                raise urllib.error.URLError(error)
+                raise urllib.error.URLError(error)  # noqa: B904 -- Keras chains implicitly (__context__ only)
         except urllib.error.URLError as error:
-            raise Exception(f"URL fetch failure on https://storage.googleapis.com/imdb.npz: None -- {error}")
+            raise Exception(  # noqa: B904 -- as Keras raises it: the chain this test feeds decode is implicit
+                f"URL fetch failure on https://storage.googleapis.com/imdb.npz: None -- {error}")
 
     monkeypatch.setattr(keras.datasets.imdb, "load_data", unreachable)
     with pytest.raises(UserError, match=r"^decode.source = keras: could not get the Keras IMDB data \(gaierror: "

@@ -34,7 +34,8 @@ def test_long_sentences_are_truncated_and_flagged(vocab_tokenizer, capsys):
     assert [e.truncated for e in examples] == [False, True, False]
     assert examples[1].token_ids[-1] == vocab_tokenizer.sep_token_id
     assert "sentence 1 has 52 tokens; explained truncated to 16" in capsys.readouterr().err
-    assert vocab_tokenizer.convert_ids_to_tokens(examples[2].token_ids.tolist()) == ["[CLS]", "[UNK]", "unicode", "[SEP]"]
+    assert vocab_tokenizer.convert_ids_to_tokens(examples[2].token_ids.tolist()) == [
+        "[CLS]", "[UNK]", "unicode", "[SEP]"]
 
 
 def token_file(texts: list[str], tokenizer, max_len: int, truncation: str) -> dict:

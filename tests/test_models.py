@@ -6,8 +6,14 @@ import pytest
 from safetensors.numpy import load_file
 
 from stages.plumbing.errors import UserError
-from stages.plumbing.models import (EMBEDDED_DEFAULT, embedded_dir, load_classifier, load_tokenizer, load_trained,
-                                    max_positions)
+from stages.plumbing.models import (
+    EMBEDDED_DEFAULT,
+    embedded_dir,
+    load_classifier,
+    load_tokenizer,
+    load_trained,
+    max_positions,
+)
 
 
 def logits(model, tokenizer, texts):

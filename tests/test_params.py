@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
@@ -23,8 +24,8 @@ from stages.schemas.train import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS: dict[str, type[Params]] = {schema.section: schema for schema in (
-    DecodeParams, TokenizeParams, TrainParams, EvaluateParams, ExplainParams, ExplainPretrainedParams, SanityCheckParams,
-    AggregateWordsParams)}
+    DecodeParams, TokenizeParams, TrainParams, EvaluateParams, ExplainParams, ExplainPretrainedParams,
+    SanityCheckParams, AggregateWordsParams)}
 INT_1 = "is not allowed; expected an integer >= 1"
 INT_0 = "is not allowed; expected an integer >= 0"
 SHARDS = "is not allowed; expected the shard indices counted from 0, e.g. [0] or [0, 1]"
@@ -48,8 +49,8 @@ class Case(NamedTuple):
     key: str  # dotted key changed in the shipped params.yaml
     value: Any  # its bad value, or MISSING
     message: str  # the whole line after "params.yaml: "
-    setup: Optional[dict[str, Any]] = None  # other keys changed first
-    check: Optional[Callable[["Case", Path, pytest.MonkeyPatch], None]] = None  # default: load the key's section
+    setup: dict[str, Any] | None = None  # other keys changed first
+    check: Callable[[Case, Path, pytest.MonkeyPatch], None] | None = None  # default: load the key's section
 
 
 def load_raw_text(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,7 +147,8 @@ CASES = [
     Case("explain.shards", 2, f"explain.shards = 2 {SHARDS}"),
     Case("explain.shards", [], f"explain.shards = [] {SHARDS}"),
     Case("explain.shards", [0, 2], f"explain.shards = [0, 2] {SHARDS}"),
-    Case("explain.shards", [0, True], "explain.shards[1] = True is not allowed; expected a shard index, an integer from 0"),
+    Case("explain.shards", [0, True],
+         "explain.shards[1] = True is not allowed; expected a shard index, an integer from 0"),
     Case("explain.n_rt_sentences", -1, f"explain.n_rt_sentences = -1 {INT_0}"),
     Case("explain.sentences", "a great film", "explain.sentences = 'a great film' is not allowed; expected a list "
          "of sentences, e.g. ['a great film', 'dull']"),
@@ -162,7 +164,8 @@ CASES = [
          "builds baselines from token ids; choose one of pad, mask, unk, or explain.engine: compiled",
          {"explain.engine": "alibi"}),
     Case("explain.n_steps", "auto", "explain.n_steps = 'auto' is not allowed with explain.engine = 'alibi', whose "
-         "rules cannot reuse passes; it needs explain.engine: compiled, or give a number of steps", {"explain.engine": "alibi"}),
+         "rules cannot reuse passes; it needs explain.engine: compiled, or give a number of steps",
+         {"explain.engine": "alibi"}),
     Case("explain.n_steps", 0, "explain.n_steps = 0 is not allowed; expected an integer >= 1 or 'auto'"),
     Case("explain.n_steps", True, "explain.n_steps = True is not allowed; expected an integer >= 1 or 'auto'"),
     Case("explain.n_steps", "Auto", "explain.n_steps = 'Auto' is not allowed; expected an integer >= 1 or 'auto'"),
@@ -196,7 +199,8 @@ CASES = [
     Case("explain.ray_gpus_per_worker", -1, "explain.ray_gpus_per_worker = -1 is not allowed; expected a number "
          ">= 0 (fractions share a GPU)"),
     # explain_pretrained
-    Case("explain_pretrained.enabled", "on", "explain_pretrained.enabled = 'on' is not allowed; expected true or false"),
+    Case("explain_pretrained.enabled", "on",
+         "explain_pretrained.enabled = 'on' is not allowed; expected true or false"),
     Case("explain_pretrained.checkpoint", "", "explain_pretrained.checkpoint = '' is not allowed; expected a "
          "non-empty string"),
     Case("explain_pretrained.sentences", [""], "explain_pretrained.sentences[0] = '' is empty; every sentence "

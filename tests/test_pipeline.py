@@ -68,8 +68,9 @@ def test_repro_writes_every_output(project):
         len(tokenizer(review["text"], add_special_tokens=False)["input_ids"]) + 2 - 64 for review in reviews]
     rows = json.loads((project / "explanations/plots/finetuned.json").read_text())
     assert len(rows) == sum(len(example["tokens"]) for example in explained[0])
-    assert rows[1] == {"example": f"imdb #{explained[0][0]['id']}", "position": 1, "token": explained[0][0]["tokens"][1],
-                       "label": f"0001 {explained[0][0]['tokens'][1]}", "attribution": explained[0][0]["attributions"][1]}
+    assert rows[1] == {"example": f"imdb #{explained[0][0]['id']}", "position": 1,
+                       "token": explained[0][0]["tokens"][1], "label": f"0001 {explained[0][0]['tokens'][1]}",
+                       "attribution": explained[0][0]["attributions"][1]}
     page = (project / "reports/attributions.html").read_text()
     assert page.count('class="card"') == 5 + 3 and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     view = json.loads((project / "explanations/dataset.json").read_text())

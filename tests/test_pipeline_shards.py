@@ -102,7 +102,8 @@ def test_a_shard_from_another_clone_is_restored_from_the_run_cache(project, tmp_
 def test_a_bad_shard_count_stops_with_one_line_and_writes_nothing(project, shards, message):
     shutil.rmtree(project / "data/shards", ignore_errors=True)
     set_params(project, **{"explain.shards": shards, "explain.n_reviews": 12, "explain.n_rt_sentences": 2})
-    result = subprocess.run([sys.executable, "-m", "stages.shard_examples", "data/decoded", "data/tokens", "data/shards"],
+    result = subprocess.run([sys.executable, "-m", "stages.shard_examples",
+                             "data/decoded", "data/tokens", "data/shards"],
                             cwd=project, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(project)})
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [f"error: {message}"]
     assert not (project / "data/shards").exists()

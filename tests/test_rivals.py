@@ -124,5 +124,6 @@ def test_gradient_x_input_saturates_where_ig_does_not(keyword_run):
 
 def test_occlusion_agrees_with_ig_in_rank(keyword_run):
     results, scores, _, _, tokens = keyword_run
-    taus = [rivals.kendall_tau(r.attributions, s, r.token_ids, tokens.ids) for r, s in zip(results, scores["occlusion"])]
+    taus = [rivals.kendall_tau(r.attributions, s, r.token_ids, tokens.ids)
+            for r, s in zip(results, scores["occlusion"])]
     assert np.mean(taus) > 0.3

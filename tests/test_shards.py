@@ -20,8 +20,9 @@ from stages.plumbing.errors import UserError
 from stages.plumbing.models import load_classifier
 from tests.test_explain import PARAMS
 
-SENTENCES = ["a fine film", "dull", "i love it , i like it", "far too long and dull", "moving", "a wonderful , moving film",
-             "i like it", "not good", "bad", "so nice about it", "i also kind of dislike it"]  # chunks of 8 and 3
+SENTENCES = ["a fine film", "dull", "i love it , i like it", "far too long and dull", "moving",
+             "a wonderful , moving film", "i like it", "not good", "bad", "so nice about it",
+             "i also kind of dislike it"]  # chunks of 8 and 3
 SETTINGS = PARAMS.model_copy(update={"engine": "compiled", "methods": ["gradient_x_input", "random"]})
 
 
@@ -34,7 +35,8 @@ def test_shards_are_whole_chunks_of_the_unsharded_run_dealt_out_in_turn(count):
     for index, shard in enumerate(shards):
         assert shard == sorted(p for chunk in chunks[index::count] for p in chunk)
         # what the shard's own explain call groups together: the unsharded run's chunks
-        regrouped = [sorted(shard[i] for i in chunk) for chunk in length_chunks([lengths[p] for p in shard], CHUNK_SIZE)]
+        regrouped = [sorted(shard[i] for i in chunk)
+                     for chunk in length_chunks([lengths[p] for p in shard], CHUNK_SIZE)]
         assert regrouped == chunks[index::count]
 
 
@@ -46,7 +48,8 @@ def test_a_shards_examples_read_back_as_written(tmp_path, vocab_tokenizer):
     assert (shard, data, positions) == ("1/2", {"source": "keras"}, [1, 3])
     for expected, example in zip(examples[1::2], read):
         assert example.token_ids.dtype == np.int32 and np.array_equal(example.token_ids, expected.token_ids)
-        assert (example.text, example.tokens_cut, example.cut_at) == (expected.text, expected.tokens_cut, expected.cut_at)
+        assert ((example.text, example.tokens_cut, example.cut_at)
+                == (expected.text, expected.tokens_cut, expected.cut_at))
     path.write_text("{}")
     with pytest.raises(UserError, match=r"1.json: not a shard's examples \(KeyError\); rebuild it with "
                                         r"`dvc repro -f shard_examples`"):

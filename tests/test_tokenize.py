@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,10 @@ def test_head_tail_keeps_the_start_and_the_verdict(vocab_tokenizer):
     text = "start " + "middle " * 40 + "the verdict is great"
     head = encode([text], vocab_tokenizer, max_len=18, truncation="head")
     head_tail = encode([text], vocab_tokenizer, max_len=18, truncation="head_tail")
-    as_tokens = lambda arrays: vocab_tokenizer.convert_ids_to_tokens(arrays["input_ids"][0].tolist())
+
+    def as_tokens(arrays):
+        return vocab_tokenizer.convert_ids_to_tokens(arrays["input_ids"][0].tolist())
+
     assert as_tokens(head)[:3] == ["[CLS]", "start", "middle"] and "great" not in as_tokens(head)
     # 16 text tokens: the first 4 and the last 12
     assert as_tokens(head_tail) == ["[CLS]", "start", "middle", "middle", "middle"] + ["middle"] * 8 + [

@@ -16,8 +16,9 @@ import argparse
 import itertools
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from stages.attribution.agreement import MEASURES, Features, agreement, common_features, summary
 from stages.attribution.dataset_view import DATASET_FORMAT, difference
@@ -35,7 +36,8 @@ WORKSPACE = "workspace"
 # (16 steps instead of 50, another seed) moves them by orders of magnitude more.
 REPRODUCTION_TOLERANCE = 1e-4
 PAGE_EXAMPLES = 100  # a card each; the held-out set's thousands would make a page of tens of megabytes
-EXPLANATION_FILES = {"explanations/finetuned.json": "merge_explanations", "explanations/sentences.json": "explain_sentences",
+EXPLANATION_FILES = {"explanations/finetuned.json": "merge_explanations",
+                     "explanations/sentences.json": "explain_sentences",
                      "explanations/pretrained.json": "explain_pretrained"}  # file -> the stage that writes it
 DATASET_VIEW = "explanations/dataset.json"  # written by aggregate_words
 READABLE_FORMATS = (2, EXPLANATIONS_FORMAT)  # 3 added the records file and summaries; the examples are unchanged
@@ -248,14 +250,15 @@ def main() -> None:
                       "dataset": dataset_rows(views[left_index], views[right_index])})
     table = terminal_table(pairs, args.top_k)
     matrix = [[1.0 if left == right else next(
-        (pair["summary"]["spearman"]["median"] for pair in pairs if {pair["left"], pair["right"]} == {left, right}))
+        pair["summary"]["spearman"]["median"] for pair in pairs if {pair["left"], pair["right"]} == {left, right})
         for right in revisions] for left in revisions]
     cards = example_views(revisions, sides, pairs)
     page = render_page("compare.html.j2", dataset_line=dataset_line, revisions=revisions, top_k=args.top_k, pairs=pairs,
                        matrix=matrix if len(revisions) > 2 else None, number=number,
                        examples=cards[:args.page_examples], all_examples=len(cards))
     write_json(args.json, {"revisions": revisions, "top_k": args.top_k, "median_spearman_matrix": matrix,
-                           "pairs": [{key: pair[key] for key in ("left", "right", "verdict", "summary", "rows", "dataset")}
+                           "pairs": [{key: pair[key]
+                                      for key in ("left", "right", "verdict", "summary", "rows", "dataset")}
                                      for pair in pairs]})
     with atomic_path(args.out) as staging:
         staging.write_text(page, encoding="utf-8")

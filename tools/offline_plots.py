@@ -22,7 +22,8 @@ REGISTRY = "https://registry.npmjs.org"
 
 # name, version (those of dvc-render 1.0.2's CDN links), npm's dist.integrity, script in the package
 PACKAGES = (
-    ("vega", "5.20.2", "sha512-qmH7aD9GGPpssVdxL1xgcdxTbQzyRUeRR16Os385ymvQhiwCYQNA6+eXUPAZDTVLfk0RXu6Jzj6kUE5jQ80EVw==",
+    ("vega", "5.20.2",
+     "sha512-qmH7aD9GGPpssVdxL1xgcdxTbQzyRUeRR16Os385ymvQhiwCYQNA6+eXUPAZDTVLfk0RXu6Jzj6kUE5jQ80EVw==",
      "build/vega.min.js"),
     ("vega-lite", "5.2.0",
      "sha512-Yxcg8MvYfxHcG6BbkaKT0oVCIMIcE19UvqIsEwBmyd/7h2nzW7oRnID81T8UrY7hpDrIr6wa2JADOT2dhGNErw==",

@@ -8,7 +8,8 @@ sequences match; [CLS] and [SEP] (no attribution by construction) are left out.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Examples in padded chunks of similar length: what the engines, the rival methods and the shards share."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

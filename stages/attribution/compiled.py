@@ -15,7 +15,8 @@ from __future__ import annotations
 import atexit
 import copy
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -56,7 +57,8 @@ class CompiledIntegratedGradients(IntegratedGradients):
         forward_kwargs = dict(forward_kwargs or {})
         mask = np.asarray(forward_kwargs.pop("attention_mask", np.ones_like(X)))
         if forward_kwargs:
-            raise ValueError(f"the compiled engine takes only attention_mask in forward_kwargs, not {sorted(forward_kwargs)}")
+            raise ValueError("the compiled engine takes only attention_mask in forward_kwargs, "
+                             f"not {sorted(forward_kwargs)}")
         if self.zero_baseline and baselines is not None:
             raise ValueError("a zero-baseline explainer builds its own baseline; pass no `baselines`")
         if self.target_fn is not None:
@@ -122,7 +124,8 @@ def compiled_integral(wrapper: Any, layer: Any, zero_baseline: bool = False) -> 
         def one_pass(start: Any, integral: Any) -> tuple[Any, Any]:
             row = tf.range(start, tf.minimum(start + batch_size, rows))
             step, example = row // count, row % count
-            path = tf.gather(baseline, example) + tf.gather(alphas, step)[:, None, None] * tf.gather(difference, example)
+            path = (tf.gather(baseline, example)
+                    + tf.gather(alphas, step)[:, None, None] * tf.gather(difference, example))
             gradients = path_gradients(wrapper, layer, path, as_tuple, tf.gather(ids, example),
                                        tf.gather(mask, example), tf.gather(target, example))
             # weighted sums per rule and example as a product with one-hot matrices: deterministic on every device

@@ -3,7 +3,8 @@ carry, by removing them (comprehensiveness) or keeping only them (sufficiency)."
 from __future__ import annotations
 
 import math
-from typing import Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 

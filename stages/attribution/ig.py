@@ -2,8 +2,9 @@
 completeness of the result (Sundararajan et al. 2017)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -38,7 +39,7 @@ class SpecialTokens:
     unk: int | None = None
 
     @classmethod
-    def of(cls, tokenizer: Any) -> "SpecialTokens":
+    def of(cls, tokenizer: Any) -> SpecialTokens:
         return cls(tuple(sorted(tokenizer.all_special_ids)), tokenizer.pad_token_id, tokenizer.mask_token_id,
                    tokenizer.unk_token_id)
 

@@ -5,7 +5,8 @@ so a figure moves only when its own examples did.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

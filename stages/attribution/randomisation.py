@@ -8,7 +8,8 @@ Attributions that stay correlated once the weights are gone explain the input, n
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats

@@ -1,8 +1,9 @@
 """The explained examples' records as a Parquet table: one row per example, read back in batches.
 
 The held-out set's records are too many for git (about 3 KB an example at 128 tokens in Parquet, 7 KB in
-JSON: megabytes for 1,000 reviews, a hundred or more for 25,000 at 256 tokens), so `merge_explanations` writes them all to a Parquet file in DVC's cache and keeps
-in git only the examples the report shows. Columns are flat, so a reader can take only what it needs
+JSON: megabytes for 1,000 reviews, a hundred or more for 25,000 at 256 tokens), so `merge_explanations`
+writes them all to a Parquet file in DVC's cache and keeps in git only the examples the report shows.
+Columns are flat, so a reader can take only what it needs
 (`pq.read_table(path, columns=["source", "predicted"])`): a record's nested `faithfulness` and
 `rank_agreement` figures become columns `faithfulness/<figure>` and `rank_agreement/<figure>`. The
 file's header (model, checkpoint, settings, data) is kept in the schema's metadata.
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Sequence
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq

@@ -11,7 +11,8 @@ faithfulness table says whether IG earns its passes:
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

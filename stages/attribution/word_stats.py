@@ -12,8 +12,9 @@ fewer than `min_documents` documents are not ranked at all. Equal scores rank al
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import significant

@@ -1,7 +1,8 @@
 """Whole words from WordPiece tokens, with their summed attributions."""
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 SPECIAL_TOKENS = frozenset({"[CLS]", "[SEP]"})  # no attribution by construction: kept as they are
 PAD_TOKEN = "[PAD]"

@@ -2,8 +2,9 @@
 is escaped unless it is markup made here (the charts' SVG), which is passed as `Markup`."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -39,7 +40,8 @@ def highlights(labels: Sequence[str], values: Sequence[float], titles: Sequence[
 
 
 def token_and_word_highlights(tokens: Sequence[str], values: Sequence[float], words: Sequence[Any],
-                              special: frozenset[str] = frozenset()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                              special: frozenset[str] = frozenset(),
+                              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The two views of an example: its tokens, and its whole `words` (text, attribution, pieces)."""
     token_items = highlights(tokens, values, [f"attribution: {value!r}" for value in values], special)
     word_items = highlights([word.text for word in words], [word.attribution for word in words],

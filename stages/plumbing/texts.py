@@ -1,8 +1,9 @@
 """Texts to BERT token ids, and the decode stage's CSVs read back as written."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -6,8 +6,15 @@ from typing import Annotated, ClassVar, Literal, Self
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from stages.plumbing.params import Expected, Params, worded
-from stages.schemas.fields import (CountOrAll, Fraction, NonNegativeInt, PositiveInt, Sentences, StepsOrAuto,
-                                   none_is_empty)
+from stages.schemas.fields import (
+    CountOrAll,
+    Fraction,
+    NonNegativeInt,
+    PositiveInt,
+    Sentences,
+    StepsOrAuto,
+    none_is_empty,
+)
 
 
 def from_zero(indices: list[int]) -> list[int]:
@@ -68,7 +75,8 @@ class ExplainParams(Params):
     def engine_can_run_the_settings(self) -> Self:
         if self.baseline == "zero" and self.engine == "alibi":
             raise worded("is not allowed with explain.engine = 'alibi', which builds baselines from token ids; "
-                         "choose one of pad, mask, unk, or explain.engine: compiled", key="baseline", value=self.baseline)
+                         "choose one of pad, mask, unk, or explain.engine: compiled",
+                         key="baseline", value=self.baseline)
         if self.n_steps == "auto" and self.engine == "alibi":
             raise worded("is not allowed with explain.engine = 'alibi', whose rules cannot reuse passes; it needs "
                          "explain.engine: compiled, or give a number of steps", key="n_steps", value=self.n_steps)

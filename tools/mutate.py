@@ -1,0 +1,172 @@
+"""`make mutate`: mutation testing (mutmut 3) of every module that computes a published figure or verdict,
+each module against the test files that exercise it.
+
+Per module, a scratch copy of the checkout (tracked and untracked, not ignored files) under `.mutate/<module>/`
+gets a `[tool.mutmut]` section naming the module and its test files, and `mutmut run` mutates it there; within
+those files mutmut runs each mutant against only the tests that call the mutated function. The run prints, per
+module, the mutants killed, survived, timed out and reached by no test, and writes every surviving mutant's
+diff to `.mutate/survivors.diff`. A survivor listed in docs/figures.md's table of equivalent mutants (it
+cannot change any output; the reason is in the table) is counted apart; any other survivor fails the run.
+
+Usage: python -m tools.mutate [MODULE ...]   (default: every module of MODULES; a module as its path)
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRATCH = ROOT / ".mutate"
+EQUIVALENTS_DOC = ROOT / "docs" / "figures.md"
+
+DATASET_TESTS = ("tests/test_dataset_view.py", "tests/test_properties.py")
+# module -> the test files that exercise it
+MODULES: dict[str, tuple[str, ...]] = {
+    "stages/attribution/faithfulness.py": ("tests/test_figures.py", "tests/test_rivals.py"),
+    "stages/attribution/agreement.py": ("tests/test_figures.py", "tests/test_compare.py"),
+    "stages/attribution/quality.py": ("tests/test_figures.py", "tests/test_render.py", "tests/test_properties.py"),
+    "stages/attribution/randomisation.py": ("tests/test_randomisation.py", "tests/test_figures.py"),
+    "stages/attribution/word_stats.py": DATASET_TESTS,
+    "stages/attribution/log_odds.py": DATASET_TESTS,
+    "stages/attribution/artefacts.py": DATASET_TESTS,
+    "stages/attribution/dataset_view.py": (*DATASET_TESTS, "tests/test_compare.py"),
+    "stages/attribution/auto_steps.py": ("tests/test_auto_steps.py", "tests/test_figures.py"),
+    "stages/attribution/records.py": ("tests/test_figures.py", "tests/test_explain.py", "tests/test_shards.py"),
+    "stages/attribution/record_table.py": ("tests/test_record_table.py", "tests/test_shards.py",
+                                           "tests/test_properties.py"),
+    "stages/evaluate.py": ("tests/test_evaluate.py",),
+    "tools/compare.py": ("tests/test_compare.py", "tests/test_figures.py", "tests/test_properties.py"),
+    "stages/render.py": ("tests/test_render.py",),
+}
+# The memory test runs its aggregation in a subprocess, which mutmut neither traces nor needs: 35 s saved a run.
+DESELECT = "not streams_200000_records"
+STATUSES = ("killed", "survived", "timeout", "no tests")
+MUTANT_LINE = re.compile(r"^\s+(\S+): (.+)$")
+
+
+@dataclass
+class ModuleResult:
+    module: str
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+    survivors: list[str] = field(default_factory=list)  # not killed, not listed as equivalent
+    equivalent: list[str] = field(default_factory=list)
+
+
+def equivalent_mutants(doc: Path = EQUIVALENTS_DOC) -> set[str]:
+    """The mutant names in the first column of docs/figures.md's rows that start with a mutmut name."""
+    return set(re.findall(r"^\| `([\w.]+__mutmut_\d+)` \|", doc.read_text(), flags=re.MULTILINE))
+
+
+def project_files() -> list[str]:
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout
+    return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
+
+
+def toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(f'"{value}"' for value in values) + "]"
+
+
+def mutmut_section(module: str, tests: tuple[str, ...], files: list[str]) -> str:
+    """mutmut runs the tests inside its own copy, `mutants/`: the sources, and every other top-level entry
+    of the checkout the tests read (params.yaml, dvc.yaml, .dvc/, the committed outputs). Each mutant's tests
+    run in a process forked from a server that imported them (TensorFlow is not fork-safe once it has run),
+    and rebuild their session fixtures (the tiny models) there: seconds that mutmut's default timeout (15x
+    the test's own duration, plus 1 s) does not allow, hence 60 s more."""
+    others = sorted({name.split("/")[0] for name in files} - {"stages", "tools"})
+    return (f'\n[tool.mutmut]\nsource_paths = ["stages", "tools"]\nonly_mutate = ["{module}"]\n'
+            f'also_copy = {toml_list(others)}\n'
+            f'pytest_add_cli_args_test_selection = {toml_list([test for test in tests if (ROOT / test).exists()])}\n'
+            f'pytest_add_cli_args = ["-k", "{DESELECT}", "-p", "no:cacheprovider"]\n'
+            'process_isolation = "forkserver"\ntimeout_constant = 60.0\n')
+
+
+def scratch_copy(module: str) -> Path:
+    folder = SCRATCH / module.removesuffix(".py").replace("/", ".")
+    shutil.rmtree(folder, ignore_errors=True)
+    files = project_files()
+    for name in files:
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    with open(folder / "pyproject.toml", "a") as config:
+        config.write(mutmut_section(module, MODULES[module], files))
+    return folder
+
+
+def mutmut(folder: Path, *arguments: str, log: Path | None = None) -> str:
+    command = [sys.executable, "-m", "mutmut", *arguments]
+    if log is None:
+        return subprocess.run(command, cwd=folder, capture_output=True, text=True, check=True).stdout
+    with open(log, "w") as output:
+        finished = subprocess.run(command, cwd=folder, stdout=output, stderr=subprocess.STDOUT)
+    if finished.returncode != 0:
+        sys.exit(f"{folder.name}: mutmut run failed (exit {finished.returncode}); see {log}")
+    return log.read_text()
+
+
+def mutate(module: str, equivalents: set[str], diffs: list[str]) -> ModuleResult:
+    folder = scratch_copy(module)
+    started = time.monotonic()
+    mutmut(folder, "run", log=folder / "mutmut.log")
+    result = ModuleResult(module, time.monotonic() - started, dict.fromkeys(STATUSES, 0))
+    for line in mutmut(folder, "results", "--all", "true").splitlines():
+        match = MUTANT_LINE.match(line)
+        if not match:
+            continue
+        name, status = match.groups()
+        result.counts[status] = result.counts.get(status, 0) + 1
+        if status == "killed":
+            continue
+        if name in equivalents:
+            result.equivalent.append(name)
+        else:
+            result.survivors.append(name)
+            diffs.append(mutmut(folder, "show", name))
+    return result
+
+
+def table(results: list[ModuleResult]) -> str:
+    header = f"{'module':<40} {'killed':>7} {'survived':>9} {'timeout':>8} {'no tests':>9} {'equivalent':>11} " \
+             f"{'left':>5} {'time':>7}"
+    lines = [header]
+    for result in results:
+        counts = result.counts
+        lines.append(f"{result.module:<40} {counts['killed']:>7} {counts['survived']:>9} {counts['timeout']:>8} "
+                     f"{counts['no tests']:>9} {len(result.equivalent):>11} {len(result.survivors):>5} "
+                     f"{result.seconds:>6.0f}s")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="module paths (default: all of MODULES)")
+    args = parser.parse_args()
+    unknown = [module for module in args.modules if module not in MODULES]
+    if unknown:
+        sys.exit(f"{', '.join(unknown)}: not a mutated module; choose from {', '.join(MODULES)}")
+    equivalents = equivalent_mutants()
+    diffs: list[str] = []
+    results = []
+    for module in args.modules or MODULES:
+        print(f"mutating {module} ...", flush=True)
+        results.append(mutate(module, equivalents, diffs))
+        print(table(results[-1:]).splitlines()[1], flush=True)
+    SCRATCH.mkdir(exist_ok=True)
+    (SCRATCH / "survivors.diff").write_text("\n".join(diffs))
+    print(table(results))
+    left = sum(len(result.survivors) for result in results)
+    print(f"{left} surviving non-equivalent mutants; their diffs: {SCRATCH / 'survivors.diff'}")
+    if left:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
