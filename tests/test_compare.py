@@ -79,6 +79,29 @@ def test_the_summary_takes_the_median_and_the_worst_of_comparable_examples():
     assert figures["relative_l1"] == {"median": pytest.approx(0.4), "worst": 0.7}
 
 
+def test_the_summary_figures_differ_from_their_misreadings():
+    """Three comparable examples with a Spearman 0.9, 0.2, 0.4 (median 0.4, not the mean 0.5; worst 0.2) and
+    relative L1 0.1, 0.7, 0.3 (median 0.3; worst the largest, 0.7), a fourth comparable one whose measures
+    are undefined (left out of the medians, not counted as 0), and one not comparable whose prediction
+    changed (not counted: its explanations were not compared)."""
+    def row(comparable: bool, changed: bool, spearman: float | None, relative_l1: float | None) -> dict:
+        return {"comparable": comparable, "prediction_changed": changed, "spearman": spearman, "kendall": spearman,
+                "top_k": 1.0, "sign_top_k": 1.0, "relative_l1": relative_l1}
+
+    figures = summary([row(True, False, 0.9, 0.1), row(True, True, 0.2, 0.7), row(True, False, 0.4, 0.3),
+                       row(True, False, None, None), row(False, True, None, None)])
+    assert (figures["examples"], figures["comparable"], figures["prediction_changed"]) == (5, 4, 1)
+    assert figures["spearman"] == {"median": 0.4, "worst": 0.2}
+    assert figures["relative_l1"] == {"median": 0.3, "worst": 0.7}
+
+
+def test_the_relative_l1_difference_is_relative_to_the_left_runs_total():
+    """|2 - 1| + |-1 + 1| + |1 - 3| + |0.5 + 0.5| = 4 over the left run's 4.5 (not the right's 5.5, nor
+    their mean 5)."""
+    figures = agreement(np.array([2.0, -1.0, 1.0, 0.5]), np.array([1.0, -1.0, 3.0, -0.5]), k=2)
+    assert figures["relative_l1"] == pytest.approx(4 / 4.5)
+
+
 def write_explanations(folder: Path, reviews: list[dict], sentences: list[dict], **changes) -> None:
     (folder / "explanations").mkdir(exist_ok=True)
     for name, examples in (("finetuned", reviews), ("sentences", sentences), ("pretrained", [])):

@@ -62,6 +62,25 @@ def test_ties_rank_alphabetically_in_the_list_and_in_a_documents_top_k():
     assert rows["aa"]["top_k_share"] == 0.5 and rows["zz"]["top_k_share"] == 0.0  # of 2 negative documents
 
 
+def test_a_documents_top_k_ranks_by_the_exact_sums():
+    """b's 1e-17 is above a's 0: b is the document's top word, however small the difference."""
+    rows = {row["word"]: row for row in ranked(WordStatistics(top_k=1).add_all([doc("imdb", 1, ["b", "a"],
+                                                                                     [1e-17, 0.0])]),
+                                               ("imdb", 1), 1, 0.0)}
+    assert (rows["b"]["top_k_share"], rows["a"]["top_k_share"]) == (1.0, 0.0)
+
+
+def test_the_word_figures_have_four_significant_digits():
+    """0.1234567 twice: sum 0.2469, mean and mean |a| 0.1235, score 0.2469134 / (2 + 1) = 0.0823."""
+    (row,) = ranked(WordStatistics(top_k=1).add_all([doc("imdb", 1, ["w", "w"], [0.1234567, 0.1234567])]),
+                    ("imdb", 1), 1, 1.0)
+    assert (row["sum"], row["mean"], row["mean_abs"], row["score"]) == (0.2469, 0.1235, 0.1235, 0.0823)
+
+
+def test_a_class_with_no_documents_ranks_no_words():
+    assert ranked(WordStatistics(top_k=1).add_all([doc("imdb", 1, ["good"], [0.5])]), ("imdb", 0), 1, 1.0) == []
+
+
 def test_sources_and_classes_are_kept_apart():
     counted = statistics()
     assert counted.documents == {("imdb", 1): 2, ("imdb", 0): 2, ("rotten_tomatoes", 1): 1}

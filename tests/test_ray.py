@@ -1,20 +1,21 @@
 """`explain.executor: ray` on a tiny BERT: a real two-node Ray cluster on this machine (token
 authentication on, torn down after) gives the in-process bytes and explains on both nodes; a worker
 killed mid-run is replaced; a run stopped between shards resumes from DVC's run-cache; the default
-run starts no Ray; a local instance listens on loopback only; bad input is one line."""
+run starts no Ray; bad input is one line. Isolation from other instances: tests/test_ray_isolation.py."""
 from __future__ import annotations
 
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -65,16 +66,30 @@ def ray_cluster() -> Iterator[dict[str, str]]:
     port = free_port()
     env = {**dvc_env(), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
     common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+    sessions: list[int] = []
     try:
-        subprocess.run([str(RAY), "start", "--head", f"--port={port}", "--include-dashboard=false",
-                        f"--temp-dir={temp_dir}", f"--dashboard-agent-listen-port={free_port()}", *common],
-                       env=env, check=True, capture_output=True, timeout=120)
-        subprocess.run([str(RAY), "start", f"--address=127.0.0.1:{port}", f"--dashboard-agent-listen-port={free_port()}",
-                        *common], env=env, check=True, capture_output=True, timeout=120)
+        ray_start(sessions, "--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp_dir}",
+                  f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}", *common,
+                  env=env)
+        ray_start(sessions, f"--address=127.0.0.1:{port}", f"--dashboard-agent-listen-port={free_port()}", *common,
+                  env=env)
         yield {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}
     finally:
+        for sid in sessions:
+            kill_session(sid)
         for pid in processes_under(temp_dir):
             with_signal(pid, signal.SIGKILL)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def ray_start(sessions: list[int], *args: str, env: dict[str, str]) -> None:
+    """`ray start` in a session of its own, added to `sessions`: what it leaves running (its client server and
+    agents too, whose command lines do not name the temp dir) is that session's."""
+    start = subprocess.Popen([str(RAY), "start", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, start_new_session=True)
+    sessions.append(start.pid)
+    output = start.communicate(timeout=120)[0]
+    assert start.returncode == 0, output[-3000:]
 
 
 def with_signal(pid: int, signum: int) -> None:
@@ -82,6 +97,25 @@ def with_signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:
         pass
+
+
+def in_session(sid: int) -> set[int]:
+    """The live processes of session `sid`: one started with `start_new_session` and all it started."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                state, _, _, session = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:4]
+                if int(session) == sid and state != "Z":
+                    found.add(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def kill_session(sid: int) -> None:
+    for pid in in_session(sid):
+        with_signal(pid, signal.SIGKILL)
 
 
 def test_two_nodes_give_the_in_process_bytes(project, ray_cluster):
@@ -112,6 +146,31 @@ def test_a_worker_killed_mid_run_is_replaced_and_its_chunk_redone(project, ray_c
     assert run.returncode == 0, stderr[-3000:]
     assert (project / SHARD).read_bytes() == IN_PROCESS[SHARD]
     assert "explained 17 examples in 3 chunks" in stdout
+
+
+def command_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+
+def descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    found, pending = set(), [root]
+    while pending:
+        pid = pending.pop()
+        found.add(pid)
+        pending += children.get(pid, [])
+    return found
 
 
 def test_a_run_stopped_between_shards_resumes_without_redoing_them(project):
@@ -149,74 +208,13 @@ def test_the_default_run_starts_no_ray(project):
     assert not {name for name in seen if name in ("gcs_server", "raylet") or name.startswith("ray::")}, seen
 
 
-def command_name(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-LISTENING = "0A"  # TCP state LISTEN in /proc/net/tcp
-
-
-def listening_addresses(pids: set[int]) -> set[str]:
-    """The addresses the processes `pids` listen on (IPv4 and IPv6)."""
-    inodes = set()
-    for pid in pids:
-        try:
-            inodes |= {os.readlink(fd).removeprefix("socket:[").removesuffix("]")
-                       for fd in Path(f"/proc/{pid}/fd").iterdir() if os.readlink(fd).startswith("socket:")}
-        except OSError:
-            continue
-    addresses = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == LISTENING and fields[9] in inodes:
-                address = bytes.fromhex(fields[1].split(":")[0])
-                addresses.add(socket.inet_ntop(socket.AF_INET if len(address) == 4 else socket.AF_INET6,
-                                               address if len(address) == 4 else b"".join(
-                                                   address[i:i + 4][::-1] for i in range(0, 16, 4)))
-                              if len(address) == 16 else socket.inet_ntoa(address[::-1]))
-    return addresses
-
-
-def descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit():
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    found, pending = set(), [root]
-    while pending:
-        pid = pending.pop()
-        found.add(pid)
-        pending += children.get(pid, [])
-    return found
-
-
-def test_a_local_instance_listens_on_loopback_only():
-    probe = ("from stages.plumbing.cluster import ray_session\n"
-             "with ray_session(0):\n    print('up', flush=True)\n    input()\n")
-    session = subprocess.Popen([sys.executable, "-c", probe], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True, env={k: v for k, v in dvc_env().items() if k != "RAY_ADDRESS"})
-    try:
-        assert session.stdout.readline().strip() == "up"
-        addresses = listening_addresses(descendants(session.pid))
-        assert addresses and addresses <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, addresses
-    finally:
-        session.communicate("\n", timeout=120)
-
-
 def test_an_address_with_no_cluster_is_one_line_at_once(monkeypatch):
     address = f"127.0.0.1:{free_port()}"
     monkeypatch.setenv("RAY_ADDRESS", address)
     started = time.monotonic()
-    with pytest.raises(UserError, match=rf"^RAY_ADDRESS={address}: no Ray cluster answers there \(Connection refused\); "
-                                        "start one with `ray start --head`, or unset RAY_ADDRESS"):
+    expected = (rf"^RAY_ADDRESS={address}: no Ray cluster answers there \(Connection refused\); "
+                "start one with `ray start --head`, or unset RAY_ADDRESS")
+    with pytest.raises(UserError, match=expected):
         cluster.cluster_address()
     assert time.monotonic() - started < 30
 

@@ -7,6 +7,8 @@ those files mutmut runs each mutant against only the tests that call the mutated
 module, the mutants killed, survived, timed out and reached by no test, and writes every surviving mutant's
 diff to `.mutate/survivors.diff`. A survivor listed in docs/figures.md's table of equivalent mutants (it
 cannot change any output; the reason is in the table) is counted apart; any other survivor fails the run.
+Then each misreading of a figure's definition in tools/misreadings.py (the meanings mutmut cannot write) is
+planted in the module's scratch copy in turn: its test files must fail, or the run fails.
 
 Usage: python -m tools.mutate [MODULE ...]   (default: every module of MODULES; a module as its path)
 """
@@ -21,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.misreadings import MISREADINGS, Misreading
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = ROOT / ".mutate"
 EQUIVALENTS_DOC = ROOT / "docs" / "figures.md"
@@ -28,7 +32,7 @@ EQUIVALENTS_DOC = ROOT / "docs" / "figures.md"
 DATASET_TESTS = ("tests/test_dataset_view.py", "tests/test_properties.py")
 # module -> the test files that exercise it
 MODULES: dict[str, tuple[str, ...]] = {
-    "stages/attribution/faithfulness.py": ("tests/test_figures.py", "tests/test_rivals.py"),
+    "stages/attribution/faithfulness.py": ("tests/test_figures.py",),
     "stages/attribution/agreement.py": ("tests/test_figures.py", "tests/test_compare.py"),
     "stages/attribution/quality.py": ("tests/test_figures.py", "tests/test_render.py", "tests/test_properties.py"),
     "stages/attribution/randomisation.py": ("tests/test_randomisation.py", "tests/test_figures.py"),
@@ -57,6 +61,8 @@ class ModuleResult:
     counts: dict[str, int] = field(default_factory=dict)
     survivors: list[str] = field(default_factory=list)  # not killed, not listed as equivalent
     equivalent: list[str] = field(default_factory=list)
+    misreadings: int = 0
+    passed_misreadings: list[str] = field(default_factory=list)  # planted, and the tests still passed
 
 
 def equivalent_mutants(doc: Path = EQUIVALENTS_DOC) -> set[str]:
@@ -116,7 +122,7 @@ def mutate(module: str, equivalents: set[str], diffs: list[str]) -> ModuleResult
     folder = scratch_copy(module)
     started = time.monotonic()
     mutmut(folder, "run", log=folder / "mutmut.log")
-    result = ModuleResult(module, time.monotonic() - started, dict.fromkeys(STATUSES, 0))
+    result = ModuleResult(module, 0.0, dict.fromkeys(STATUSES, 0))
     for line in mutmut(folder, "results", "--all", "true").splitlines():
         match = MUTANT_LINE.match(line)
         if not match:
@@ -130,17 +136,47 @@ def mutate(module: str, equivalents: set[str], diffs: list[str]) -> ModuleResult
         else:
             result.survivors.append(name)
             diffs.append(mutmut(folder, "show", name))
+    for misreading in (m for m in MISREADINGS if m.module == module):
+        result.misreadings += 1
+        if not plant(folder, misreading):
+            result.passed_misreadings.append(misreading.figure)
+            diffs.append(f"# misreading not caught: {misreading.figure}\n--- {module}\n+++ {module}\n"
+                         f"-{misreading.right}\n+{misreading.wrong}\n")
+    result.seconds = time.monotonic() - started
     return result
+
+
+def pytest_arguments(module: str) -> list[str]:
+    tests = [test for test in MODULES[module] if (ROOT / test).exists()]
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-k", DESELECT, *tests]
+
+
+def plant(folder: Path, misreading: Misreading) -> bool:
+    """Plant the misreading in the scratch copy, run the module's tests, restore it: True if they failed."""
+    source = (ROOT / misreading.module).read_text()
+    if source.count(misreading.right) != 1:
+        sys.exit(f"tools/misreadings.py: {misreading.figure}: {misreading.right!r} is not once in {misreading.module}")
+    target = folder / misreading.module
+    target.write_text(source.replace(misreading.right, misreading.wrong))
+    try:
+        finished = subprocess.run(pytest_arguments(misreading.module), cwd=folder, capture_output=True, text=True)
+    finally:
+        target.write_text(source)
+    if finished.returncode not in (0, 1):
+        sys.exit(f"{misreading.module}: planting {misreading.figure!r} broke the test run "
+                 f"(exit {finished.returncode}):\n{finished.stdout[-2000:]}")
+    return finished.returncode == 1
 
 
 def table(results: list[ModuleResult]) -> str:
     header = f"{'module':<40} {'killed':>7} {'survived':>9} {'timeout':>8} {'no tests':>9} {'equivalent':>11} " \
-             f"{'left':>5} {'time':>7}"
+             f"{'left':>5} {'misreadings caught':>19} {'time':>7}"
     lines = [header]
     for result in results:
         counts = result.counts
         lines.append(f"{result.module:<40} {counts['killed']:>7} {counts['survived']:>9} {counts['timeout']:>8} "
                      f"{counts['no tests']:>9} {len(result.equivalent):>11} {len(result.survivors):>5} "
+                     f"{result.misreadings - len(result.passed_misreadings):>13} of {result.misreadings:<3} "
                      f"{result.seconds:>6.0f}s")
     return "\n".join(lines)
 
@@ -163,8 +199,10 @@ def main() -> None:
     (SCRATCH / "survivors.diff").write_text("\n".join(diffs))
     print(table(results))
     left = sum(len(result.survivors) for result in results)
-    print(f"{left} surviving non-equivalent mutants; their diffs: {SCRATCH / 'survivors.diff'}")
-    if left:
+    missed = sum(len(result.passed_misreadings) for result in results)
+    print(f"{left} surviving non-equivalent mutants, {missed} misreadings the tests missed; "
+          f"their diffs: {SCRATCH / 'survivors.diff'}")
+    if left or missed:
         sys.exit(1)
 
 
