@@ -123,6 +123,20 @@ def test_the_artefact_rule_flags_markup_numbers_and_names():
     assert flags("i", capitals) == [] and flags("good", capitals) == []
 
 
+def test_the_name_rule_counts_capitals_inside_sentences_only():
+    """Inside a sentence (not a text's first word, not after . ! ?, two letters or more):
+    al 2 of 2 capitalised: a name (two letters count); capra 1 of 1: too few; kubrick only first in its
+    texts and jaws only after a full stop: never inside; welles 4 of 5 (0.8 of them, the share itself):
+    a name; lang 2 of 3: below the share."""
+    capitals = Capitals()
+    for text in ("Kubrick saw Al. Then Al met Capra and me.", "Kubrick won. Jaws won. Jaws lost!",
+                 "We met Welles, then Welles, then Welles, then Welles, then welles.",
+                 "We saw Lang and Lang and lang."):
+        capitals.add(text)
+    assert {word: flags(word, capitals) for word in ("al", "capra", "kubrick", "jaws", "welles", "lang")} == {
+        "al": ["name"], "capra": [], "kubrick": [], "jaws": [], "welles": ["name"], "lang": []}
+
+
 def view(records: list[dict], **params) -> dict:
     settings = AggregateWordsParams(**{"min_documents": 1, "shrinkage": 1.0, "top_k": 1, "top_words": 2, **params})
     counted = WordStatistics(top_k=settings.top_k).add_all(records)

@@ -168,6 +168,24 @@ def test_quality_metrics_by_hand():
         "sentences/n_steps/mean": 96.0, "sentences/comprehensiveness/ig": -0.1, "sentences/kendall_tau/random": -0.6})
 
 
+def test_quality_figures_and_source_summaries_have_four_significant_digits():
+    """Errors 0.0123456 and 0.0123456: median and max 0.01235; 3, 3 and 4 tokens: mean 3.333 (not 3.667, as if
+    counting from 1); the summary's figures are the source's, with the source's name taken off their keys."""
+    from stages.attribution.quality import source_summaries
+
+    def record(error: float, tokens: int) -> dict:
+        return {"source": "imdb", "completeness_error": error, "n_steps": 24, "token_ids": list(range(tokens)),
+                "faithfulness": {"comprehensiveness/ig": 0.1234567}, "rank_agreement": {}}
+
+    records = [record(0.0123456, 3), record(0.0123456, 3), record(0.0123456, 4)]
+    assert quality_metrics(records) == {"imdb/completeness_error/median": 0.01235,
+                                        "imdb/completeness_error/max": 0.01235, "imdb/n_steps/mean": 24.0,
+                                        "imdb/comprehensiveness/ig": 0.1235}
+    assert source_summaries(records) == {"imdb": {"examples": 3, "mean_tokens": 3.333, "figures": {
+        "completeness_error/median": 0.01235, "completeness_error/max": 0.01235, "n_steps/mean": 24.0,
+        "comprehensiveness/ig": 0.1235}}}
+
+
 # n_steps: auto refines exactly the examples above the target, up to max_steps
 
 

@@ -62,7 +62,7 @@ VIEW_PARAMS = st.builds(AggregateWordsParams, min_documents=st.integers(1, 3),
 
 @st.composite
 def records(draw: st.DrawFn, values: st.SearchStrategy[float], methods: tuple[str, ...] = (),
-            min_words: int = 0) -> dict[str, Any]:
+            min_words: int = 0, sources: tuple[str, ...] = SOURCES) -> dict[str, Any]:
     """One explained record: words of WordPiece pieces, perhaps cut, perhaps padded, with its figures."""
     words = draw(st.lists(st.tuples(st.sampled_from(FIRST_PIECES), st.lists(st.sampled_from(CONTINUATIONS),
                                                                             max_size=2)),
@@ -70,7 +70,7 @@ def records(draw: st.DrawFn, values: st.SearchStrategy[float], methods: tuple[st
     tokens = ["[CLS]", *(piece for first, rest in words for piece in (first, *rest)), "[SEP]"]
     cut_at = draw(st.none() | st.integers(1, len(tokens) - 1))  # the first token after the cut
     tokens += ["[PAD]"] * draw(st.integers(0, 2))  # padding, where there is any, comes last
-    source = draw(st.sampled_from(SOURCES))
+    source = draw(st.sampled_from(sources))
     text = " ".join(first + "".join(piece[2:] for piece in rest) + draw(st.sampled_from(("", "", ".", "!")))
                     for first, rest in words)
     faithfulness = {f"{name}/{method}": draw(values) for method in ("ig", *methods)
@@ -87,9 +87,11 @@ def records(draw: st.DrawFn, values: st.SearchStrategy[float], methods: tuple[st
 @st.composite
 def runs(draw: st.DrawFn, values: st.SearchStrategy[float], min_size: int = 0, max_size: int = 12,
          min_words: int = 0) -> list[dict[str, Any]]:
-    """A run's records in run order: each its own id and position, every one with the run's rival methods."""
+    """A run's records in run order: each its own id and position, every one with the run's rival methods.
+    A run has one to three sources, one often: records then share groups, and their words ties."""
     methods = tuple(draw(st.lists(st.sampled_from(RIVALS), unique=True, max_size=2)))
-    drafted = draw(st.lists(records(values, methods, min_words), min_size=min_size, max_size=max_size))
+    sources = tuple(draw(st.lists(st.sampled_from(SOURCES), unique=True, min_size=1, max_size=3)))
+    drafted = draw(st.lists(records(values, methods, min_words, sources), min_size=min_size, max_size=max_size))
     return [{**record, "id": index, "position": index} for index, record in enumerate(drafted)]
 
 

@@ -33,7 +33,7 @@ DATASET_TESTS = ("tests/test_dataset_view.py", "tests/test_properties.py")
 # module -> the test files that exercise it
 MODULES: dict[str, tuple[str, ...]] = {
     "stages/attribution/faithfulness.py": ("tests/test_figures.py",),
-    "stages/attribution/agreement.py": ("tests/test_figures.py", "tests/test_compare.py"),
+    "stages/attribution/agreement.py": ("tests/test_agreement.py", "tests/test_figures.py", "tests/test_compare.py"),
     "stages/attribution/quality.py": ("tests/test_figures.py", "tests/test_render.py", "tests/test_properties.py"),
     "stages/attribution/randomisation.py": ("tests/test_randomisation.py", "tests/test_figures.py"),
     "stages/attribution/word_stats.py": DATASET_TESTS,
