@@ -13,8 +13,9 @@ import os
 import socket
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 from urllib.parse import urlparse
 
 from stages.plumbing.errors import UserError
