@@ -1,0 +1,50 @@
+"""`make mutate`'s lists kept current with the code: every module and test file it names exists, every
+planted misreading still finds its line, every equivalent mutant names a function that exists."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from tools.misreadings import MISREADINGS
+from tools.mutate import MODULES, equivalent_mutants
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_module_and_test_file_exists():
+    assert [path for path in [*MODULES, *(t for tests in MODULES.values() for t in tests)]
+            if not (ROOT / path).is_file()] == []
+
+
+@pytest.mark.parametrize("misreading", MISREADINGS, ids=lambda misreading: misreading.figure)
+def test_each_misreading_finds_its_line_once_in_a_mutated_module(misreading):
+    assert misreading.module in MODULES
+    assert (ROOT / misreading.module).read_text().count(misreading.right) == 1
+    assert misreading.wrong != misreading.right
+
+
+def functions(path: Path) -> set[str]:
+    """`name` of each function and `Class.name` of each method, as mutmut names their mutants."""
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef):
+            names |= {f"{node.name}.{item.name}" for item in node.body if isinstance(item, ast.FunctionDef)}
+    return names
+
+
+MUTANT_NAME = re.compile(r"(?P<module>[\w.]+)\.x(?:ǁ(?P<cls>\w+)ǁ(?P<method>\w+)|_(?P<function>\w+))__mutmut_\d+")
+
+
+def test_the_equivalent_mutants_read_from_the_docs_name_functions_of_the_mutated_modules():
+    listed = equivalent_mutants()
+    assert "stages.attribution.faithfulness.x_erasure_variants__mutmut_11" in listed
+    for name in listed:
+        parts = MUTANT_NAME.fullmatch(name)
+        path = parts["module"].replace(".", "/") + ".py"
+        function = f"{parts['cls']}.{parts['method']}" if parts["cls"] else parts["function"]
+        assert path in MODULES and function in functions(ROOT / path), name
