@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.attribution.agreement import agreement, common_features, summary
+from stages.attribution.agreement import MEASURES, agreement, common_features, summary
 from stages.attribution.record_table import write_records
 from stages.plumbing.errors import UserError
 from tests.conftest import dvc_env, explained_record, open_page
@@ -63,7 +63,8 @@ def test_other_wordpieces_fall_back_to_words_or_are_not_comparable():
     assert features.right.tolist() == pytest.approx([-0.4, 0.1])
     reason = common_features(left, record(["dull", "plot", "indeed"], [0.1, 0.2, 0.3]))
     assert reason.startswith("tokens and words differ (4 vs 5 tokens, 4 vs 5 words)")
-    assert common_features(record([], []), record([], [])) == "no token besides [CLS] and [SEP]"
+    nothing = common_features(record([], []), record([], []))  # [CLS] [SEP] alone: comparable, nothing to rank
+    assert (nothing.names, agreement(nothing.left, nothing.right, k=3)) == ([], dict.fromkeys(MEASURES))
 
 
 def test_the_summary_takes_the_median_and_the_worst_of_comparable_examples():

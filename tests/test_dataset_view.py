@@ -230,6 +230,13 @@ def test_the_summary_figures_differ_from_their_misreadings():
                                                       "imdb/words/data_share": 0.2}
 
 
+def test_a_source_or_class_one_view_lacks_is_left_out_and_the_rest_still_compared():
+    """The right view has imdb's positive class only: rotten_tomatoes and imdb's negative class (listed
+    before the positive) are left out, and the positive class is compared."""
+    rows = difference(view(RECORDS), view(RECORDS[:2]))
+    assert [(row["source"], row["class"]) for row in rows] == [("imdb", "positive")]
+
+
 MEMORY = """
 import sys
 from stages.attribution.artefacts import Capitals

@@ -203,8 +203,7 @@ def main() -> None:
         print(f"mutating {module} ...", flush=True)
         results.append(mutate(module, equivalents, diffs))
         print(table(results[-1:]).splitlines()[1], flush=True)
-    SCRATCH.mkdir(exist_ok=True)
-    (SCRATCH / "survivors.diff").write_text("\n".join(diffs))
+        (SCRATCH / "survivors.diff").write_text("\n".join(diffs))  # so far: a long run can be read as it goes
     print(table(results))
     left = sum(len(result.survivors) for result in results)
     missed = sum(len(result.passed_misreadings) for result in results)

@@ -36,8 +36,6 @@ def common_features(left: dict[str, Any], right: dict[str, Any]) -> Features | s
         level, names = "word", [word.text for word in words[0]]
         values = [np.array([word.attribution for word in side]) for side in words]
     kept = np.array([name not in SPECIAL_TOKENS for name in names], dtype=bool)
-    if not kept.any():
-        return "no token besides [CLS] and [SEP]"
     return Features(level, [name for name, keep in zip(names, kept) if keep], values[0][kept], values[1][kept])
 
 
@@ -62,9 +60,12 @@ def ordinary_token_correlation(method: Any, left: Sequence[float], right: Sequen
 
 
 def agreement(left: np.ndarray, right: np.ndarray, k: int) -> dict[str, float | None]:
-    """Rank correlations, top-k feature and sign agreement, and the relative L1 difference."""
+    """Rank correlations, top-k feature and sign agreement, and the relative L1 difference; all undefined
+    for no features (an example of [CLS] and [SEP] alone: nothing to disagree on)."""
     from scipy import stats  # imported here: a second that a stage failing on its params should not wait
 
+    if not len(left):
+        return dict.fromkeys(MEASURES)
     k = min(k, len(left))
     left_top, right_top = top_k(left, k), top_k(right, k)
     shared = np.intersect1d(left_top, right_top)
