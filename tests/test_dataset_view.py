@@ -237,6 +237,37 @@ def test_a_source_or_class_one_view_lacks_is_left_out_and_the_rest_still_compare
     assert [(row["source"], row["class"]) for row in rows] == [("imdb", "positive")]
 
 
+def test_the_plot_rows_name_each_top_word_by_rank_from_1_with_its_flags():
+    rows = plot_rows(view([doc("imdb", 1, ["good", "10"], [0.5, 0.25])]))
+    assert rows == [{"group": "imdb · toward positive", "rank": 1, "word": "good", "score": 0.25, "documents": 1,
+                     "flags": "none"},
+                    {"group": "imdb · toward positive", "rank": 2, "word": "10", "score": 0.125, "documents": 1,
+                     "flags": "number"}]
+
+
+def test_the_summary_skips_a_source_with_no_top_word_and_has_no_flagged_share_of_nothing():
+    """min_documents 2: imdb's words are in one document each, so imdb has no top word and no figure.
+    rotten_tomatoes: good (z 2.5), film (0.1) and plot (none) in two documents: 1 strong of 3 = 0.3333;
+    sentences: ? and bad with attribution 0: no attribution to share, flagged_share 0; bad strong: 1 of 2."""
+    records = [doc("imdb", 1, ["good"], [0.5]),
+               *[doc("rotten_tomatoes", 1, ["good", "film", "plot"], [0.2, 0.1, 0.1])] * 2,
+               *[doc("sentences", 0, ["?", "bad"], [0.0, 0.0])] * 2]
+    assert summary_metrics(view(records, min_documents=2, top_words=3)) == {
+        "rotten_tomatoes/words/flagged_share": 0.0, "rotten_tomatoes/words/data_share": 0.3333,
+        "sentences/words/flagged_share": 0.0, "sentences/words/data_share": 0.5}
+
+
+def test_the_difference_gives_the_spearman_of_the_scores_to_four_digits():
+    """Six words, two neighbours swapped: rho = 1 - 6 * 2 / (6 * 35) = 0.942857..., written 0.9429."""
+    words = ["a", "b", "c", "d", "e", "f"]
+    before = view([doc("imdb", 1, [word], [value]) for word, value in zip(words, [0.6, 0.5, 0.4, 0.3, 0.2, 0.1])],
+                  shrinkage=0.0)
+    after = view([doc("imdb", 1, [word], [value]) for word, value in zip(words, [0.5, 0.6, 0.4, 0.3, 0.2, 0.1])],
+                 shrinkage=0.0)
+    (row,) = difference(before, after)
+    assert (row["common_words"], row["spearman"]) == (6, 0.9429)
+
+
 MEMORY = """
 import sys
 from stages.attribution.artefacts import Capitals
