@@ -120,7 +120,8 @@ def mutmut_run(folder: Path) -> None:
         finished = subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=folder, stdout=output,
                                   stderr=subprocess.STDOUT)
     if finished.returncode != 0:
-        sys.exit(f"{folder.name}: mutmut run failed (exit {finished.returncode}); see {log}")
+        raise RuntimeError(f"mutmut run failed (exit {finished.returncode}): the module's tests must pass "
+                           f"unmutated; see {log}")
 
 
 def mutate(module: str, equivalents: set[str], diffs: list[str]) -> ModuleResult:
@@ -199,9 +200,15 @@ def main() -> None:
     equivalents = equivalent_mutants()
     diffs: list[str] = []
     results = []
+    failed = []
     for module in args.modules or MODULES:
         print(f"mutating {module} ...", flush=True)
-        results.append(mutate(module, equivalents, diffs))
+        try:
+            results.append(mutate(module, equivalents, diffs))
+        except RuntimeError as error:
+            print(f"{module}: {error}", flush=True)
+            failed.append(module)
+            continue
         print(table(results[-1:]).splitlines()[1], flush=True)
         (SCRATCH / "survivors.diff").write_text("\n".join(diffs))  # so far: a long run can be read as it goes
     print(table(results))
@@ -209,7 +216,9 @@ def main() -> None:
     missed = sum(len(result.passed_misreadings) for result in results)
     print(f"{left} surviving non-equivalent mutants, {missed} misreadings the tests missed; "
           f"their diffs: {SCRATCH / 'survivors.diff'}")
-    if left or missed:
+    if failed:
+        print(f"not mutated, their tests failing unmutated: {', '.join(failed)}")
+    if left or missed or failed:
         sys.exit(1)
 
 
