@@ -46,7 +46,7 @@ MODULES: dict[str, tuple[str, ...]] = {
                                            "tests/test_properties.py"),
     "stages/evaluate.py": ("tests/test_evaluate.py",),
     "tools/compare.py": ("tests/test_compare.py", "tests/test_figures.py", "tests/test_properties.py"),
-    "stages/render.py": ("tests/test_render.py",),
+    "stages/render.py": ("tests/test_render.py", "tests/test_report_views.py"),
 }
 # The memory test runs its aggregation in a subprocess, which mutmut neither traces nor needs: 35 s saved a run.
 DESELECT = "not streams_200000_records"

@@ -1,0 +1,34 @@
+"""The report's view builders (stages/render.py) against values worked out by hand: the accuracy line,
+the quality table's rows and the top words' section, for the sources the report names and any other."""
+from __future__ import annotations
+
+from stages import render
+from tests.conftest import explained_record
+
+
+def test_the_accuracy_line_gives_the_accuracy_the_count_and_the_roc_auc():
+    scores = {"imdb/accuracy": 0.87, "imdb/n": 1000, "imdb/roc_auc": 0.91234, "rotten_tomatoes/accuracy": 0.5}
+    assert render.accuracy_text(scores, "imdb", "IMDB") == "IMDB 0.870 on 1000 (ROC AUC 0.912)"
+    assert render.accuracy_text(scores, "rotten_tomatoes", "Rotten Tomatoes") == "Rotten Tomatoes 0.500"
+
+
+def test_a_source_the_report_has_no_name_for_is_shown_by_its_key():
+    summary = {"examples": 3, "mean_tokens": 12.4, "figures": {
+        "completeness_error/median": 0.0125, "completeness_error/max": 0.05, "n_steps/mean": 50.0,
+        "comprehensiveness/ig": 0.31234, "sufficiency/ig": 0.05}}
+    (row,) = render.quality_rows({"reviews_2027": summary})
+    assert (row["name"], row["count"], row["completeness"]) == ("reviews_2027", 3, "1.25% / 5.00%")
+    assert row["methods"] == [{"name": "Integrated Gradients", "cost": "50 gradients", "comprehensiveness": "0.312",
+                               "sufficiency": "0.050", "kendall_tau": ""}]
+
+
+def test_the_top_words_section_names_each_group_and_gives_z_to_one_decimal():
+    top = [{"word": "good", "score": 0.2, "documents": 2, "top_k_share": 0.5, "log_odds_z": 3.14, "flags": []},
+           {"word": "zz", "score": 0.1, "documents": 1, "top_k_share": 0.0, "log_odds_z": None, "flags": []}]
+    view = {"sources": {"reviews_2027": {"positive": {"documents": 2, "ranked_words": 5, "top": top}}}}
+    examples = [explained_record("reviews_2027", 7, ["[CLS]", "good", "zz", "[SEP]"], predicted=1)]
+    (section,) = render.word_sections(view, examples)
+    assert (section["name"], section["class"], section["documents"], section["ranked"]) == ("reviews_2027",
+                                                                                             "positive", 2, 5)
+    assert [(word["word"], word["z"], word["cards"], word["more"]) for word in section["words"]] == [
+        ("good", "3.1", [{"anchor": "finetuned-0", "id": 7}], 0), ("zz", "—", [{"anchor": "finetuned-0", "id": 7}], 0)]
