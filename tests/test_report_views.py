@@ -32,3 +32,14 @@ def test_the_top_words_section_names_each_group_and_gives_z_to_one_decimal():
                                                                                              "positive", 2, 5)
     assert [(word["word"], word["z"], word["cards"], word["more"]) for word in section["words"]] == [
         ("good", "3.1", [{"anchor": "finetuned-0", "id": 7}], 0), ("zz", "—", [{"anchor": "finetuned-0", "id": 7}], 0)]
+
+
+def test_the_kept_note_counts_the_cards_of_each_source_against_its_records():
+    examples = [explained_record("imdb", 0), explained_record("sentences", 1), explained_record("sentences", 2)]
+    explanations = {"examples": examples, "records": {"examples": 7, "file": "explanations/finetuned.parquet"},
+                    "sources": {"imdb": {"examples": 5}, "sentences": {"examples": 2}}}
+    assert render.kept_note(explanations) == (
+        "Cards for the first examples of each source (1 of 5 held-out IMDB reviews, 2 of 2 free sentences); the "
+        "quality table covers them all. Every record is in explanations/finetuned.parquet (DVC's cache).")
+    assert render.kept_note({**explanations, "records": {"examples": 3, "file": "x.parquet"}}) == ""
+    assert render.kept_note({**explanations, "records": None}) == ""
