@@ -71,6 +71,18 @@ def test_classification_report_against_hand_computed_figures():
     assert report["loss"] == pytest.approx(loss, abs=1e-6)
 
 
+def test_the_report_tells_precision_from_recall_and_ranks_by_the_positive_probability():
+    """Labels 1, 1, 1, 0, 0; P(positive) 0.9, 0.4, 0.3, 0.7, 0.2, so predicted 1, 0, 0, 1, 0: tp 1, fn 2, fp 1,
+    tn 1. Positive: precision 1/2, recall 1/3 (swapped, they would read 1/3 and 1/2), F1 0.4; negative: precision
+    1/3, recall 1/2. ROC AUC of P(positive): 4 of the 6 positive-negative pairs ordered, 0.666667 (of P(negative):
+    1/3). Loss -(ln 0.9 + ln 0.4 + 2 ln 0.3 + ln 0.8) / 5 = 0.7305481. Six significant digits."""
+    positive = np.array([0.9, 0.4, 0.3, 0.7, 0.2])
+    report = evaluate.classification_report(np.array([1, 1, 1, 0, 0]), np.stack([1 - positive, positive], axis=1))
+    assert report == {"n": 5, "accuracy": 0.4, "loss": 0.730548, "roc_auc": 0.666667,
+                      "negative/precision": 0.333333, "negative/recall": 0.5, "negative/f1": 0.4,
+                      "positive/precision": 0.5, "positive/recall": 0.333333, "positive/f1": 0.4}
+
+
 def test_one_class_sets_have_no_roc_auc():
     report = evaluate.classification_report(np.array([1, 1]), np.array([[0.2, 0.8], [0.7, 0.3]]))
     assert "roc_auc" not in report and report["accuracy"] == 0.5 and report["positive/recall"] == 0.5

@@ -22,9 +22,14 @@ DATASET_VIEW = "stages/attribution/dataset_view.py"
 AGREEMENT = "stages/attribution/agreement.py"
 FAITHFULNESS = "stages/attribution/faithfulness.py"
 QUALITY = "stages/attribution/quality.py"
-COMPARE = "tools/compare.py"
+EVALUATE = "stages/evaluate.py"
 
 MISREADINGS = (
+    Misreading(EVALUATE, "roc_auc: of P(negative), not P(positive)",
+               "skm.roc_auc_score(labels, probabilities[:, 1])", "skm.roc_auc_score(labels, probabilities[:, 0])"),
+    Misreading(EVALUATE, "precision and recall swapped",
+               'report.update({f"{name}/precision": precision[index], f"{name}/recall": recall[index],',
+               'report.update({f"{name}/precision": recall[index], f"{name}/recall": precision[index],'),
     Misreading(WORD_STATS, "dataset/mean_abs: |mean| instead of the mean of |attribution|",
                "entry.total_abs / entry.occurrences", "abs(entry.total) / entry.occurrences"),
     Misreading(WORD_STATS, "dataset/top_k_share: over the word's documents, not the class's",
