@@ -47,26 +47,25 @@ EXPLAIN = ExplainParams(n_reviews=0, n_rt_sentences=0, shards=[0], sentences=[],
                         max_steps=40, faithfulness_k=[0.1, 0.5], seed=0, methods=["random"])
 ENOUGH_TIME = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # 2 busy cores: never flaky
 
-# Multiples of 1/64 in [-2, 2]: a sum of a few hundred of them is exact in binary, whatever the order of its
-# terms. A sum of arbitrary floats is not: it moves by an ulp, which rounding to 4 significant digits shows
-# when the exact sum is a rounding midpoint. A word attributed 1.0, 0.2647402, 0.3340043 and -0.8321945 in four
-# documents sums to 0.7665 in that order and to 0.7666 with the middle two swapped. No user sees that: the
-# pipeline never reorders records (the merge restores the run's order, Parquet keeps it). So the properties
-# over a permutation draw these exact values, and those that keep the order draw any attribution.
-DYADIC = st.integers(-128, 128).map(lambda n: n / 64)
+# Multiples of 1/4 in [-2, 2]: a sum of a few hundred of them is exact in binary, whatever the order of its
+# terms. A sum of arbitrary floats depends on that order by an ulp, which rounding to 4 significant digits
+# shows when the exact sum is a rounding midpoint: a word attributed 1.0, 0.2647402, 0.3340043 and -0.8321945
+# in four documents sums to 0.7665 in that order and to 0.7666 with the middle two swapped. No user sees that:
+# the pipeline never reorders records (the merge restores the run's order, Parquet keeps it). So the
+# properties over a permutation draw these exact values, and those that keep the order draw any attribution.
+EXACT = st.integers(-8, 8).map(lambda n: n / 4)
 REALISTIC = st.floats(-2, 2, allow_nan=False).map(significant)  # what `records.record` stores: 7 digits
 VIEW_PARAMS = st.builds(AggregateWordsParams, min_documents=st.integers(1, 3),
                         shrinkage=st.sampled_from([0.0, 1.0, 5.0]), top_k=st.integers(1, 4),
-                        top_words=st.integers(1, 4))
+                        top_words=st.integers(1, 20))
 
 
 @st.composite
 def records(draw: st.DrawFn, values: st.SearchStrategy[float], methods: tuple[str, ...] = (),
-            min_words: int = 0, sources: tuple[str, ...] = SOURCES) -> dict[str, Any]:
+            sources: tuple[str, ...] = SOURCES) -> dict[str, Any]:
     """One explained record: words of WordPiece pieces, perhaps cut, perhaps padded, with its figures."""
-    words = draw(st.lists(st.tuples(st.sampled_from(FIRST_PIECES), st.lists(st.sampled_from(CONTINUATIONS),
-                                                                            max_size=2)),
-                          min_size=min_words, max_size=6))
+    pieces = st.tuples(st.sampled_from(FIRST_PIECES), st.lists(st.sampled_from(CONTINUATIONS), max_size=2))
+    words = draw(st.lists(pieces, max_size=6))  # none at all too: [CLS] [SEP], what "\u200b" becomes
     tokens = ["[CLS]", *(piece for first, rest in words for piece in (first, *rest)), "[SEP]"]
     cut_at = draw(st.none() | st.integers(1, len(tokens) - 1))  # the first token after the cut
     tokens += ["[PAD]"] * draw(st.integers(0, 2))  # padding, where there is any, comes last
@@ -85,14 +84,23 @@ def records(draw: st.DrawFn, values: st.SearchStrategy[float], methods: tuple[st
 
 
 @st.composite
-def runs(draw: st.DrawFn, values: st.SearchStrategy[float], min_size: int = 0, max_size: int = 12,
-         min_words: int = 0) -> list[dict[str, Any]]:
-    """A run's records in run order: each its own id and position, every one with the run's rival methods.
-    A run has one to three sources, one often: records then share groups, and their words ties."""
+def runs(draw: st.DrawFn, values: st.SearchStrategy[float], min_size: int = 0,
+         max_size: int = 12) -> list[dict[str, Any]]:
+    """A run's records in run order, at positions 0, 1, ..., each with an id of its own (in no order), all with
+    the run's rival methods. A run has one to three sources, often one: its records then share groups."""
     methods = tuple(draw(st.lists(st.sampled_from(RIVALS), unique=True, max_size=2)))
     sources = tuple(draw(st.lists(st.sampled_from(SOURCES), unique=True, min_size=1, max_size=3)))
-    drafted = draw(st.lists(records(values, methods, min_words, sources), min_size=min_size, max_size=max_size))
-    return [{**record, "id": index, "position": index} for index, record in enumerate(drafted)]
+    drafted = draw(st.lists(records(values, methods, sources), min_size=min_size, max_size=max_size))
+    ids = draw(st.lists(st.integers(0, 25_000), unique=True, min_size=len(drafted), max_size=len(drafted)))
+    return [{**record, "id": example_id, "position": position}
+            for position, (record, example_id) in enumerate(zip(drafted, ids))]
+
+
+def tied_runs(**sizes: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Runs whose figures take a few EXACT values each, so that many words tie in score: where a tie broken by
+    which record came first would show."""
+    return st.lists(EXACT, min_size=1, max_size=4, unique=True).flatmap(
+        lambda palette: runs(st.sampled_from(palette), **sizes))
 
 
 def dataset_figures(records: list[dict[str, Any]], params: AggregateWordsParams,
@@ -122,14 +130,15 @@ def folder(tmp_path_factory) -> Path:
     return root
 
 
-@settings(ENOUGH_TIME, max_examples=150)
-@given(runs(DYADIC), VIEW_PARAMS, st.data())
+@settings(ENOUGH_TIME, max_examples=100)
+@given(tied_runs(min_size=2, max_size=16), VIEW_PARAMS, st.data())
 def test_the_dataset_view_is_the_same_in_any_order_of_the_records(folder, records, params, data):
     """The view, its metrics and its plot rows are the same bytes for any permutation of the records."""
-    shuffled = data.draw(st.permutations(records))
-    expected, got = dataset_figures(records, params), dataset_figures(shuffled, params)
-    for part in expected:
-        assert as_written(got[part], folder, "got.json") == as_written(expected[part], folder, "expected.json")
+    expected = dataset_figures(records, params)
+    for order in (data.draw(st.permutations(records)), records[::-1]):
+        got = dataset_figures(order, params)
+        for part in expected:
+            assert as_written(got[part], folder, "got.json") == as_written(expected[part], folder, "expected.json")
 
 
 @settings(ENOUGH_TIME, max_examples=40)
@@ -212,22 +221,22 @@ def test_the_merged_files_are_those_of_the_unsharded_run_however_the_examples_we
 
 
 @settings(ENOUGH_TIME, max_examples=150)
-@given(runs(DYADIC, min_size=1), st.data())
+@given(tied_runs(min_size=1), st.data())
 def test_the_quality_figures_are_the_same_in_any_order_of_the_records(records, data):
     """The merged metrics (median, max and means per source) and each source's summary do not depend on the
     order of the records."""
-    shuffled = data.draw(st.permutations(records))
-    assert quality_metrics(shuffled) == quality_metrics(records)
-    assert source_summaries(shuffled) == source_summaries(records)
+    for order in (data.draw(st.permutations(records)), records[::-1]):
+        assert quality_metrics(order) == quality_metrics(records)
+        assert source_summaries(order) == source_summaries(records)
 
 
 @settings(ENOUGH_TIME, max_examples=80)
-@given(runs(REALISTIC, min_size=1, min_words=1), st.integers(1, 6))
+@given(runs(REALISTIC, min_size=1) | tied_runs(min_size=1), st.integers(1, 6))  # constant attributions too
 def test_a_run_compared_with_itself_agrees_perfectly_and_is_reproduced(folder, records, top_k):
     """Every example of a run (one side from its JSON, the other from its Parquet records) compared with
     itself: comparable token by token, rank correlations 1 where defined, top-k and sign agreement 1,
-    relative L1 difference 0 (undefined for all-zero attributions), and the verdict `reproduced` even with
-    no tolerance at all."""
+    relative L1 difference 0 (undefined for all-zero attributions; every measure undefined for an example of
+    [CLS] and [SEP] alone, e.g. the sentence "\\u200b"), and the verdict `reproduced` with no tolerance at all."""
     write_records(folder / "self.parquet", {}, records)
     left = {(FILES[r["source"]], r["source"], r["id"], r["text"]): r for r in json.loads(json.dumps(records))}
     right = {(FILES[r["source"]], r["source"], r["id"], r["text"]): r for r in read_records(folder / "self.parquet")}
@@ -240,7 +249,7 @@ def test_a_run_compared_with_itself_agrees_perfectly_and_is_reproduced(folder, r
         assert row["comparable"] and row["level"] == "token" and row["prediction_changed"] is False
         for measure in ("spearman", "kendall"):
             assert row[measure] == pytest.approx(1.0) if ranked else row[measure] is None
-        assert row["top_k"] == 1.0 and row["sign_top_k"] == 1.0
+        assert row["top_k"] == row["sign_top_k"] == (1.0 if ordinary else None)
         assert row["relative_l1"] == (0.0 if any(ordinary) else None)
     pair = {"left": "HEAD", "right": "workspace", "summary": summary(rows), "rows": rows}
     assert (pair["summary"]["examples"], pair["summary"]["comparable"]) == (len(records), len(records))
@@ -250,20 +259,8 @@ def test_a_run_compared_with_itself_agrees_perfectly_and_is_reproduced(folder, r
                                                    "same predictions, worst relative L1 difference 0 <= ")
 
 
-@pytest.mark.xfail(strict=True, reason="compare calls an example with no token besides [CLS] and [SEP] not "
-                                       "comparable, even with itself, so the run is NOT reproduced")
-def test_an_example_of_no_ordinary_token_is_reproduced_by_itself():
-    """A free sentence of invisible characters ("\\u200b", which the params' check lets through) is explained
-    as [CLS] [SEP] alone; the run compared with itself must still be reproduced."""
-    record = explained_record("sentences", 0, ("[CLS]", "[SEP]"), text="\u200b", label=None)
-    key = (FILES["sentences"], "sentences", 0, "\u200b")
-    rows = compare_examples({key: record}, {key: json.loads(json.dumps(record))}, 5)
-    pair = {"left": "HEAD", "right": "workspace", "summary": summary(rows), "rows": rows}
-    assert verdict(pair, REPRODUCTION_TOLERANCE).startswith("HEAD vs workspace: reproduced")
-
-
 @settings(ENOUGH_TIME, max_examples=100)
-@given(runs(REALISTIC), VIEW_PARAMS)
+@given(runs(REALISTIC) | tied_runs(), VIEW_PARAMS)  # equal scores too
 def test_a_dataset_view_compared_with_itself_changes_no_word_and_ranks_alike(records, params):
     """`compare`'s dataset line for a view and itself: per source and class no word entered or left the top
     list, every ranked word is common, and the Spearman correlation is 1 where defined."""
@@ -291,13 +288,13 @@ def words_by_hand(record: dict[str, Any]) -> list[tuple[str, float]]:
 
 
 @settings(ENOUGH_TIME, max_examples=150)
-@given(runs(DYADIC), records(DYADIC), st.integers(1, 4), st.data())
+@given(runs(EXACT), records(EXACT), st.integers(1, 4), st.data())
 def test_adding_a_record_changes_the_counts_of_exactly_its_words_in_its_group(records, added, top_k, data):
     """A record added anywhere among the others adds one document to its (source, predicted) group and, in that
     group only, to each of its words its occurrences, one document and its attributions; every other word's
-    figures, and every other group, stay as they were; at most top_k of its words gain a top document."""
+    figures, and every other group, stay as they were; top_k of its words (all, if fewer) gain a top document."""
     at = data.draw(st.integers(0, len(records)))
-    added = {**added, "id": len(records), "position": len(records)}
+    added = {**added, "id": 25_001, "position": len(records)}
     before = WordStatistics(top_k=top_k).add_all(records)
     after = WordStatistics(top_k=top_k).add_all([*records[:at], added, *records[at:]])
     group, words = (added["source"], added["predicted"]), words_by_hand(added)
