@@ -2,6 +2,8 @@
 the quality table's rows and the top words' section, for the sources the report names and any other."""
 from __future__ import annotations
 
+import json
+
 from stages import render
 from tests.conftest import explained_record
 
@@ -43,3 +45,25 @@ def test_the_kept_note_counts_the_cards_of_each_source_against_its_records():
         "quality table covers them all. Every record is in explanations/finetuned.parquet (DVC's cache).")
     assert render.kept_note({**explanations, "records": {"examples": 3, "file": "x.parquet"}}) == ""
     assert render.kept_note({**explanations, "records": None}) == ""
+
+
+def test_a_card_marks_the_cut_and_the_special_tokens_and_titles_an_unnamed_source_by_its_key():
+    record = explained_record("reviews_2027", 3, ["[CLS]", "good", "film", "[SEP]"], [0.0, 0.5, 0.25, 0.0],
+                              cut_at=2, tokens_cut=5, truncated=True)
+    card = render.example_card(record, "finetuned-0")
+    assert card["title"] == "reviews_2027"
+    mark = {"label": "[…]", "colour": "#fff", "ink": "#555", "special": True,
+            "title": "5 tokens cut here to fit the model's length"}
+    assert [item["label"] for item in card["tokens"]] == ["[CLS]", "good", "[…]", "film", "[SEP]"]
+    assert card["tokens"][2] == mark and card["words"][2] == mark
+    assert [item["special"] for item in card["tokens"]] == [True, False, True, False, True]
+    assert card["extra"][-1] == "truncated: 5 tokens cut at […]"
+
+
+def test_the_confusion_matrix_counts_each_actual_and_predicted_pair(tmp_path):
+    rows = [{"actual": 0, "predicted": 0}, {"actual": 1, "predicted": 0}, {"actual": 1, "predicted": 0},
+            {"actual": 1, "predicted": 1}]
+    path = tmp_path / "confusion.json"
+    path.write_text(json.dumps(rows))
+    counts = render.confusion_counts(path)
+    assert counts.dtype.kind == "i" and counts.tolist() == [[1, 0], [2, 1]]
