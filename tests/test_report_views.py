@@ -1,5 +1,6 @@
 """The report's view builders (stages/render.py) against values worked out by hand: the accuracy line,
-the quality table's rows and the top words' section, for the sources the report names and any other."""
+the quality table's rows, the top words' section, the kept note, a card's cut and special tokens, and
+the confusion matrix, for the sources the report names and any other."""
 from __future__ import annotations
 
 import json
