@@ -68,3 +68,11 @@ def test_the_confusion_matrix_counts_each_actual_and_predicted_pair(tmp_path):
     path.write_text(json.dumps(rows))
     counts = render.confusion_counts(path)
     assert counts.dtype.kind == "i" and counts.tolist() == [[1, 0], [2, 1]]
+
+
+def test_a_card_gives_the_label_and_whether_the_prediction_was_right():
+    cards = [render.example_card(explained_record("imdb", 0, label=label, predicted=predicted), "c")
+             for label, predicted in ((1, 1), (0, 1), (None, 0))]
+    assert [(card["label"], card["predicted"], card["verdict"]) for card in cards] == [
+        ("label: positive", "positive", "correct"), ("label: negative", "positive", "wrong"),
+        ("no label (free text)", "negative", None)]
