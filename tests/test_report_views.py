@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from stages import render
+from stages.plumbing.errors import UserError
 from tests.conftest import explained_record
 
 
@@ -40,10 +43,11 @@ def test_the_top_words_section_names_each_group_and_gives_z_to_one_decimal():
 def test_the_kept_note_counts_the_cards_of_each_source_against_its_records():
     examples = [explained_record("imdb", 0), explained_record("sentences", 1), explained_record("sentences", 2)]
     explanations = {"examples": examples, "records": {"examples": 7, "file": "explanations/finetuned.parquet"},
-                    "sources": {"imdb": {"examples": 5}, "sentences": {"examples": 2}}}
+                    "sources": {"imdb": {"examples": 5}, "sentences": {"examples": 2}, "reviews_2027": {"examples": 1}}}
     assert render.kept_note(explanations) == (
-        "Cards for the first examples of each source (1 of 5 held-out IMDB reviews, 2 of 2 free sentences); the "
-        "quality table covers them all. Every record is in explanations/finetuned.parquet (DVC's cache).")
+        "Cards for the first examples of each source (1 of 5 held-out IMDB reviews, 2 of 2 free sentences, 0 of 1 "
+        "reviews_2027); the quality table covers them all. Every record is in explanations/finetuned.parquet "
+        "(DVC's cache).")
     assert render.kept_note({**explanations, "records": {"examples": 3, "file": "x.parquet"}}) == ""
     assert render.kept_note({**explanations, "records": None}) == ""
 
@@ -76,3 +80,30 @@ def test_a_card_gives_the_label_and_whether_the_prediction_was_right():
     assert [(card["label"], card["predicted"], card["verdict"]) for card in cards] == [
         ("label: positive", "positive", "correct"), ("label: negative", "positive", "wrong"),
         ("no label (free text)", "negative", None)]
+
+
+def test_a_card_lists_its_faithfulness_and_says_truncated_only_when_it_was():
+    card = render.example_card(explained_record("imdb", 0), "c")
+    assert card["extra"] == ["comprehensiveness 0.300, sufficiency 0.010"]
+
+
+def test_the_training_curves_are_read_from_dvclives_files(tmp_path):
+    folder = tmp_path / "train" / "plots" / "metrics" / "train"
+    folder.mkdir(parents=True)
+    (folder / "loss.tsv").write_text("step\tloss\n1\t0.9\n2\t0.5\n")
+    (folder / "accuracy.tsv").write_text("step\taccuracy\n1\t0.25\n2\t0.75\n")
+    assert render.training_curves(tmp_path) == {"loss": ([1.0, 2.0], [0.9, 0.5]),
+                                                "accuracy": ([1.0, 2.0], [0.25, 0.75])}
+
+
+def test_unreadable_curves_and_confusion_rows_are_one_line_naming_the_stage(tmp_path):
+    curve, confusion = tmp_path / "loss.tsv", tmp_path / "confusion.json"
+    curve.write_text("step\tloss\n1\tnot-a-number\n")
+    confusion.write_text(json.dumps({"actual": 0}))
+    with pytest.raises(UserError) as error:
+        render.read_curve(curve)
+    assert str(error.value) == f"{curve}: unreadable (ValueError); rebuild it with `dvc repro -f train`"
+    with pytest.raises(UserError) as error:
+        render.confusion_counts(confusion)
+    assert str(error.value) == (f"{confusion}: not a confusion matrix (TypeError); rebuild it with "
+                                "`dvc repro -f evaluate`")
