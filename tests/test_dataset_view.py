@@ -126,11 +126,11 @@ def test_the_artefact_rule_flags_markup_numbers_and_names():
 def test_the_name_rule_counts_capitals_inside_sentences_only():
     """Inside a sentence (not a text's first word, not after . ! ?, two letters or more):
     al 2 of 2 capitalised: a name (two letters count); capra 1 of 1: too few; kubrick only first in its
-    texts and jaws only after a full stop: never inside; welles 4 of 5 (0.8 of them, the share itself):
-    a name; lang 2 of 3: below the share."""
+    texts (two of them with no full stop to end them) and jaws only after a full stop: never inside;
+    welles 4 of 5 (0.8 of them, the share itself): a name; lang 2 of 3: below the share."""
     capitals = Capitals()
-    for text in ("Kubrick saw Al. Then Al met Capra and me.", "Kubrick won. Jaws won. Jaws lost!",
-                 "We met Welles, then Welles, then Welles, then Welles, then welles.",
+    for text in ("Kubrick saw Al. Then Al met Capra and me.", "Kubrick won. Jaws won. Jaws lost!", "Kubrick rules",
+                 "Kubrick again", "We met Welles, then Welles, then Welles, then Welles, then welles.",
                  "We saw Lang and Lang and lang."):
         capitals.add(text)
     assert {word: flags(word, capitals) for word in ("al", "capra", "kubrick", "jaws", "welles", "lang")} == {
