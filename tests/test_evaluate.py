@@ -109,6 +109,7 @@ def test_the_stage_writes_figures_predictions_and_confusion_rows(tiny, tiny_bert
         written = np.load(tokens / f"{token_file}.npz")
         expected = softmax(one_at_a_time(classifier, written))
         predictions = pd.read_csv(tmp_path / "predictions" / f"{token_file}.csv")
+        assert predictions.columns.tolist() == ["id", "label", "predicted", "probability"]  # no index column
         assert predictions.id.tolist() == written["id"].tolist()
         assert predictions.label.tolist() == written["label"].tolist()
         assert predictions.predicted.tolist() == expected.argmax(axis=1).tolist()
