@@ -253,6 +253,14 @@ def test_the_view_keeps_its_settings_and_gives_z_to_four_digits():
     assert built["sources"]["imdb"]["positive"]["top"][0]["log_odds_z"] == 2.346
 
 
+def test_a_plot_row_joins_a_words_flags_with_a_comma():
+    capitals = Capitals()
+    capitals.add("We saw R2 and R2 again.")  # r2: a number, and a name (capitalised both times inside)
+    settings = AggregateWordsParams(min_documents=1, shrinkage=1.0, top_k=1, top_words=2)
+    built = dataset_view(WordStatistics(top_k=1).add_all([doc("imdb", 1, ["r2"], [0.5])]), capitals, {}, settings, 1)
+    assert [row["flags"] for row in plot_rows(built)] == ["number, name"]
+
+
 def test_the_summary_skips_a_source_with_no_top_word_and_has_no_flagged_share_of_nothing():
     """min_documents 2: imdb's words are in one document each, so imdb has no top word and no figure.
     rotten_tomatoes: good (z 2.5), film (0.1) and plot (none) in two documents: 1 strong of 3 = 0.3333;
