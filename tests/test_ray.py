@@ -75,11 +75,16 @@ def ray_cluster() -> Iterator[dict[str, str]]:
                   env=env)
         yield {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}
     finally:
-        for sid in sessions:
-            kill_session(sid)
-        for pid in processes_under(temp_dir):
-            with_signal(pid, signal.SIGKILL)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        stop_instance(sessions, temp_dir)
+
+
+def stop_instance(sessions: list[int], folder: str) -> None:
+    """Kill what the `ray start` sessions left running and anything else under `folder`, then remove it."""
+    for sid in sessions:
+        kill_session(sid)
+    for pid in processes_under(folder):
+        with_signal(pid, signal.SIGKILL)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def ray_start(sessions: list[int], *args: str, env: dict[str, str]) -> None:

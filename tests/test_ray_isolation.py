@@ -7,8 +7,6 @@ import json
 import os
 import secrets
 import select
-import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -27,9 +25,8 @@ from tests.test_ray import (
     free_port,
     in_session,
     kill_session,
-    processes_under,
     ray_start,
-    with_signal,
+    stop_instance,
 )
 
 LISTENING = "0A"  # TCP state LISTEN in /proc/net/tcp
@@ -103,11 +100,7 @@ def running_instance() -> Iterator[dict[str, Any]]:
         yield {"address": Path(root, "ray", "ray_current_cluster").read_text().strip(), "root": root,
                "sid": sessions[0], "env": env}
     finally:
-        for sid in sessions:
-            kill_session(sid)
-        for pid in processes_under(root):
-            with_signal(pid, signal.SIGKILL)
-        shutil.rmtree(root, ignore_errors=True)
+        stop_instance(sessions, root)
 
 
 SESSION_PROBE = """\

@@ -54,6 +54,7 @@ MODULES: dict[str, tuple[str, ...]] = {
 NOT_FIGURES = (r"ArgumentParser\(", r"\.add_argument\(", r"with Live\(", r"rebuild=")
 # The memory test runs its aggregation in a subprocess, which mutmut neither traces nor needs: 35 s saved a run.
 DESELECT = "not streams_200000_records"
+PYTEST_OPTIONS = ("-k", DESELECT, "-p", "no:cacheprovider")  # mutmut's runs and the planted misreadings' alike
 STATUSES = ("killed", "survived", "timeout", "no tests")
 DETECTED = ("killed", "timeout")  # a mutant that hangs the tests is caught as surely as one that fails them
 MUTANT_LINE = re.compile(r"^\s+(\S+): (.+)$")
@@ -96,7 +97,7 @@ def mutmut_section(module: str, tests: tuple[str, ...], files: list[str]) -> str
     return (f'\n[tool.mutmut]\nsource_paths = ["stages", "tools"]\nonly_mutate = ["{module}"]\n'
             f'also_copy = {toml_list(others)}\n'
             f'pytest_add_cli_args_test_selection = {toml_list(list(tests))}\n'
-            f'pytest_add_cli_args = ["-k", "{DESELECT}", "-p", "no:cacheprovider"]\n'
+            f'pytest_add_cli_args = {toml_list(PYTEST_OPTIONS)}\n'
             f'do_not_mutate_patterns = {toml_list(NOT_FIGURES)}\n'
             'process_isolation = "forkserver"\ntimeout_constant = 60.0\n')
 
@@ -159,8 +160,7 @@ def mutate(module: str, equivalents: set[str], diffs: list[str]) -> ModuleResult
 
 
 def pytest_arguments(module: str) -> list[str]:
-    tests = [test for test in MODULES[module] if (ROOT / test).exists()]
-    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-k", DESELECT, *tests]
+    return [sys.executable, "-m", "pytest", "-x", "-q", *PYTEST_OPTIONS, *MODULES[module]]
 
 
 def plant(folder: Path, misreading: Misreading) -> bool:
