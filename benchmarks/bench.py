@@ -38,7 +38,6 @@ from benchmarks.configurations import (
 from benchmarks.measure import BUDGET_S
 from benchmarks.report import machine_info, markdown, summarise_inference, summarise_workload, targets
 from benchmarks.workers import WARMUP_EXAMPLES, WORKERS, run_worker, spawn
-from stages.attribution import ig
 from stages.plumbing.artifacts import run, write_json
 from stages.plumbing.errors import UserError
 from stages.plumbing.params import load_section
@@ -108,7 +107,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "params": str(args.params.resolve())}
     workloads = [(name, file, args.n_sentences if name == "sentences" else args.n_reviews) for name, file in WORKLOADS]
     explain_params = load_section(ExplainParams, args.params)
-    settings = ig.settings_from(explain_params)
+    settings = explain_params.ig_settings()
     ig_spec = {**base, "workloads": workloads, "repeats": repeats, "budget_s": args.budget_s, "max_len": args.max_len,
                "reference_examples": args.reference_examples}
 

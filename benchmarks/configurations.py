@@ -14,6 +14,7 @@ from stages.attribution import ig
 from stages.attribution.batching import length_chunks, pad
 from stages.attribution.layer_hooks import path_gradients
 from stages.attribution.layers import layer_getter
+from stages.attribution.settings import IGSettings
 from stages.plumbing.inference import Predictor
 
 # alibi's transformer example (IMDB, DistilBERT/BERT): what the project's configuration is compared with.
@@ -27,8 +28,8 @@ AUTO_TARGET = 0.01
 ROWS_BEFORE = 64  # the evaluate stage's batches before token budgets: 64 length-sorted rows, retraced per width
 
 
-def reference_settings() -> ig.Settings:
-    return ig.Settings(layer=layer_getter("embeddings"), n_steps=REFERENCE_STEPS, method=REFERENCE_METHOD,
+def reference_settings() -> IGSettings:
+    return IGSettings(layer="embeddings", n_steps=REFERENCE_STEPS, method=REFERENCE_METHOD,
                        internal_batch_size=REFERENCE_BATCH, completeness_target=0.05, max_steps=REFERENCE_STEPS,
                        chunk_size=REFERENCE_BATCH, engine="alibi")
 
@@ -51,7 +52,7 @@ def explain_reference(wrapper: Any, sequences: Sequence[np.ndarray], special_ids
 
 
 def explain_project(wrapper: Any, sequences: Sequence[np.ndarray], tokens: ig.SpecialTokens,
-                    settings: ig.Settings) -> dict[str, Any]:
+                    settings: IGSettings) -> dict[str, Any]:
     """Exactly what the `explain` stage runs."""
     results = ig.explain(wrapper, sequences, tokens, settings)
     return {"attributions": [r.attributions for r in results],
@@ -65,7 +66,7 @@ class GradientFloor:
     as the project batches them (length-sorted chunks, `internal_batch_size` points per pass).
     `pass_seconds` is the time of the passes alone in the last `attributions` call."""
 
-    def __init__(self, wrapper: Any, settings: ig.Settings) -> None:
+    def __init__(self, wrapper: Any, settings: IGSettings) -> None:
         import tensorflow as tf
 
         self.wrapper = wrapper

@@ -40,6 +40,7 @@ from benchmarks.measure import (
 )
 from stages.attribution import ig
 from stages.attribution.batching import length_chunks, pad
+from stages.attribution.settings import IGSettings
 from stages.plumbing.artifacts import read_arrays
 from stages.plumbing.errors import UserError
 from stages.plumbing.params import load_section
@@ -54,10 +55,10 @@ ROOT = Path(__file__).resolve().parents[1]
 WARMUP_EXAMPLES = 1
 
 
-def engine_settings(params: str, config: str) -> ig.Settings:
+def engine_settings(params: str, config: str) -> IGSettings:
     """params.yaml's `explain` settings with the engine `config` in place of its own; `auto` is the compiled
     engine with `n_steps: auto` at AUTO_TARGET."""
-    settings = ig.settings_from(load_section(ExplainParams, Path(params)))
+    settings = load_section(ExplainParams, Path(params)).ig_settings()
     if config == AUTO:
         return dataclasses.replace(settings, engine="compiled", n_steps="auto", completeness_target=AUTO_TARGET)
     return dataclasses.replace(settings, engine=config)

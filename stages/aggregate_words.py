@@ -46,14 +46,14 @@ def main() -> None:
     for name in ("records_parquet", "decoded_dir", "out_json", "metrics_json", "plot_json"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
-    params = load_section(AggregateWordsParams)
-    statistics, capitals, count = WordStatistics(top_k=params.top_k), Capitals(), 0
+    settings = load_section(AggregateWordsParams).view_settings()
+    statistics, capitals, count = WordStatistics(top_k=settings.top_k), Capitals(), 0
     for record in iter_records(args.records_parquet, columns=READ):
         statistics.add(record)
-        capitals.add(record["text"])
+        capitals.add(record.text)
         count += 1
     negative, positive = class_counts(training_rows(args.decoded_dir / "train.csv"))
-    view = dataset_view(statistics, capitals, z_scores(negative, positive, params.prior_words), params, count)
+    view = dataset_view(statistics, capitals, z_scores(negative, positive, settings.prior_words), settings, count)
     metrics = summary_metrics(view)
     write_json(args.out_json, view)
     write_json(args.metrics_json, metrics)

@@ -29,20 +29,22 @@ def main() -> None:
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
     params = load_section(ExplainParams)
+    settings, scoring = params.ig_settings(), params.scoring()
     model_name, model = selected_model()
     shard, data, examples, positions = read_examples(args.examples_json)
     progress = f"explain@{shard.partition('/')[0]}"
     if params.executor == "ray":
-        from stages.attribution.distributed import explain_on_ray
+        from stages.attribution.distributed import RayPool, explain_on_ray
 
-        records = explain_on_ray(args.model_dir, examples, positions, params, progress)
-        warn_incomplete(records, params.completeness_target)
+        pool = RayPool(params.ray_workers, params.ray_cpus_per_worker, params.ray_gpus_per_worker)
+        records = explain_on_ray(args.model_dir, examples, positions, settings, scoring, pool, progress)
+        warn_incomplete(records, settings.completeness_target)
     else:
         classifier, tokenizer = load_trained(args.model_dir)
-        records = explain_examples(classifier, tokenizer, examples, params, positions, progress=progress)
+        records = explain_examples(classifier, tokenizer, examples, settings, scoring, positions, progress=progress)
     metrics = quality_metrics(records)
-    write_json(args.out_json, explanations_file(model_name, model.checkpoint, params, records, data=data, shard=shard,
-                                                metrics=metrics))
+    write_json(args.out_json, explanations_file(model_name, model.checkpoint, settings, scoring, records, data=data,
+                                                shard=shard, metrics=metrics))
     print(metrics)
 
 

@@ -29,17 +29,18 @@ def main() -> None:
     parser.add_argument("metrics_json", type=Path)
     args = parser.parse_args()
     params = load_section(ExplainPretrainedParams)
-    ig_params = load_section(ExplainParams)
+    explain = load_section(ExplainParams)
+    settings, scoring = explain.ig_settings(), explain.scoring()
     records = []
     if params.enabled:
         tokenizer = load_tokenizer(params.checkpoint)  # first: it finds out fast if the checkpoint is out of reach
         classifier = load_classifier(params.checkpoint)
         examples = from_sentences(params.sentences, tokenizer, tokenizer.model_max_length)
-        records = explain_examples(classifier, tokenizer, examples, ig_params)
+        records = explain_examples(classifier, tokenizer, examples, settings, scoring)
     else:
         print("explain_pretrained.enabled is false: nothing to explain "
               "(dvc exp run -S explain_pretrained.enabled=true to run it)")
-    write_json(args.out_json, explanations_file(params.checkpoint, params.checkpoint, ig_params, records,
+    write_json(args.out_json, explanations_file(params.checkpoint, params.checkpoint, settings, scoring, records,
                                                 enabled=params.enabled))
     write_json(args.metrics_json, quality_metrics(records, prefix=METRICS_PREFIX))
 

@@ -36,7 +36,7 @@ def main() -> None:
     write_records(args.records_parquet, header, records)
     write_json(args.out_json, {**header, "sources": source_summaries(records),
                                "records": {"file": args.records_parquet.as_posix(), "examples": len(records)},
-                               "examples": kept})
+                               "examples": [record.model_dump() for record in kept]})
     write_json(args.metrics_json, metrics)
     write_json(args.plot_json, plot_rows(kept))
     print(f"{args.records_parquet}: {len(records)} examples from {count} shard{'s' * (count > 1)}; "

@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from stages.attribution.methods import NAMES as METHOD_NAMES
 from stages.attribution.methods import passes
+from stages.attribution.record import ExplainedExample, parsed
 from stages.attribution.word_stats import document_words
 from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run
@@ -33,9 +34,6 @@ from stages.plumbing.provenance import describe_run
 SOURCE_TITLES = {"imdb": "IMDB review", "rotten_tomatoes": "Rotten Tomatoes sentence", "sentences": "Sentence"}
 SOURCE_NAMES = {"imdb": "held-out IMDB reviews", "rotten_tomatoes": "Rotten Tomatoes sentences",
                 "sentences": "free sentences"}
-EXAMPLE_KEYS = ("source", "id", "text", "label", "truncated", "tokens", "attributions", "predicted", "probability",
-                "f_x", "f_baseline", "completeness_error", "n_steps", "faithfulness")
-NUMBER_KEYS = ("probability", "f_x", "f_baseline", "completeness_error", "n_steps")
 ENABLE_PRETRAINED = "dvc exp run -S explain_pretrained.enabled=true"
 CARD_LINKS = 8  # links to the cards a top word occurs in, the first in run order
 
@@ -52,23 +50,21 @@ def read_json(path: Path, rebuild: str) -> Any:
 
 
 def read_explanations(path: Path, rebuild: str) -> dict[str, Any]:
-    """An explanations file, checked for what the cards need before any HTML is written."""
+    """An explanations file, checked for what the cards need before any HTML is written; its `examples`
+    the records."""
     explanations = read_json(path, rebuild)
     try:
         for summary in explanations["sources"].values():
             if not {"examples", "mean_tokens", "figures"} <= set(summary) or "n_steps/mean" not in summary["figures"]:
                 raise ValueError("a source's summary has not its examples, mean_tokens and figures")
-        for example in explanations["examples"]:
-            missing = [key for key in EXAMPLE_KEYS if key not in example]
-            if missing:
-                raise ValueError(f"an example has no '{missing[0]}'")
-            if len(example["tokens"]) != len(example["attributions"]):
-                raise ValueError("an example has not one attribution per token")
-            if example["label"] not in (0, 1, None) or example["predicted"] not in (0, 1):
-                raise ValueError("labels must be 0, 1 or null")
-            figures = [example[key] for key in NUMBER_KEYS] + list(example["faithfulness"].values())
-            if not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in figures):
-                raise ValueError(f"{', '.join(NUMBER_KEYS)} and the faithfulness figures must be numbers")
+        examples = explanations["examples"]
+        if not isinstance(examples, list):
+            raise TypeError("examples is not a list")
+        for index, values in enumerate(examples):
+            try:
+                examples[index] = parsed(values)
+            except ValueError as error:
+                raise ValueError(f"examples[{index}].{error}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise UserError(f"{path}: not an explanations file ({error}); rebuild it with "
                         f"`dvc repro -f {rebuild}`") from None
@@ -132,37 +128,37 @@ def with_cut(items: list[dict[str, Any]], position: int | None, tokens_cut: int)
     return [*items[:position], mark, *items[position:]]
 
 
-def example_card(example: dict[str, Any], salt: str) -> dict[str, Any]:
+def example_card(example: ExplainedExample, salt: str) -> dict[str, Any]:
     """One example for card.html.j2: its figures, highlighted tokens and words, and top-words chart."""
-    pairs = [(token, float(value)) for token, value in zip(example["tokens"], example["attributions"])
+    pairs = [(token, float(value)) for token, value in zip(example.tokens, example.attributions)
              if token != PAD_TOKEN]
     tokens = [token for token, _ in pairs]
     attributions = [value for _, value in pairs]
-    cut_at, tokens_cut = example.get("cut_at"), int(example.get("tokens_cut") or 0)
+    cut_at, tokens_cut = example.cut_at, example.tokens_cut
     # words never join across the cut: a tail that starts inside a word shows that word's fragment
     start = cut_at if cut_at is not None else 0
     head = merge_wordpieces(tokens[:start], attributions[:start])
     words = head + merge_wordpieces(tokens[start:], attributions[start:])
     token_items, word_items = token_and_word_highlights(tokens, attributions, words, SPECIAL_TOKENS)
-    faithfulness = example["faithfulness"]
-    label, predicted = example["label"], int(example["predicted"])
+    faithfulness = example.faithfulness
+    label, predicted = example.label, example.predicted
     return {
-        "anchor": salt, "title": SOURCE_TITLES.get(example["source"], str(example["source"])), "id": example["id"],
-        "label": f"label: {CLASS_NAMES[int(label)]}" if label is not None else "no label (free text)",
-        "predicted": CLASS_NAMES[predicted], "probability": f"{float(example['probability']):.3f}",
-        "verdict": None if label is None else ("correct" if int(label) == predicted else "wrong"),
-        "completeness": f"{float(example['completeness_error']):.2%}",
-        "f_x": f"{float(example['f_x']):.4f}", "f_baseline": f"{float(example['f_baseline']):.4f}",
-        "total": f"{sum(attributions):.4f}", "n_steps": int(example["n_steps"]),
+        "anchor": salt, "title": SOURCE_TITLES.get(example.source, example.source), "id": example.id,
+        "label": f"label: {CLASS_NAMES[label]}" if label is not None else "no label (free text)",
+        "predicted": CLASS_NAMES[predicted], "probability": f"{example.probability:.3f}",
+        "verdict": None if label is None else ("correct" if label == predicted else "wrong"),
+        "completeness": f"{example.completeness_error:.2%}",
+        "f_x": f"{example.f_x:.4f}", "f_baseline": f"{example.f_baseline:.4f}",
+        "total": f"{sum(attributions):.4f}", "n_steps": example.n_steps,
         "extra": [f"comprehensiveness {faithfulness['comprehensiveness/ig']:.3f}, sufficiency "
                   f"{faithfulness['sufficiency/ig']:.3f}"
                   + (f" (random: {faithfulness['comprehensiveness/random']:.3f}, "
                      f"{faithfulness['sufficiency/random']:.3f})"
                      if "comprehensiveness/random" in faithfulness else "")]
-                 + ([f"truncated: {tokens_cut} tokens cut at {CUT_MARK}"] if example["truncated"] else []),
+                 + ([f"truncated: {tokens_cut} tokens cut at {CUT_MARK}"] if example.truncated else []),
         "tokens": with_cut(token_items, cut_at, tokens_cut),
         "words": with_cut(word_items, len(head) if cut_at is not None else None, tokens_cut),
-        "text": str(example["text"]),
+        "text": example.text,
         "chart": Markup(top_words_chart(words, [item["colour"] for item in word_items], salt)),
     }
 
@@ -235,7 +231,7 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
                     for prefix, name in (("imdb", "IMDB"), ("rotten_tomatoes", "Rotten Tomatoes"))
                     if f"{prefix}/accuracy" in scores],
         settings=finetuned.get("settings") if examples else None,
-        mean_steps=f"{np.mean([int(example['n_steps']) for example in examples]):g}" if examples else "",
+        mean_steps=f"{np.mean([example.n_steps for example in examples]):g}" if examples else "",
         quality=quality_rows({**finetuned["sources"], **sentences["sources"]}), randomisation=randomisation,
         charts=[{"svg": Markup(svg), "caption": caption} for svg, caption in charts if svg],
         cards=[example_card(example, f"finetuned-{index}") for index, example in enumerate(examples)],
@@ -246,14 +242,14 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
         top_k=view.get("settings", {}).get("top_k"), enable_command=ENABLE_PRETRAINED, run=describe_run())
 
 
-def word_sections(view: dict[str, Any], examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def word_sections(view: dict[str, Any], examples: list[ExplainedExample]) -> list[dict[str, Any]]:
     """The dataset view's top words per source and class, each with the cards (`finetuned-I`) of that source
     and predicted class it occurs in."""
     cards_of: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for index, example in enumerate(examples):
-        group = (example["source"], CLASS_NAMES[int(example["predicted"])])
+        group = (example.source, CLASS_NAMES[example.predicted])
         for word in dict.fromkeys(word for word, _ in document_words(example)):
-            cards_of.setdefault((*group, word), []).append({"anchor": f"finetuned-{index}", "id": example["id"]})
+            cards_of.setdefault((*group, word), []).append({"anchor": f"finetuned-{index}", "id": example.id})
     return [{"name": SOURCE_NAMES.get(source, source), "class": name, "documents": entry["documents"],
              "ranked": entry["ranked_words"],
              "words": [{**row, "z": "—" if row["log_odds_z"] is None else f"{row['log_odds_z']:.1f}",
@@ -283,7 +279,7 @@ def kept_note(explanations: dict[str, Any]) -> str:
     records = explanations.get("records")
     if not records or int(records["examples"]) == len(explanations["examples"]):
         return ""
-    kept = ", ".join(f"{sum(e['source'] == source for e in explanations['examples'])} of {summary['examples']} "
+    kept = ", ".join(f"{sum(e.source == source for e in explanations['examples'])} of {summary['examples']} "
                      f"{SOURCE_NAMES.get(source, source)}" for source, summary in explanations["sources"].items())
     return (f"Cards for the first examples of each source ({kept}); the quality table covers them all. "
             f"Every record is in {records['file']} (DVC's cache).")

@@ -16,13 +16,13 @@ import argparse
 import dataclasses
 import heapq
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from stages.attribution import ig, randomisation
 from stages.attribution.layers import check_layer, probability_model
 from stages.attribution.quality import DIGITS
+from stages.attribution.record import ExplainedExample
 from stages.attribution.record_table import iter_records, opened
 from stages.plumbing.artifacts import run, significant, write_json
 from stages.plumbing.errors import UserError
@@ -32,7 +32,7 @@ from stages.schemas.explain import ExplainParams
 from stages.schemas.sanity_check import SanityCheckParams
 
 
-def chosen_records(path: Path, count: int) -> list[dict[str, Any]]:
+def chosen_records(path: Path, count: int) -> list[ExplainedExample]:
     """The `count` shortest explained examples (the first of equal length first), read from the records
     file a batch at a time; a count larger than the explained examples is refused."""
     explained = opened(path).metadata.num_rows
@@ -40,7 +40,7 @@ def chosen_records(path: Path, count: int) -> list[dict[str, Any]]:
         raise UserError(f"params.yaml: sanity_check.examples = {count} is larger than the {explained} explained "
                         "examples (explain.n_reviews + explain.n_rt_sentences)")
     return heapq.nsmallest(count, iter_records(path, columns=("token_ids", "attributions", "predicted")),
-                           key=lambda record: len(record["token_ids"]))
+                           key=lambda record: len(record.token_ids))
 
 
 def mean(values: list[float | None]) -> float | None:
@@ -63,9 +63,9 @@ def main() -> None:
         wrapper = probability_model(classifier)
         check_layer(explain.layer, wrapper)
         levels = randomisation.cascade(
-            wrapper, [np.asarray(r["token_ids"], dtype=np.int32) for r in records], [r["predicted"] for r in records],
-            [np.asarray(r["attributions"]) for r in records], ig.SpecialTokens.of(tokenizer),
-            dataclasses.replace(ig.settings_from(explain), engine="compiled"), params.seed)
+            wrapper, [np.asarray(r.token_ids, dtype=np.int32) for r in records], [r.predicted for r in records],
+            [np.asarray(r.attributions) for r in records], ig.SpecialTokens.of(tokenizer),
+            dataclasses.replace(explain.ig_settings(), engine="compiled"), params.seed)
         rows += [{"randomised": index, "level": level, "spearman": mean(values), "examples": count}
                  for index, (level, values) in enumerate(levels, start=1)]
     else:

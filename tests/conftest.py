@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from stages.attribution.record import ExplainedExample, parsed
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may need the network
 
@@ -218,12 +220,12 @@ def open_page(driver, path: Path) -> None:
 
 
 def explained_record(source: str = "imdb", example_id: int = 0, tokens: Sequence[str] = ("[CLS]", "good", "[SEP]"),
-                     attributions: Sequence[float] | None = None, **fields: Any) -> dict[str, Any]:
-    """A record with every key the explain stages write, its figures made up; `fields` override any."""
+                     attributions: Sequence[float] | None = None, **fields: Any) -> ExplainedExample:
+    """A record with its figures made up; `fields` override any."""
     values = [0.0] * len(tokens) if attributions is None else list(attributions)
-    return {"source": source, "id": example_id, "text": " ".join(t for t in tokens if not t.startswith("[")),
+    return parsed({"source": source, "id": example_id, "text": " ".join(t for t in tokens if not t.startswith("[")),
             "label": 1, "truncated": False, "tokens_cut": 0, "cut_at": None, "token_ids": list(range(len(tokens))),
             "tokens": list(tokens), "attributions": values, "predicted": 1, "probability": 0.9, "f_x": 0.9,
             "f_baseline": 0.5, "delta": 0.0, "completeness_error": 0.001, "n_steps": 50,
             "faithfulness": {"comprehensiveness/ig": 0.3, "sufficiency/ig": 0.01},
-            "rank_agreement": {}, "position": example_id, **fields}
+            "rank_agreement": {}, "position": example_id, **fields})

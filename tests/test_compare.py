@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from stages.attribution.agreement import MEASURES, agreement, common_features, summary
+from stages.attribution.record import ExplainedExample
 from stages.attribution.record_table import write_records
 from stages.plumbing.errors import UserError
 from tests.conftest import dvc_env, explained_record, open_page
@@ -23,10 +24,9 @@ HOSTILE = "<script>alert(1)</script>"
 
 
 def record(tokens: list[str], attributions: list[float], example_id: int = 0, source: str = "imdb",
-           predicted: int = 1) -> dict:
-    return {"source": source, "id": example_id, "text": " ".join(tokens), "tokens": ["[CLS]", *tokens, "[SEP]"],
-            "attributions": [0.0, *attributions, 0.0], "predicted": predicted, "probability": 0.9,
-            "completeness_error": 0.001}
+           predicted: int = 1) -> ExplainedExample:
+    return explained_record(source, example_id, ["[CLS]", *tokens, "[SEP]"], [0.0, *attributions, 0.0],
+                            text=" ".join(tokens), predicted=predicted)
 
 
 def test_an_explanation_agrees_fully_with_itself():
@@ -57,7 +57,7 @@ def test_a_constant_side_has_no_rank_correlation():
 
 def test_other_wordpieces_fall_back_to_words_or_are_not_comparable():
     left = record(["dull", "plot"], [-0.4, 0.1])
-    right = {**record(["du", "##ll", "plot"], [-0.3, -0.1, 0.1]), "text": left["text"]}
+    right = record(["du", "##ll", "plot"], [-0.3, -0.1, 0.1]).model_copy(update={"text": left.text})
     features = common_features(left, right)
     assert features.level == "word" and features.names == ["dull", "plot"]
     assert features.right.tolist() == pytest.approx([-0.4, 0.1])
@@ -103,10 +103,12 @@ def test_the_relative_l1_difference_is_relative_to_the_left_runs_total():
     assert figures["relative_l1"] == pytest.approx(4 / 4.5)
 
 
-def write_explanations(folder: Path, reviews: list[dict], sentences: list[dict], **changes) -> None:
+def write_explanations(folder: Path, reviews: list[ExplainedExample], sentences: list[ExplainedExample],
+                       **changes) -> None:
     (folder / "explanations").mkdir(exist_ok=True)
     for name, examples in (("finetuned", reviews), ("sentences", sentences), ("pretrained", [])):
-        payload = {"format": 2, "model": "tiny", "examples": examples, **changes}
+        payload = {"format": 2, "model": "tiny", "examples": [example.model_dump() for example in examples],
+                   **changes}
         (folder / "explanations" / f"{name}.json").write_text(json.dumps(payload))
 
 
@@ -135,14 +137,14 @@ def run_compare(monkeypatch, *args: str) -> None:
 
 def test_a_revision_against_the_workspace(repository, monkeypatch, capsys):
     """Negated attributions on one review, another sentence: the figures, the table and both files."""
-    negated = {**REVIEWS[0], "attributions": [-value for value in REVIEWS[0]["attributions"]]}
+    negated = REVIEWS[0].model_copy(update={"attributions": [-value for value in REVIEWS[0].attributions]})
     write_explanations(repository, [negated, REVIEWS[1]], [record(["other"], [0.2], source="sentences")])
     run_compare(monkeypatch, "HEAD", "workspace")
     written = json.loads((repository / "reports/compare.json").read_text())
     rows = {(row["source"], row["text"]): row for row in written["pairs"][0]["rows"]}
-    assert rows[("imdb", REVIEWS[0]["text"])]["spearman"] == pytest.approx(-1.0)
-    assert rows[("imdb", REVIEWS[0]["text"])]["sign_top_k"] == 0.0
-    assert rows[("imdb", REVIEWS[1]["text"])]["spearman"] == pytest.approx(1.0)
+    assert rows[("imdb", REVIEWS[0].text)]["spearman"] == pytest.approx(-1.0)
+    assert rows[("imdb", REVIEWS[0].text)]["sign_top_k"] == 0.0
+    assert rows[("imdb", REVIEWS[1].text)]["spearman"] == pytest.approx(1.0)
     assert rows[("sentences", "a fine day")]["reason"] == "explained in one revision only"
     assert rows[("sentences", "other")]["comparable"] is False
     assert written["pairs"][0]["summary"]["spearman"] == {"median": pytest.approx(0.0), "worst": pytest.approx(-1.0)}
@@ -153,7 +155,7 @@ def test_a_revision_against_the_workspace(repository, monkeypatch, capsys):
                         "worst relative L1 difference 2 > 0.0001")
     page = (repository / "reports/compare.html").read_text()
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert page.index(REVIEWS[0]["text"].split()[0]) < page.index("dull")  # the most changed first
+    assert page.index(REVIEWS[0].text.split()[0]) < page.index("dull")  # the most changed first
 
 
 def test_a_revision_reproduces_itself(repository, monkeypatch, capsys):
@@ -168,7 +170,7 @@ def test_a_revision_reproduces_itself(repository, monkeypatch, capsys):
 
 
 def test_a_changed_prediction_is_not_a_reproduction(repository, monkeypatch, capsys):
-    write_explanations(repository, [{**REVIEWS[0], "predicted": 0}, REVIEWS[1]], SENTENCES)
+    write_explanations(repository, [REVIEWS[0].model_copy(update={"predicted": 0}), REVIEWS[1]], SENTENCES)
     run_compare(monkeypatch, "HEAD", "workspace", "--tolerance", "0.5")
     assert "NOT reproduced: 1 predictions changed" in capsys.readouterr().out
 
@@ -207,7 +209,7 @@ def test_a_missing_or_older_explanations_file_names_the_stage(repository, monkey
     assert not (repository / "reports").exists()
 
 
-def write_with_records(folder: Path, reviews: list[dict], kept: int) -> None:
+def write_with_records(folder: Path, reviews: list[ExplainedExample], kept: int) -> None:
     """Explanations as `merge_explanations` writes them: every review in the records file, `kept` in git."""
     write_explanations(folder, reviews[:kept], SENTENCES, format=3)
     finetuned = folder / "explanations/finetuned.json"
@@ -225,7 +227,7 @@ def test_every_record_is_compared_from_the_cache_and_git_alone_compares_what_it_
     subprocess.run(["dvc", "add", "-q", "explanations/finetuned.parquet"], cwd=repository, check=True, env=dvc_env())
     subprocess.run(git + ["add", "-A"], cwd=repository, check=True)
     subprocess.run(git + ["commit", "-qm", "three reviews, one kept in git"], cwd=repository, check=True)
-    negated = {**reviews[2], "attributions": [-value for value in reviews[2]["attributions"]]}
+    negated = reviews[2].model_copy(update={"attributions": [-value for value in reviews[2].attributions]})
     write_with_records(repository, [*reviews[:2], negated], kept=1)
 
     run_compare(monkeypatch, "HEAD", "workspace")
@@ -250,7 +252,7 @@ def test_the_dataset_level_line_names_the_words_that_moved_and_the_rank_correlat
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     view = repository / "explanations/dataset.json"
 
-    def reviews(words: list[tuple[str, float]]) -> list[dict]:
+    def reviews(words: list[tuple[str, float]]) -> list[ExplainedExample]:
         return [explained_record("imdb", index, ("[CLS]", word, "film", "[SEP]"), [0.0, value, 0.1, 0.0])
                 for index, (word, value) in enumerate(words)]
 

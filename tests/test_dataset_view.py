@@ -141,7 +141,8 @@ def view(records: list[dict], **params) -> dict:
     settings = AggregateWordsParams(**{"min_documents": 1, "shrinkage": 1.0, "top_k": 1, "top_words": 2, **params})
     counted = WordStatistics(top_k=settings.top_k).add_all(records)
     capitals = Capitals()
-    return dataset_view(counted, capitals, {"good": 2.5, "bad": -3.0, "film": 0.1}, settings, len(records))
+    return dataset_view(counted, capitals, {"good": 2.5, "bad": -3.0, "film": 0.1}, settings.view_settings(),
+                        len(records))
 
 
 def test_the_view_lists_the_top_words_with_the_data_side_toward_each_class():
@@ -188,7 +189,7 @@ DISCRIMINATING_Z = {"great": 2.0, "nice": 1.96, "dull": -2.5, "bad": -1.0}
 def discriminating_view(**params) -> dict:
     settings = AggregateWordsParams(**{"min_documents": 1, "shrinkage": 2.0, "top_k": 1, "top_words": 4, **params})
     counted = WordStatistics(top_k=settings.top_k).add_all(DISCRIMINATING)
-    return dataset_view(counted, Capitals(), DISCRIMINATING_Z, settings, len(DISCRIMINATING))
+    return dataset_view(counted, Capitals(), DISCRIMINATING_Z, settings.view_settings(), len(DISCRIMINATING))
 
 
 def test_each_word_figure_differs_from_its_misreadings():
@@ -248,7 +249,7 @@ def test_the_plot_rows_name_each_top_word_by_rank_from_1_with_its_flags():
 def test_the_view_keeps_its_settings_and_gives_z_to_four_digits():
     settings = AggregateWordsParams(min_documents=1, shrinkage=1.0, top_k=1, top_words=2)
     built = dataset_view(WordStatistics(top_k=1).add_all([doc("imdb", 1, ["good"], [0.5])]), Capitals(),
-                         {"good": 2.3456789}, settings, 1)
+                         {"good": 2.3456789}, settings.view_settings(), 1)
     assert (built["format"], built["settings"], built["records"]) == (1, settings.model_dump(), 1)
     assert built["sources"]["imdb"]["positive"]["top"][0]["log_odds_z"] == 2.346
 
@@ -256,7 +257,7 @@ def test_the_view_keeps_its_settings_and_gives_z_to_four_digits():
 def test_a_plot_row_joins_a_words_flags_with_a_comma():
     capitals = Capitals()
     capitals.add("We saw R2 and R2 again.")  # r2: a number, and a name (capitalised both times inside)
-    settings = AggregateWordsParams(min_documents=1, shrinkage=1.0, top_k=1, top_words=2)
+    settings = AggregateWordsParams(min_documents=1, shrinkage=1.0, top_k=1, top_words=2).view_settings()
     built = dataset_view(WordStatistics(top_k=1).add_all([doc("imdb", 1, ["r2"], [0.5])]), capitals, {}, settings, 1)
     assert [row["flags"] for row in plot_rows(built)] == ["number, name"]
 
@@ -292,7 +293,7 @@ from stages.attribution.word_stats import WordStatistics
 statistics, capitals, count = WordStatistics(top_k=5), Capitals(), 0
 for record in iter_records(sys.argv[1], columns=("source", "text", "tokens", "attributions", "predicted", "cut_at")):
     statistics.add(record)
-    capitals.add(record["text"])
+    capitals.add(record.text)
     count += 1
 # VmHWM, this program's peak resident memory: getrusage's ru_maxrss also counts the forking parent's
 # (Linux keeps it across exec), a pytest worker's hundreds of megabytes

@@ -1,6 +1,7 @@
 """The explain stage's inputs and records: free sentences, truncation, emoji, stored fields."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
@@ -13,6 +14,7 @@ import pytest
 from stages.attribution.batching import pad
 from stages.attribution.examples import from_sentences, from_token_file
 from stages.attribution.quality import quality_metrics
+from stages.attribution.record import ExplainedExample, partial
 from stages.attribution.records import explain_examples
 from stages.plumbing.errors import UserError
 from stages.plumbing.inference import Predictor
@@ -69,48 +71,50 @@ def test_token_file_examples_must_match_their_texts_and_settings(vocab_tokenizer
 def test_records_carry_what_the_report_needs(tiny_bert_dir, vocab_tokenizer):
     classifier = load_classifier(str(tiny_bert_dir))
     examples = from_sentences(["a fine film", "dull and long, far too long"], vocab_tokenizer, max_len=32)
-    records = explain_examples(classifier, vocab_tokenizer, examples, PARAMS)
+    records = explain_examples(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), PARAMS.scoring())
     metrics = quality_metrics(records)
     ids, mask = pad([e.token_ids for e in examples], vocab_tokenizer.pad_token_id)
     probabilities = Predictor(classifier, 8).probabilities(ids, mask)  # an independent forward pass
     for example, stored, expected in zip(examples, records, probabilities):
-        assert stored["token_ids"] == example.token_ids.tolist()
-        assert stored["tokens"] == vocab_tokenizer.convert_ids_to_tokens(example.token_ids.tolist())
-        assert stored["label"] is None and stored["source"] == "sentences" and stored["n_steps"] == 20
-        assert stored["predicted"] == expected.argmax()
-        assert stored["probability"] == pytest.approx(expected.max(), abs=1e-5)
-        total = sum(stored["attributions"])
-        assert abs(total - (stored["f_x"] - stored["f_baseline"]) - stored["delta"]) < 1e-5
-    errors = [r["completeness_error"] for r in records]
+        assert stored.token_ids == example.token_ids.tolist()
+        assert stored.tokens == vocab_tokenizer.convert_ids_to_tokens(example.token_ids.tolist())
+        assert stored.label is None and stored.source == "sentences" and stored.n_steps == 20
+        assert stored.predicted == expected.argmax()
+        assert stored.probability == pytest.approx(expected.max(), abs=1e-5)
+        total = sum(stored.attributions)
+        assert abs(total - (stored.f_x - stored.f_baseline) - stored.delta) < 1e-5
+    errors = [r.completeness_error for r in records]
     assert metrics["sentences/completeness_error/median"] == pytest.approx(np.median(errors), rel=1e-3)
     methods = ["ig", "gradient_x_input", "saliency", "occlusion", "random"]
     for record in records:
-        assert sorted(record["faithfulness"]) == sorted(f"{figure}/{method}" for method in methods
+        assert sorted(record.faithfulness) == sorted(f"{figure}/{method}" for method in methods
                                                         for figure in ("comprehensiveness", "sufficiency"))
-        assert sorted(record["rank_agreement"]) == sorted(f"kendall_tau/{method}" for method in methods[1:])
-    for key in records[0]["faithfulness"]:
-        assert metrics[f"sentences/{key}"] == pytest.approx(np.mean([r["faithfulness"][key] for r in records]),
+        assert sorted(record.rank_agreement) == sorted(f"kendall_tau/{method}" for method in methods[1:])
+    for key in records[0].faithfulness:
+        assert metrics[f"sentences/{key}"] == pytest.approx(np.mean([r.faithfulness[key] for r in records]),
                                                             rel=1e-3, abs=1e-7)
-    for key in records[0]["rank_agreement"]:
-        defined = [r["rank_agreement"][key] for r in records if r["rank_agreement"][key] is not None]
+    for key in records[0].rank_agreement:
+        defined = [r.rank_agreement[key] for r in records if r.rank_agreement[key] is not None]
         assert metrics.get(f"sentences/{key}") == (pytest.approx(np.mean(defined), rel=1e-3) if defined else None)
 
 
 def test_the_methods_param_chooses_the_rivals_and_their_order(tiny_bert_dir, vocab_tokenizer):
     classifier = load_classifier(str(tiny_bert_dir))
     examples = from_sentences(["a fine film"], vocab_tokenizer, max_len=32)
-    only = explain_examples(classifier, vocab_tokenizer, examples, PARAMS.model_copy(update={"methods": ["occlusion"]}))
-    assert sorted(only[0]["faithfulness"]) == ["comprehensiveness/ig", "comprehensiveness/occlusion",
+    only = explain_examples(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(),
+                            dataclasses.replace(PARAMS.scoring(), methods=("occlusion",)))
+    assert sorted(only[0].faithfulness) == ["comprehensiveness/ig", "comprehensiveness/occlusion",
                                                "sufficiency/ig", "sufficiency/occlusion"]
-    alone = explain_examples(classifier, vocab_tokenizer, examples, PARAMS.model_copy(update={"methods": []}))
-    assert sorted(alone[0]["faithfulness"]) == ["comprehensiveness/ig", "sufficiency/ig"]
-    assert alone[0]["rank_agreement"] == {} and alone[0]["attributions"] == only[0]["attributions"]
+    alone = explain_examples(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(),
+                             dataclasses.replace(PARAMS.scoring(), methods=()))
+    assert sorted(alone[0].faithfulness) == ["comprehensiveness/ig", "sufficiency/ig"]
+    assert alone[0].rank_agreement == {} and alone[0].attributions == only[0].attributions
 
 
 def test_quality_metrics_are_per_source_with_significant_digits():
-    def record(source: str, error: float, steps: int, comprehensiveness: float) -> dict:
-        return {"source": source, "completeness_error": error, "n_steps": steps,
-                "faithfulness": {"comprehensiveness/ig": comprehensiveness}}
+    def record(source: str, error: float, steps: int, comprehensiveness: float) -> ExplainedExample:
+        return partial({"source": source, "completeness_error": error, "n_steps": steps,
+                        "faithfulness": {"comprehensiveness/ig": comprehensiveness}, "rank_agreement": {}})
 
     records = [record("imdb", 2.345678e-06, 50, 0.3), record("imdb", 0.0004, 50, 0.2),
                record("sentences", 0.01, 16, 0.123456), record("imdb", 1e-06, 100, 0.1)]

@@ -16,8 +16,10 @@ from stages.attribution import ig
 from stages.attribution.agreement import agreement, ordinary_token_correlation, summary
 from stages.attribution.faithfulness import faithfulness
 from stages.attribution.quality import quality_metrics
+from stages.attribution.record import ExplainedExample, partial
 from stages.attribution.records import warn_incomplete
 from stages.attribution.rivals import kendall_tau
+from stages.attribution.settings import IGSettings
 from tools import compare
 
 CLS, SEP = 101, 102
@@ -154,10 +156,10 @@ def test_quality_metrics_by_hand():
     """imdb: errors 0.01, 0.03, 0.08 (median 0.03, not the mean 0.04; max 0.08), steps 24, 48, 96 (mean 56),
     comprehensiveness 0.5, 0.3, 0.1 (mean 0.3), tau 0.2, undefined and 0.5 (mean over the defined two: 0.35,
     not 0.2333 with the undefined one as 0); sentences: their own figures."""
-    def record(source: str, error: float, steps: int, comprehensiveness: float, tau: float | None) -> dict:
-        return {"source": source, "completeness_error": error, "n_steps": steps,
-                "faithfulness": {"comprehensiveness/ig": comprehensiveness},
-                "rank_agreement": {"kendall_tau/random": tau}}
+    def record(source: str, error: float, steps: int, comprehensiveness: float, tau: float | None) -> ExplainedExample:
+        return partial({"source": source, "completeness_error": error, "n_steps": steps,
+                        "faithfulness": {"comprehensiveness/ig": comprehensiveness},
+                        "rank_agreement": {"kendall_tau/random": tau}})
 
     records = [record("imdb", 0.01, 24, 0.5, 0.2), record("sentences", 0.5, 96, -0.1, -0.6),
                record("imdb", 0.03, 48, 0.3, None), record("imdb", 0.08, 96, 0.1, 0.5)]
@@ -173,9 +175,9 @@ def test_quality_figures_and_source_summaries_have_four_significant_digits():
     counting from 1); the summary's figures are the source's, with the source's name taken off their keys."""
     from stages.attribution.quality import source_summaries
 
-    def record(error: float, tokens: int) -> dict:
-        return {"source": "imdb", "completeness_error": error, "n_steps": 24, "token_ids": list(range(tokens)),
-                "faithfulness": {"comprehensiveness/ig": 0.1234567}, "rank_agreement": {}}
+    def record(error: float, tokens: int) -> ExplainedExample:
+        return partial({"source": "imdb", "completeness_error": error, "n_steps": 24, "token_ids": list(range(tokens)),
+                        "faithfulness": {"comprehensiveness/ig": 0.1234567}, "rank_agreement": {}})
 
     records = [record(0.0123456, 3), record(0.0123456, 3), record(0.0123456, 4)]
     assert quality_metrics(records) == {"imdb/completeness_error/median": 0.01235,
@@ -222,8 +224,8 @@ def test_auto_refines_the_examples_above_the_target_and_stops_at_the_finest_rule
               [1.0, 1.0, 1.0]]  # never within: the finest rule, 96
     integral = ScriptedIntegral(errors)
     monkeypatch.setattr(ig, "chunk_integral", lambda *_: integral)
-    settings = ig.Settings(layer=None, n_steps="auto", method="gausslegendre", internal_batch_size=8,
-                           completeness_target=TARGET, max_steps=96, chunk_size=8)
+    settings = IGSettings(layer="embeddings", n_steps="auto", method="gausslegendre", internal_batch_size=8,
+                          completeness_target=TARGET, max_steps=96, chunk_size=8)
     sequences = [np.array([CLS, 11, SEP])] * 4
     results = ig.explain(None, sequences, ig.SpecialTokens(SPECIAL_IDS, pad=0), settings, targets=[1, 1, 1, 1])
     assert [result.n_steps for result in results] == [24, 48, 24, 96]
@@ -233,7 +235,7 @@ def test_auto_refines_the_examples_above_the_target_and_stops_at_the_finest_rule
 
 
 def test_the_completeness_warning_names_only_the_examples_above_the_target(capsys):
-    records = [{"source": "imdb", "id": index, "completeness_error": error}
+    records = [partial({"source": "imdb", "id": index, "completeness_error": error})
                for index, error in enumerate((0.9 * TARGET, TARGET, 1.1 * TARGET))]
     warn_incomplete(records, TARGET)
     warning = capsys.readouterr().err

@@ -9,16 +9,17 @@ from stages.attribution.batching import length_chunks, pad
 from stages.attribution.compiled import compiled_integral
 from stages.attribution.faithfulness import erasure_variants, faithfulness
 from stages.attribution.layers import layer_getter, probability_model
+from stages.attribution.settings import IGSettings
 from stages.plumbing.models import load_classifier
 from tests.conftest import keyword_sentences
 
 SENTENCES = ["a wonderful , moving film", "dull", "i love you , i like you , but i also kind of dislike you"]
 
 
-def settings(**changes) -> ig.Settings:
-    values = dict(layer=layer_getter("embeddings"), n_steps=50, method="gausslegendre", internal_batch_size=100,
+def settings(**changes) -> IGSettings:
+    values = dict(layer="embeddings", n_steps=50, method="gausslegendre", internal_batch_size=100,
                   completeness_target=0.05, max_steps=200, chunk_size=8)
-    return ig.Settings(**{**values, **changes})
+    return IGSettings(**{**values, **changes})
 
 
 def encode(tokenizer, texts):
@@ -81,7 +82,7 @@ def test_distilbert_and_first_block(tiny_distilbert_dir, vocab_tokenizer):
     wrapper = probability_model(load_classifier(str(tiny_distilbert_dir)))
     sequences = encode(vocab_tokenizer, SENTENCES[:2])
     for layer in ("embeddings", "layer_0"):
-        results = explain(wrapper, vocab_tokenizer, sequences, layer=layer_getter(layer))
+        results = explain(wrapper, vocab_tokenizer, sequences, layer=layer)
         assert all(r.attributions.shape == s.shape for r, s in zip(results, sequences))
         assert all(r.completeness_error < 0.05 for r in results)
 
@@ -161,9 +162,8 @@ def test_every_block_can_be_explained_and_one_beyond_is_refused(request, vocab_t
     seen = set()
     for index in range(blocks):
         check_layer(f"layer_{index}", wrapper)
-        layer = layer_getter(f"layer_{index}")
-        seen.add(id(layer(wrapper)))
-        for result in explain(wrapper, vocab_tokenizer, sequences, layer=layer, engine="compiled"):
+        seen.add(id(layer_getter(f"layer_{index}")(wrapper)))
+        for result in explain(wrapper, vocab_tokenizer, sequences, layer=f"layer_{index}", engine="compiled"):
             assert result.completeness_error < 0.05 and np.abs(result.attributions).sum() > 0
     assert len(seen) == blocks  # each name finds a block of its own
     with pytest.raises(UserError, match=rf"explain.layer = 'layer_{blocks}' is not allowed; the model has "
@@ -194,7 +194,7 @@ MODELS = {"bert": "tiny_bert_dir", "distilbert": "tiny_distilbert_dir"}
 def test_compiled_engine_matches_alibi(request, vocab_tokenizer, model, layer, method, n_steps, baseline):
     wrapper = probability_model(load_classifier(str(request.getfixturevalue(MODELS[model]))))
     sequences = encode(vocab_tokenizer, SENTENCES)
-    options = dict(layer=layer_getter(layer), method=method, n_steps=n_steps, completeness_target=0.01,
+    options = dict(layer=layer, method=method, n_steps=n_steps, completeness_target=0.01,
                    baseline=baseline)
     reference = explain(wrapper, vocab_tokenizer, sequences, engine="alibi", **options)
     # chunks of two widths through the one compiled function, and batches that straddle steps

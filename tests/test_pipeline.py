@@ -85,6 +85,7 @@ def test_metrics_are_the_figures_of_the_outputs(project):
     """What `dvc metrics show` reports, recomputed from the predictions and explanations files."""
     from stages.attribution.dataset_view import summary_metrics
     from stages.attribution.quality import quality_metrics
+    from stages.attribution.record import parsed
 
     metrics = metrics_by_file(project)
     scores = metrics["dvclive/evaluate/metrics.json"]
@@ -98,17 +99,18 @@ def test_metrics_are_the_figures_of_the_outputs(project):
         assert scores[f"{prefix}/accuracy"] == pytest.approx((predictions.label == predictions.predicted).mean(),
                                                              abs=1e-6)
     explained = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
-    assert metrics["metrics/explain.json"] == quality_metrics(explained)
+    assert metrics["metrics/explain.json"] == quality_metrics([parsed(example) for example in explained])
     view = json.loads((project / "explanations/dataset.json").read_text())
     assert metrics["metrics/dataset.json"] == summary_metrics(view) and len(metrics["metrics/dataset.json"]) <= 4
     assert sorted({key.split("/")[0] for key in metrics["metrics/explain.json"]}) == ["imdb", "rotten_tomatoes"]
     sentences = json.loads((project / "explanations/sentences.json").read_text())["examples"]
-    assert metrics["metrics/explain_sentences.json"] == quality_metrics(sentences)
+    assert metrics["metrics/explain_sentences.json"] == quality_metrics([parsed(example) for example in sentences])
     assert {key.split("/")[0] for key in metrics["metrics/explain_sentences.json"]} == {"sentences"}
     pretrained = json.loads((project / "explanations/pretrained.json").read_text())
     assert [e["text"] for e in pretrained["examples"]] == yaml.safe_load(
         (project / "params.yaml").read_text())["explain_pretrained"]["sentences"]
-    assert metrics["metrics/explain_pretrained.json"] == quality_metrics(pretrained["examples"], prefix="pretrained")
+    assert metrics["metrics/explain_pretrained.json"] == quality_metrics(
+        [parsed(example) for example in pretrained["examples"]], prefix="pretrained")
 
 
 def test_second_repro_has_nothing_to_do(project):

@@ -52,7 +52,7 @@ def test_git_keeps_the_reports_examples_and_the_records_file_keeps_all(project):
     kept = json.loads((project / MERGED[0]).read_text())
     assert [(example["source"], example["position"]) for example in kept["examples"]] == [
         ("imdb", 0), ("imdb", 1), ("imdb", 2), ("rotten_tomatoes", 16)]
-    assert [example["position"] for example in read_records(project / records)] == list(range(17))
+    assert [record.position for record in read_records(project / records)] == list(range(17))
     assert kept["records"] == {"file": records, "examples": 17}
     assert {source: summary["examples"] for source, summary in kept["sources"].items()} == {"imdb": 16,
                                                                                           "rotten_tomatoes": 1}

@@ -24,6 +24,7 @@ from stages.attribution.artefacts import Capitals
 from stages.attribution.dataset_view import dataset_view, difference, plot_rows, summary_metrics
 from stages.attribution.log_odds import class_counts, z_scores
 from stages.attribution.quality import quality_metrics, source_summaries
+from stages.attribution.record import ExplainedExample, parsed
 from stages.attribution.record_table import iter_records, read_records, write_records
 from stages.attribution.records import explanations_file
 from stages.attribution.shards import split
@@ -62,7 +63,7 @@ VIEW_PARAMS = st.builds(AggregateWordsParams, min_documents=st.integers(1, 3),
 
 @st.composite
 def records(draw: st.DrawFn, values: st.SearchStrategy[float], methods: tuple[str, ...] = (),
-            sources: tuple[str, ...] = SOURCES) -> dict[str, Any]:
+            sources: tuple[str, ...] = SOURCES) -> ExplainedExample:
     """One explained record: words of WordPiece pieces, perhaps cut, perhaps padded, with its figures."""
     pieces = st.tuples(st.sampled_from(FIRST_PIECES), st.lists(st.sampled_from(CONTINUATIONS), max_size=2))
     words = draw(st.lists(pieces, max_size=6))  # none at all too: [CLS] [SEP], what "\u200b" becomes
@@ -85,32 +86,32 @@ def records(draw: st.DrawFn, values: st.SearchStrategy[float], methods: tuple[st
 
 @st.composite
 def runs(draw: st.DrawFn, values: st.SearchStrategy[float], min_size: int = 0,
-         max_size: int = 12) -> list[dict[str, Any]]:
+         max_size: int = 12) -> list[ExplainedExample]:
     """A run's records in run order, at positions 0, 1, ..., each with an id of its own (in no order), all with
     the run's rival methods. A run has one to three sources, often one: its records then share groups."""
     methods = tuple(draw(st.lists(st.sampled_from(RIVALS), unique=True, max_size=2)))
     sources = tuple(draw(st.lists(st.sampled_from(SOURCES), unique=True, min_size=1, max_size=3)))
     drafted = draw(st.lists(records(values, methods, sources), min_size=min_size, max_size=max_size))
     ids = draw(st.lists(st.integers(0, 25_000), unique=True, min_size=len(drafted), max_size=len(drafted)))
-    return [{**record, "id": example_id, "position": position}
+    return [record.model_copy(update={"id": example_id, "position": position})
             for position, (record, example_id) in enumerate(zip(drafted, ids))]
 
 
-def tied_runs(**sizes: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+def tied_runs(**sizes: int) -> st.SearchStrategy[list[ExplainedExample]]:
     """Runs whose figures take a few EXACT values each, so that many words tie in score: where a tie broken by
     which record came first would show."""
     return st.lists(EXACT, min_size=1, max_size=4, unique=True).flatmap(
         lambda palette: runs(st.sampled_from(palette), **sizes))
 
 
-def dataset_figures(records: list[dict[str, Any]], params: AggregateWordsParams,
+def dataset_figures(records: list[ExplainedExample], params: AggregateWordsParams,
                     z: dict[str, float] = Z_SCORES) -> dict[str, Any]:
     """What `aggregate_words` writes for `records`, read in this order: the view, its metrics, its plot rows."""
     statistics, capitals = WordStatistics(top_k=params.top_k), Capitals()
     for record in records:
         statistics.add(record)
-        capitals.add(record["text"])
-    view = dataset_view(statistics, capitals, z, params, len(records))
+        capitals.add(record.text)
+    view = dataset_view(statistics, capitals, z, params.view_settings(), len(records))
     return {"view": view, "metrics": summary_metrics(view), "plot": plot_rows(view)}
 
 
@@ -181,13 +182,14 @@ def test_records_split_across_parquet_files_read_in_sequence_give_the_view_of_th
         assert as_written(got[part], folder, "got.json") == as_written(expected[part], folder, "expected.json")
 
 
-def merge_stage(folder: Path, shards: list[list[dict[str, Any]]], report_examples: int) -> dict[str, bytes]:
+def merge_stage(folder: Path, shards: list[list[ExplainedExample]], report_examples: int) -> dict[str, bytes]:
     """Write `shards` as the explain@I stages would, run `merge_explanations` on them; its files' bytes."""
     count = len(shards)
     for index, members in enumerate(shards):
         write_json(folder / "shards" / f"{index}.json",
-                   explanations_file("tiny", "checkpoint", EXPLAIN, members, data={"source": "keras"},
-                                     shard=f"{index}/{count}", metrics=quality_metrics(members)))
+                   explanations_file("tiny", "checkpoint", EXPLAIN.ig_settings(), EXPLAIN.scoring(), members,
+                                     data={"source": "keras"}, shard=f"{index}/{count}",
+                                     metrics=quality_metrics(members)))
     outputs = {name: folder / name for name in ("records.parquet", "merged.json", "metrics.json", "plot.json")}
     params = EXPLAIN.model_copy(update={"shards": list(range(count)), "report_examples": report_examples})
     with mock.patch.object(sys, "argv", ["merge_explanations", str(folder / "shards"), *map(str, outputs.values())]), \
@@ -204,14 +206,14 @@ def test_the_merged_files_are_those_of_the_unsharded_run_however_the_examples_we
     other way) and in whatever order a shard lists its records, `merge_explanations` writes the bytes of the
     one-shard run, whose metrics are the quality figures of all the records."""
     if dealt:
-        shard_of = {position: index for index, positions in enumerate(split([len(r["token_ids"]) for r in records],
+        shard_of = {position: index for index, positions in enumerate(split([len(r.token_ids) for r in records],
                                                                              count))
                     for position in positions}
     else:
         shard_of = dict(enumerate(data.draw(st.lists(st.integers(0, count - 1), min_size=len(records),
                                                      max_size=len(records)))))
     order = data.draw(st.permutations(records))
-    sharded = merge_stage(folder, [[r for r in order if shard_of[r["position"]] == index] for index in range(count)],
+    sharded = merge_stage(folder, [[r for r in order if shard_of[r.position] == index] for index in range(count)],
                           report_examples)
     unsharded = merge_stage(folder, [records], report_examples)
     assert sharded == unsharded
@@ -238,13 +240,13 @@ def test_a_run_compared_with_itself_agrees_perfectly_and_is_reproduced(folder, r
     relative L1 difference 0 (undefined for all-zero attributions; every measure undefined for an example of
     [CLS] and [SEP] alone, e.g. the sentence "\\u200b"), and the verdict `reproduced` with no tolerance at all."""
     write_records(folder / "self.parquet", {}, records)
-    left = {(FILES[r["source"]], r["source"], r["id"], r["text"]): r for r in json.loads(json.dumps(records))}
-    right = {(FILES[r["source"]], r["source"], r["id"], r["text"]): r for r in read_records(folder / "self.parquet")}
+    left = {(FILES[r.source], r.source, r.id, r.text): parsed(r.model_dump()) for r in records}
+    right = {(FILES[r.source], r.source, r.id, r.text): r for r in read_records(folder / "self.parquet")}
     rows = compare_examples(left, right, top_k)
     assert len(rows) == len(records)
     for row in rows:
         record = left[(row["file"], row["source"], row["id"], row["text"])]
-        ordinary = [value for token, value in zip(record["tokens"], record["attributions"]) if token not in SPECIAL]
+        ordinary = [value for token, value in zip(record.tokens, record.attributions) if token not in SPECIAL]
         ranked = len(ordinary) >= 2 and max(ordinary) > min(ordinary)
         assert row["comparable"] and row["level"] == "token" and row["prediction_changed"] is False
         for measure in ("spearman", "kendall"):
@@ -274,13 +276,13 @@ def test_a_dataset_view_compared_with_itself_changes_no_word_and_ranks_alike(rec
         assert row["spearman"] == (1.0 if len(scores) >= 2 and max(scores) > min(scores) else None)
 
 
-def words_by_hand(record: dict[str, Any]) -> list[tuple[str, float]]:
+def words_by_hand(record: ExplainedExample) -> list[tuple[str, float]]:
     """The record's words and attributions, worked out apart from the code: a `##` piece joins the word before
     it unless the cut or a special token lies between; [CLS], [SEP] and [PAD] are no words; lower-cased."""
     words: list[list[Any]] = []
-    kept = [(token, value) for token, value in zip(record["tokens"], record["attributions"]) if token != "[PAD]"]
+    kept = [(token, value) for token, value in zip(record.tokens, record.attributions) if token != "[PAD]"]
     for index, (token, value) in enumerate(kept):
-        if token.startswith("##") and index != record["cut_at"] and words and words[-1][0] is not None:
+        if token.startswith("##") and index != record.cut_at and words and words[-1][0] is not None:
             words[-1] = [words[-1][0] + token[2:], words[-1][1] + value]
         else:
             words.append([None if token in SPECIAL else token, value])
@@ -294,10 +296,10 @@ def test_adding_a_record_changes_the_counts_of_exactly_its_words_in_its_group(re
     group only, to each of its words its occurrences, one document and its attributions; every other word's
     figures, and every other group, stay as they were; top_k of its words (all, if fewer) gain a top document."""
     at = data.draw(st.integers(0, len(records)))
-    added = {**added, "id": 25_001, "position": len(records)}
+    added = added.model_copy(update={"id": 25_001, "position": len(records)})
     before = WordStatistics(top_k=top_k).add_all(records)
     after = WordStatistics(top_k=top_k).add_all([*records[:at], added, *records[at:]])
-    group, words = (added["source"], added["predicted"]), words_by_hand(added)
+    group, words = (added.source, added.predicted), words_by_hand(added)
     counts = Counter(word for word, _ in words)
     sums, sums_abs = Counter(), Counter()
     for word, value in words:

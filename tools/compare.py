@@ -22,6 +22,7 @@ from typing import Any
 
 from stages.attribution.agreement import MEASURES, Features, agreement, common_features, summary
 from stages.attribution.dataset_view import DATASET_FORMAT, difference
+from stages.attribution.record import ExplainedExample, parsed
 from stages.attribution.record_table import read_records
 from stages.attribution.records import EXPLANATIONS_FORMAT
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
@@ -64,7 +65,7 @@ def read_bytes(path: str, rev: str, stage: str) -> bytes:
                         "or compare a later revision") from None
 
 
-def read_revision(rev: str) -> dict[tuple, dict[str, Any]]:
+def read_revision(rev: str) -> dict[tuple, ExplainedExample]:
     """Every explained example of `rev`, keyed by (file, source, id, text): from the records file where
     the explanations file names one, else (an older format, or records in no cache) from the file itself."""
     examples = {}
@@ -78,14 +79,14 @@ def read_revision(rev: str) -> dict[tuple, dict[str, Any]]:
             raise UserError(f"{path} at {rev}: not an explanations file of format {EXPLANATIONS_FORMAT} "
                             f"(an older run?); rerun `dvc repro {stage}` there, or compare later revisions")
         for record in every_record(payload, path, rev, stage):
-            examples[(path, record["source"], record["id"], record["text"])] = record
+            examples[(path, record.source, record.id, record.text)] = record
     return examples
 
 
-def every_record(payload: dict[str, Any], path: str, rev: str, stage: str) -> list[dict[str, Any]]:
+def every_record(payload: dict[str, Any], path: str, rev: str, stage: str) -> list[ExplainedExample]:
     """The records an explanations file stands for: all of them from its records file, or, where that is in
     no cache or remote, the examples kept in git (with a note saying so)."""
-    kept, pointer = payload["examples"], payload.get("records")
+    kept, pointer = kept_records(payload["examples"], path, rev, stage), payload.get("records")
     if not pointer or pointer["examples"] == len(kept):
         return kept
     import pyarrow as pa
@@ -99,6 +100,17 @@ def every_record(payload: dict[str, Any], path: str, rev: str, stage: str) -> li
               file=sys.stderr)
         return kept
     return read_records(pa.BufferReader(data))
+
+
+def kept_records(examples: list[Any], path: str, rev: str, stage: str) -> list[ExplainedExample]:
+    """The examples an explanations file keeps in git, as records; one that does not fit is refused, named."""
+    records = []
+    for index, values in enumerate(examples):
+        try:
+            records.append(parsed(values))
+        except ValueError as error:
+            raise UserError(f"{path} at {rev}: examples[{index}].{error}; rerun `dvc repro {stage}` there") from None
+    return records
 
 
 def read_dataset_view(rev: str) -> dict[str, Any] | None:
@@ -130,7 +142,8 @@ def dataset_line(pair: dict[str, Any]) -> str:
     return f"{pair['left']} vs {pair['right']}, dataset: " + ("; ".join(parts) or "no class in both views")
 
 
-def compare_examples(left: dict[tuple, dict], right: dict[tuple, dict], top_k: int) -> list[dict[str, Any]]:
+def compare_examples(left: dict[tuple, ExplainedExample], right: dict[tuple, ExplainedExample],
+                     top_k: int) -> list[dict[str, Any]]:
     """One row per example of either side: its agreement figures, or why it cannot be compared."""
     rows = []
     for key in list(left) + [key for key in right if key not in left]:
@@ -142,8 +155,8 @@ def compare_examples(left: dict[tuple, dict], right: dict[tuple, dict], top_k: i
             rows.append({**row, "reason": "explained in one revision only", "prediction_changed": False})
             continue
         features = common_features(left[key], right[key])
-        row.update(prediction_changed=left[key]["predicted"] != right[key]["predicted"],
-                   completeness_error=[left[key]["completeness_error"], right[key]["completeness_error"]])
+        row.update(prediction_changed=left[key].predicted != right[key].predicted,
+                   completeness_error=[left[key].completeness_error, right[key].completeness_error])
         if isinstance(features, Features):
             row.update(comparable=True, level=features.level, **agreement(features.left, features.right, top_k))
         else:
@@ -188,7 +201,7 @@ def number(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def example_views(revisions: Sequence[str], sides: Sequence[dict[tuple, dict]],
+def example_views(revisions: Sequence[str], sides: Sequence[dict[tuple, ExplainedExample]],
                   pairs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each example with its highlighted tokens under each revision, the most changed first."""
     keys = list(dict.fromkeys(key for side in sides for key in side))
@@ -206,13 +219,13 @@ def example_views(revisions: Sequence[str], sides: Sequence[dict[tuple, dict]],
     return sorted(views, key=lambda view: view["closeness"])
 
 
-def revision_view(rev: str, record: dict[str, Any] | None) -> dict[str, Any]:
+def revision_view(rev: str, record: ExplainedExample | None) -> dict[str, Any]:
     if record is None:
         return {"rev": rev, "missing": True}
-    tokens, values = record["tokens"], [float(value) for value in record["attributions"]]
+    tokens, values = record.tokens, [float(value) for value in record.attributions]
     token_items, word_items = token_and_word_highlights(tokens, values, merge_wordpieces(tokens, values),
                                                         SPECIAL_TOKENS)
-    return {"rev": rev, "missing": False, "predicted": record["predicted"], "probability": record["probability"],
+    return {"rev": rev, "missing": False, "predicted": record.predicted, "probability": record.probability,
             "tokens": token_items, "words": word_items}
 
 

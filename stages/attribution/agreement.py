@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from stages.attribution.record import ExplainedExample
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
 
 
@@ -23,15 +24,15 @@ class Features(NamedTuple):
     right: np.ndarray
 
 
-def common_features(left: dict[str, Any], right: dict[str, Any]) -> Features | str:
+def common_features(left: ExplainedExample, right: ExplainedExample) -> Features | str:
     """The two records' attributions over the same features, or why they have none in common."""
-    if left["tokens"] == right["tokens"]:
-        level, names = "token", list(left["tokens"])
-        values = [np.asarray(left["attributions"], float), np.asarray(right["attributions"], float)]
+    if left.tokens == right.tokens:
+        level, names = "token", list(left.tokens)
+        values = [np.asarray(left.attributions, float), np.asarray(right.attributions, float)]
     else:
-        words = [merge_wordpieces(record["tokens"], record["attributions"]) for record in (left, right)]
+        words = [merge_wordpieces(record.tokens, record.attributions) for record in (left, right)]
         if [word.text for word in words[0]] != [word.text for word in words[1]]:
-            return (f"tokens and words differ ({len(left['tokens'])} vs {len(right['tokens'])} tokens, "
+            return (f"tokens and words differ ({len(left.tokens)} vs {len(right.tokens)} tokens, "
                     f"{len(words[0])} vs {len(words[1])} words): another max_len, truncation or tokenizer")
         level, names = "word", [word.text for word in words[0]]
         values = [np.array([word.attribution for word in side]) for side in words]

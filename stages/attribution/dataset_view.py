@@ -2,36 +2,37 @@
 flags (`explanations/dataset.json`), its few summary figures, its plot rows, and how two runs' views differ."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
 from stages.attribution.agreement import correlation
 from stages.attribution.artefacts import Capitals, flags
+from stages.attribution.settings import ViewSettings
 from stages.attribution.word_stats import CLASS_NAMES, DIGITS, WordStatistics, ranked
 from stages.plumbing.artifacts import significant
-from stages.schemas.aggregate_words import AggregateWordsParams
 
 DATASET_FORMAT = 1
 STRONG_Z = 1.96  # |z| above which a word's association with a label is significant at 5% (two-sided)
 
 
 def dataset_view(statistics: WordStatistics, capitals: Capitals, z_scores: dict[str, float],
-                 params: AggregateWordsParams, records: int) -> dict[str, Any]:
+                 settings: ViewSettings, records: int) -> dict[str, Any]:
     """Per source and predicted class: documents, ranked words, the top words with their figures, the
     training split's log-odds z toward that class (None: not in the training split) and their flags, and
     every ranked word's score (what `compare` correlates)."""
     sources: dict[str, dict[str, Any]] = {}
     for source, predicted in sorted(statistics.documents):
-        words = ranked(statistics, (source, predicted), params.min_documents, params.shrinkage)
+        words = ranked(statistics, (source, predicted), settings.min_documents, settings.shrinkage)
         sign = 1 if predicted == 1 else -1
         top = [{**row, "log_odds_z": None if row["word"] not in z_scores
                 else significant(sign * z_scores[row["word"]], DIGITS),
-                "flags": flags(row["word"], capitals)} for row in words[:params.top_words]]
+                "flags": flags(row["word"], capitals)} for row in words[:settings.top_words]]
         sources.setdefault(source, {})[CLASS_NAMES[predicted]] = {
             "documents": statistics.documents[(source, predicted)], "ranked_words": len(words), "top": top,
             "scores": {row["word"]: row["score"] for row in words}}
-    return {"format": DATASET_FORMAT, "settings": params.model_dump(), "records": records, "sources": sources}
+    return {"format": DATASET_FORMAT, "settings": dataclasses.asdict(settings), "records": records, "sources": sources}
 
 
 def summary_metrics(view: dict[str, Any]) -> dict[str, float]:

@@ -14,6 +14,7 @@ import json
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,13 @@ from tqdm import tqdm
 
 from stages.attribution.batching import CHUNK_SIZE, length_chunks
 from stages.attribution.examples import Example
+from stages.attribution.record import ExplainedExample, parsed
 from stages.attribution.records import explain_examples
+from stages.attribution.settings import IGSettings, Scoring
 from stages.attribution.shards import example_rows, parse_examples
 from stages.plumbing.cluster import ray_session
 from stages.plumbing.errors import UserError
 from stages.plumbing.models import load_trained
-from stages.schemas.explain import ExplainParams
 
 
 def model_files(model_dir: Path) -> dict[str, bytes]:
@@ -38,14 +40,21 @@ def model_files(model_dir: Path) -> dict[str, bytes]:
             if path.is_file()}
 
 
+@dataclass(frozen=True)
+class RayPool:
+    """The actors the chunks are explained on: how many at most, and what each reserves."""
+    workers: int
+    cpus_per_worker: int
+    gpus_per_worker: float = 0.0
+
+
 class ChunkExplainer:
     """A Ray Data actor: the model and settings loaded once, then one chunk of examples per call."""
 
-    def __init__(self, model: list[Any], params_json: str) -> None:
+    def __init__(self, model: list[Any], settings: IGSettings, scoring: Scoring) -> None:
         import ray
         import tensorflow as tf
 
-        params = ExplainParams.model_validate_json(params_json)
         # before TensorFlow's first op: without memory growth it takes all of a GPU at once
         for gpu in tf.config.list_physical_devices("GPU"):
             tf.config.experimental.set_memory_growth(gpu, True)
@@ -56,28 +65,29 @@ class ChunkExplainer:
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(content)
         self.classifier, self.tokenizer = load_trained(folder)
-        self.params = params
+        self.settings, self.scoring = settings, scoring
         self.node = ray.get_runtime_context().get_node_id()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[str]]:
         records = []
         for chunk in batch["chunk"]:
             examples, positions = parse_examples(json.loads(chunk))
-            records.append(json.dumps(explain_examples(self.classifier, self.tokenizer, examples, self.params,
-                                                       positions, progress=None)))
+            explained = explain_examples(self.classifier, self.tokenizer, examples, self.settings, self.scoring,
+                                         positions, progress=None)
+            records.append(json.dumps([record.model_dump() for record in explained]))
         return {"records": records, "node": [self.node] * len(records)}
 
 
-def pool_size(resources: dict[str, float], params: ExplainParams, chunks: int) -> int:
-    """`explain.ray_workers`, or fewer: no more than the chunks, nor than the cluster's CPUs and GPUs fit."""
-    fits = [resources.get("CPU", 0) // params.ray_cpus_per_worker]
-    if params.ray_gpus_per_worker:
-        fits.append(resources.get("GPU", 0) // params.ray_gpus_per_worker)
-    return int(max(1, min(params.ray_workers, chunks, *fits)))
+def pool_size(resources: dict[str, float], pool: RayPool, chunks: int) -> int:
+    """`pool.workers`, or fewer: no more than the chunks, nor than the cluster's CPUs and GPUs fit."""
+    fits = [resources.get("CPU", 0) // pool.cpus_per_worker]
+    if pool.gpus_per_worker:
+        fits.append(resources.get("GPU", 0) // pool.gpus_per_worker)
+    return int(max(1, min(pool.workers, chunks, *fits)))
 
 
-def explain_on_ray(model_dir: Path, examples: Sequence[Example], positions: Sequence[int], params: ExplainParams,
-                   progress: str) -> list[dict[str, Any]]:
+def explain_on_ray(model_dir: Path, examples: Sequence[Example], positions: Sequence[int], settings: IGSettings,
+                   scoring: Scoring, pool: RayPool, progress: str) -> list[ExplainedExample]:
     """The records `explain_examples` makes of `examples`, explained chunk by chunk on Ray actors."""
     if not examples:
         return []
@@ -85,29 +95,29 @@ def explain_on_ray(model_dir: Path, examples: Sequence[Example], positions: Sequ
     rows = [{"chunk": json.dumps({"examples": example_rows([examples[i] for i in chunk],
                                                            [positions[i] for i in chunk])})} for chunk in chunks]
     started = time.perf_counter()
-    with ray_session(params.ray_gpus_per_worker) as stream:
+    with ray_session(pool.gpus_per_worker) as stream:
         import ray
         import ray.data
 
         up = time.perf_counter()
 
         # a fixed pool, one chunk at a time per actor: every worker the cluster fits gets chunks
-        pool = ray.data.ActorPoolStrategy(size=pool_size(ray.cluster_resources(), params, len(rows)),
-                                          max_tasks_in_flight_per_actor=1)
+        actors = ray.data.ActorPoolStrategy(size=pool_size(ray.cluster_resources(), pool, len(rows)),
+                                            max_tasks_in_flight_per_actor=1)
         explained = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-            ChunkExplainer, fn_constructor_args=([ray.put(model_files(model_dir))], params.model_dump_json()),
-            batch_size=1, batch_format="numpy", num_cpus=params.ray_cpus_per_worker,
-            num_gpus=params.ray_gpus_per_worker or None, compute=pool)
+            ChunkExplainer, fn_constructor_args=([ray.put(model_files(model_dir))], settings, scoring),
+            batch_size=1, batch_format="numpy", num_cpus=pool.cpus_per_worker,
+            num_gpus=pool.gpus_per_worker or None, compute=actors)
         records, nodes = [], set()
         with tqdm(total=len(examples), desc=progress, unit="example", file=stream) as bar:
             for row in explained.iter_rows():
-                chunk_records = json.loads(row["records"])
+                chunk_records = [parsed(values) for values in json.loads(row["records"])]
                 records += chunk_records
                 nodes.add(row["node"])
                 bar.update(len(chunk_records))
         done = time.perf_counter()
-    if sorted(record["position"] for record in records) != sorted(positions):
+    if sorted(record.position for record in records) != sorted(positions):
         raise RuntimeError(f"Ray returned {len(records)} records for {len(positions)} examples")
     print(f"explained {len(records)} examples in {len(chunks)} chunks on {len(nodes)} Ray node(s) "
           f"({', '.join(sorted(nodes))}): Ray up in {up - started:.1f} s, explained in {done - up:.1f} s")
-    return sorted(records, key=lambda record: record["position"])
+    return sorted(records, key=lambda record: record.position)

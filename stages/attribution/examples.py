@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from stages.attribution.record import ExplainedExample
 from stages.plumbing.errors import UserError
 from stages.plumbing.texts import cut_position, encode
 
@@ -73,9 +74,9 @@ def from_sentences(sentences: Sequence[str], tokenizer: Any, max_len: int,
     return examples
 
 
-def plot_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def plot_rows(records: Sequence[ExplainedExample]) -> list[dict[str, Any]]:
     """Flat rows for DVC's plots: one per token of each record (template .dvc/plots/attributions.json)."""
-    return [{"example": f"{record['source']} #{record['id']}", "position": position, "token": token,
+    return [{"example": f"{record.source} #{record.id}", "position": position, "token": token,
              "label": f"{position:04d} {token}", "attribution": attribution}
             for record in records
-            for position, (token, attribution) in enumerate(zip(record["tokens"], record["attributions"]))]
+            for position, (token, attribution) in enumerate(zip(record.tokens, record.attributions))]

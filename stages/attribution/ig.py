@@ -2,32 +2,18 @@
 completeness of the result (Sundararajan et al. 2017)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from stages.attribution.batching import CHUNK_SIZE, length_chunks, pad, rows_of
+from stages.attribution.batching import length_chunks, pad, rows_of
 from stages.attribution.layers import layer_getter
-from stages.schemas.explain import ExplainParams
+from stages.attribution.settings import IGSettings
 
 PROBABILITY_FLOOR = 1e-9  # |f(x) - f(baseline)| below this makes a relative error meaningless
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The IG knobs of params.yaml's `explain` section."""
-    layer: Callable[[Any], Any]
-    n_steps: int | str
-    method: str
-    internal_batch_size: int
-    completeness_target: float
-    max_steps: int
-    chunk_size: int
-    engine: str = "compiled"  # compiled | alibi
-    baseline: str = "pad"  # pad | mask | unk: the token replacing the others; zero: 0 at the layer's output
 
 
 @dataclass(frozen=True)
@@ -75,24 +61,16 @@ class Attribution:
         return abs(self.delta) / max(abs(self.f_x - self.f_baseline), PROBABILITY_FLOOR)
 
 
-def settings_from(params: ExplainParams) -> Settings:
-    """The Settings of params.yaml's `explain` section."""
-    return Settings(layer=layer_getter(params.layer), n_steps=params.n_steps, method=params.method,
-                    internal_batch_size=params.internal_batch_size,
-                    completeness_target=params.completeness_target, max_steps=params.max_steps,
-                    chunk_size=CHUNK_SIZE, engine=params.engine, baseline=params.baseline)
-
-
 def baseline_ids(ids: np.ndarray, special_ids: Sequence[int], replacement_id: int) -> np.ndarray:
     """Every token replaced by `replacement_id` ([PAD] in the reference) except the special ones
     ([CLS], [SEP], [UNK], [PAD], [MASK])."""
     return np.where(np.isin(ids, special_ids), ids, replacement_id).astype(ids.dtype)
 
 
-def explainer(wrapper: Any, settings: Settings, n_steps: int) -> Any:
+def explainer(wrapper: Any, settings: IGSettings, n_steps: int) -> Any:
     """The engine's explainer: alibi's `IntegratedGradients` as the reference configures it, or its
     compiled subclass (same interface, same integral)."""
-    options = dict(layer=settings.layer, n_steps=n_steps, method=settings.method,
+    options = dict(layer=layer_getter(settings.layer), n_steps=n_steps, method=settings.method,
                    internal_batch_size=settings.internal_batch_size)
     if settings.engine == "alibi":
         from alibi.explainers import IntegratedGradients
@@ -107,7 +85,7 @@ def explainer(wrapper: Any, settings: Settings, n_steps: int) -> Any:
 
 
 def integrate(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarray, baselines: np.ndarray | None,
-              settings: Settings, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+              settings: IGSettings, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """IG of one padded chunk with the engine of `settings`: per-token attributions (summed over the
     hidden dimension, which keeps completeness), f(x) and f(baseline) of the target class, and the
     deltas sum(attributions) - (f(x) - f(baseline)), from which f(baseline) is read back."""
@@ -122,7 +100,7 @@ def integrate(wrapper: Any, ids: np.ndarray, mask: np.ndarray, target: np.ndarra
 class FixedIntegral:
     """The integral of one padded chunk with `settings.n_steps` steps, in one `refine`."""
 
-    def __init__(self, wrapper: Any, settings: Settings, ids: np.ndarray, mask: np.ndarray, target: np.ndarray,
+    def __init__(self, wrapper: Any, settings: IGSettings, ids: np.ndarray, mask: np.ndarray, target: np.ndarray,
                  baselines: np.ndarray | None) -> None:
         self.wrapper, self.settings, self.chunk = wrapper, settings, (ids, mask, target, baselines)
         self.n_steps = int(settings.n_steps)
@@ -134,18 +112,18 @@ class FixedIntegral:
         return integrate(self.wrapper, ids, mask, target, baselines, self.settings, self.n_steps)
 
 
-def chunk_integral(wrapper: Any, settings: Settings, ids: np.ndarray, mask: np.ndarray, target: np.ndarray,
+def chunk_integral(wrapper: Any, settings: IGSettings, ids: np.ndarray, mask: np.ndarray, target: np.ndarray,
                    baselines: np.ndarray | None) -> Any:
     """The integral of one padded chunk: `n_steps` fixed, or the nested rules of `n_steps: auto`."""
     if settings.n_steps != "auto":
         return FixedIntegral(wrapper, settings, ids, mask, target, baselines)
     from stages.attribution.auto_steps import NestedIntegral
 
-    return NestedIntegral(wrapper, settings.layer(wrapper), settings.baseline == "zero", settings.internal_batch_size,
-                          settings.max_steps, ids, mask, target, baselines)
+    return NestedIntegral(wrapper, layer_getter(settings.layer)(wrapper), settings.baseline == "zero",
+                          settings.internal_batch_size, settings.max_steps, ids, mask, target, baselines)
 
 
-def explain(wrapper: Any, sequences: Sequence[np.ndarray], tokens: SpecialTokens, settings: Settings,
+def explain(wrapper: Any, sequences: Sequence[np.ndarray], tokens: SpecialTokens, settings: IGSettings,
             progress: str | None = None, targets: Sequence[int] | None = None) -> list[Attribution]:
     """Attribute each sequence's predicted class (or its given `targets`) to its tokens, explaining
     chunks of similar length.

@@ -17,6 +17,7 @@ from scipy import stats
 from stages.attribution import ig
 from stages.attribution.agreement import ordinary_token_correlation
 from stages.attribution.layers import blocks, main_layer
+from stages.attribution.settings import IGSettings
 
 TRUNCATION = 2.0  # initial weights are a normal truncated at 2 standard deviations, as Keras' TruncatedNormal
 
@@ -49,7 +50,7 @@ def reinitialise(layers: Sequence[Any], rng: np.random.Generator, stddev: float)
 
 
 def cascade(wrapper: Any, sequences: Sequence[np.ndarray], targets: Sequence[int], originals: Sequence[np.ndarray],
-            tokens: ig.SpecialTokens, settings: ig.Settings, seed: int) -> Iterator[tuple[str, list[float | None]]]:
+            tokens: ig.SpecialTokens, settings: IGSettings, seed: int) -> Iterator[tuple[str, list[float | None]]]:
     """Randomise level after level (in place: the model is spent afterwards) and yield each level's
     name with the Spearman correlation of every example's new attributions with its original ones,
     over its ordinary tokens. Level k draws its weights from the seed (seed, k): reruns are identical."""

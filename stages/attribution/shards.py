@@ -13,6 +13,7 @@ import numpy as np
 
 from stages.attribution.batching import CHUNK_SIZE, length_chunks
 from stages.attribution.examples import Example
+from stages.attribution.record import parsed
 from stages.plumbing.errors import UserError
 
 SAME_IN_EVERY_SHARD = ("model", "checkpoint", "data", "settings")
@@ -64,10 +65,11 @@ def read_shard(folder: Path, index: int, count: int) -> dict[str, Any]:
     try:
         shard = json.loads(path.read_text(encoding="utf-8"))
         made_as = shard["shard"]
+        shard["examples"] = [parsed(record) for record in shard["examples"]]
     except FileNotFoundError:
         raise UserError(f"{path}: missing; run `dvc repro explain@{index}`") from None
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise UserError(f"{path}: not an explained shard ({type(error).__name__}); run "
+        raise UserError(f"{path}: not an explained shard ({type(error).__name__}: {error}); run "
                         f"`dvc repro -f explain@{index}`") from None
     if made_as != f"{index}/{count}":
         raise UserError(f"{path}: shard {made_as} of another split, where {index}/{count} is needed; run "
@@ -77,13 +79,14 @@ def read_shard(folder: Path, index: int, count: int) -> dict[str, Any]:
 
 def merge(folder: Path, count: int) -> dict[str, Any]:
     """The explanations of all `count` shards in `folder`, in the order of an unsharded run: the
-    file one shard writes, without what describes the shard alone (its index, metrics and summaries)."""
+    file one shard writes, without what describes the shard alone (its index, metrics and summaries),
+    its `examples` the records."""
     shards = [read_shard(folder, index, count) for index in range(count)]
     for index, shard in enumerate(shards):
         for key in SAME_IN_EVERY_SHARD:
             if shard.get(key) != shards[0].get(key):
                 raise UserError(f"{folder / f'{index}.json'}: its '{key}' differs from shard 0's, so the shards come "
                                 f"from different runs; run `dvc repro explain@{index}`")
-    examples = sorted((record for shard in shards for record in shard["examples"]), key=lambda r: r["position"])
+    examples = sorted((record for shard in shards for record in shard["examples"]), key=lambda r: r.position)
     return {**{key: value for key, value in shards[0].items() if key not in ("shard", "metrics", "sources")},
             "examples": examples}

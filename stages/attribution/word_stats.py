@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from stages.attribution.record import ExplainedExample
 from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import significant
 
@@ -40,9 +41,9 @@ class WordStatistics:
     words: dict[tuple[str, int], dict[str, WordFigures]] = field(default_factory=dict)
     documents: dict[tuple[str, int], int] = field(default_factory=dict)
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: ExplainedExample) -> None:
         """Count one explained record (its source, predicted, tokens, attributions and cut_at)."""
-        group = (record["source"], int(record["predicted"]))
+        group = (record.source, record.predicted)
         self.documents[group] = self.documents.get(group, 0) + 1
         figures = self.words.setdefault(group, {})
         per_document: dict[str, float] = {}
@@ -57,18 +58,18 @@ class WordStatistics:
         for word in sorted(per_document, key=lambda w: (-per_document[w], w))[:self.top_k]:
             figures[word].top_documents += 1
 
-    def add_all(self, records: Iterable[dict[str, Any]]) -> WordStatistics:
+    def add_all(self, records: Iterable[ExplainedExample]) -> WordStatistics:
         for record in records:
             self.add(record)
         return self
 
 
-def document_words(record: dict[str, Any]) -> list[tuple[str, float]]:
+def document_words(record: ExplainedExample) -> list[tuple[str, float]]:
     """The record's words, lower-cased, with their attributions; words never join across its cut."""
-    pairs = [(token, float(value)) for token, value in zip(record["tokens"], record["attributions"])
+    pairs = [(token, float(value)) for token, value in zip(record.tokens, record.attributions)
              if token != PAD_TOKEN]
     tokens, values = [token for token, _ in pairs], [value for _, value in pairs]
-    cut = record.get("cut_at") or 0
+    cut = record.cut_at or 0
     words = merge_wordpieces(tokens[:cut], values[:cut]) + merge_wordpieces(tokens[cut:], values[cut:])
     return [(word.text.lower(), word.attribution) for word in words if word.text not in SPECIAL_TOKENS]
 

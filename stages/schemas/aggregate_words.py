@@ -5,6 +5,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
+from stages.attribution.settings import ViewSettings
 from stages.plumbing.params import Expected, Params
 from stages.schemas.fields import PositiveInt
 
@@ -19,3 +20,6 @@ class AggregateWordsParams(Params):
     top_k: PositiveInt = 5
     top_words: PositiveInt = 20
     prior_words: Annotated[float, Field(gt=0), Expected("a number > 0")] = 1000.0
+
+    def view_settings(self) -> ViewSettings:
+        return ViewSettings(**self.model_dump())

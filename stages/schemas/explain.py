@@ -5,6 +5,7 @@ from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from stages.attribution.settings import IGSettings, Scoring
 from stages.plumbing.params import Expected, Params, worded
 from stages.schemas.fields import (
     CountOrAll,
@@ -81,3 +82,13 @@ class ExplainParams(Params):
             raise worded("is not allowed with explain.engine = 'alibi', whose rules cannot reuse passes; it needs "
                          "explain.engine: compiled, or give a number of steps", key="n_steps", value=self.n_steps)
         return self
+
+    def ig_settings(self) -> IGSettings:
+        """The engine's Integrated Gradients settings."""
+        return IGSettings(layer=self.layer, n_steps=self.n_steps, method=self.method,
+                          internal_batch_size=self.internal_batch_size, completeness_target=self.completeness_target,
+                          max_steps=self.max_steps, engine=self.engine, baseline=self.baseline)
+
+    def scoring(self) -> Scoring:
+        """How the engine scores IG against its rivals."""
+        return Scoring(methods=tuple(self.methods), faithfulness_k=tuple(self.faithfulness_k), seed=self.seed)
