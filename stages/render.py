@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from stages.attribution.methods import NAMES as METHOD_NAMES
-from stages.attribution.methods import passes
+from stages.attribution.methods import METHODS
+from stages.attribution.methods import order as method_order
 from stages.attribution.record import ExplainedExample, parsed
 from stages.attribution.word_stats import document_words
 from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, merge_wordpieces
@@ -180,17 +180,13 @@ def quality_rows(sources: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append({"name": SOURCE_NAMES.get(source, str(source)), "count": int(summary["examples"]),
                      "completeness": f"{figure('completeness_error/median', '.2%')} / "
                                      f"{figure('completeness_error/max', '.2%')}",
-                     "methods": [{"name": METHOD_NAMES.get(method, method), "cost": passes(method, length, steps),
+                     "methods": [{"name": METHODS[method].title if method in METHODS else method,
+                                  "cost": METHODS[method].cost(length, steps) if method in METHODS else "",
                                   "comprehensiveness": figure(f"comprehensiveness/{method}"),
                                   "sufficiency": figure(f"sufficiency/{method}"),
                                   "kendall_tau": "" if method == "ig" else figure(f"kendall_tau/{method}")}
                                  for method in methods]})
     return rows
-
-
-def method_order(method: str) -> int:
-    """IG first, then the rivals in the order params.yaml lists them by default."""
-    return list(METHOD_NAMES).index(method) if method in METHOD_NAMES else len(METHOD_NAMES)
 
 
 def read_randomisation(path: Path) -> list[dict[str, Any]]:

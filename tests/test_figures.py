@@ -13,12 +13,11 @@ from scipy import stats
 
 from stages import sanity_check
 from stages.attribution import ig
-from stages.attribution.agreement import agreement, ordinary_token_correlation, summary
+from stages.attribution.agreement import agreement, kendall_tau, ordinary_token_correlation, summary
 from stages.attribution.faithfulness import faithfulness
 from stages.attribution.quality import quality_metrics
 from stages.attribution.record import ExplainedExample, partial
 from stages.attribution.records import warn_incomplete
-from stages.attribution.rivals import kendall_tau
 from stages.attribution.settings import IGSettings
 from tools import compare
 

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from stages.attribution import ig, rivals
+from stages.attribution.agreement import kendall_tau
 from stages.attribution.batching import pad
 from stages.attribution.compiled import integrate_rules
 from stages.attribution.faithfulness import faithfulness
 from stages.attribution.layers import layer_getter, probability_model
-from stages.attribution.methods import RIVALS
+from stages.attribution.methods import RIVALS, rival_scores
 from stages.attribution.settings import IGSettings
 from stages.plumbing.inference import Predictor
 from stages.plumbing.models import load_classifier
@@ -46,9 +47,9 @@ def test_leave_one_out_on_a_model_that_only_looks_at_one_token():
 def test_kendall_tau_compares_ordinary_tokens_only():
     ids = np.array([101, 5, 6, 7, 102])
     reference = np.array([0.0, 0.3, -0.2, 0.1, 0.0])
-    assert rivals.kendall_tau(reference, np.array([9.0, 3.0, 1.0, 2.0, -9.0]), ids, [101, 102]) == pytest.approx(1.0)
-    assert rivals.kendall_tau(reference, -reference, ids, [101, 102]) == pytest.approx(-1.0)
-    assert rivals.kendall_tau(reference, np.ones(5), ids, [101, 102]) is None  # a constant ranking ranks nothing
+    assert kendall_tau(reference, np.array([9.0, 3.0, 1.0, 2.0, -9.0]), ids, [101, 102]) == pytest.approx(1.0)
+    assert kendall_tau(reference, -reference, ids, [101, 102]) == pytest.approx(-1.0)
+    assert kendall_tau(reference, np.ones(5), ids, [101, 102]) is None  # a constant ranking ranks nothing
 
 
 def test_gradient_x_input_is_ig_with_one_right_step_from_zero(tiny_bert_dir, vocab_tokenizer):
@@ -81,8 +82,9 @@ def keyword_run(keyword_model_dir, vocab_tokenizer):
     def predict(sequences):
         return predictor.probabilities(*pad(sequences, tokens.pad))
 
-    scores, seconds = rivals.rival_scores(RIVALS, wrapper, layer_getter("embeddings")(wrapper), results,
-                                          tokens, predict, seed=7, positions=range(len(results)), chunk_size=3)
+    inputs = rivals.RivalInputs(wrapper, layer_getter("embeddings")(wrapper), results, predict, tokens.ids,
+                                tokens.pad, seed=7, positions=range(len(results)), chunk_size=3)
+    scores, seconds = rival_scores(RIVALS, inputs)
     return results, scores, seconds, predict, tokens
 
 
@@ -92,6 +94,24 @@ def test_every_method_runs_in_the_order_asked_and_is_timed(keyword_run):
     for method in RIVALS:
         assert [len(s) for s in scores[method]] == [len(r.token_ids) for r in results]
     assert np.array_equal(scores["random"][3], rivals.random_scores(7, 3, len(results[3].token_ids)))
+
+
+def test_the_two_gradient_rivals_share_one_gradient_pass(monkeypatch):
+    calls = []
+
+    def gradient_scores(*args):
+        calls.append(args)
+        return {"gradient_x_input": ["product"], "saliency": ["norm"]}
+
+    monkeypatch.setattr(rivals, "gradient_scores", gradient_scores)
+    example = ig.Attribution(token_ids=np.array([101, 7, 102]), attributions=np.zeros(3), predicted=1, f_x=0.9,
+                             f_baseline=0.1, delta=0.0, n_steps=4)
+    inputs = rivals.RivalInputs("wrapper", "layer", [example], one_token_predict, [101, 102], 0, seed=1,
+                                positions=[5], chunk_size=8)
+    scores, seconds = rival_scores(["saliency", "random", "gradient_x_input"], inputs)
+    assert len(calls) == 1 and scores["saliency"] == ["norm"] and scores["gradient_x_input"] == ["product"]
+    assert list(scores) == list(seconds) == ["saliency", "random", "gradient_x_input"]
+    assert np.array_equal(scores["random"][0], rivals.random_scores(1, 5, 3))
 
 
 def faithfulness_of(keyword_run, method):
@@ -125,6 +145,6 @@ def test_gradient_x_input_saturates_where_ig_does_not(keyword_run):
 
 def test_occlusion_agrees_with_ig_in_rank(keyword_run):
     results, scores, _, _, tokens = keyword_run
-    taus = [rivals.kendall_tau(r.attributions, s, r.token_ids, tokens.ids)
+    taus = [kendall_tau(r.attributions, s, r.token_ids, tokens.ids)
             for r, s in zip(results, scores["occlusion"])]
     assert np.mean(taus) > 0.3

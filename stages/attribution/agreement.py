@@ -60,6 +60,14 @@ def ordinary_token_correlation(method: Any, left: Sequence[float], right: Sequen
     return correlation(method, np.asarray(left)[kept], np.asarray(right)[kept])
 
 
+def kendall_tau(attributions: np.ndarray, rival: np.ndarray, token_ids: np.ndarray,
+                special_ids: Sequence[int]) -> float | None:
+    """Rank agreement of a rival with IG over the example's ordinary tokens (None where undefined)."""
+    from scipy import stats  # imported here: a second that a stage failing on its params should not wait
+
+    return ordinary_token_correlation(stats.kendalltau, attributions, rival, token_ids, special_ids)
+
+
 def agreement(left: np.ndarray, right: np.ndarray, k: int) -> dict[str, float | None]:
     """Rank correlations, top-k feature and sign agreement, and the relative L1 difference; all undefined
     for no features (an example of [CLS] and [SEP] alone: nothing to disagree on)."""

@@ -1,13 +1,53 @@
-"""The attribution methods the project scores, IG first: their names as the report shows them, and what
-each costs per example. The methods themselves are in `ig` and `rivals`."""
+"""The attribution methods the project scores, in the report's order, IG first: each one's name (the key
+of `explain.methods` and of the records' figures), how the report names it, what one example costs it
+and, for a rival, the function that scores it. A new rival is one entry here and its function in
+`rivals`; the params schema's allowed names and the report's rows follow."""
 from __future__ import annotations
 
-NAMES = {"ig": "Integrated Gradients", "gradient_x_input": "gradient × input",
-         "saliency": "saliency (gradient norm)", "occlusion": "leave-one-out occlusion", "random": "random ranking"}
-RIVALS = tuple(method for method in NAMES if method != "ig")
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from stages.attribution import rivals
 
 
-def passes(method: str, length: int, n_steps: int) -> str:
-    """What one example of `length` tokens costs a method, in model passes."""
-    return {"ig": f"{n_steps} gradients", "gradient_x_input": "1 gradient", "saliency": "1 gradient",
-            "occlusion": f"{length - 2} forwards, one batch", "random": "none"}[method]
+@dataclass(frozen=True)
+class Method:
+    title: str  # as the report names it
+    cost: Callable[[int, int], str]  # what one example of (tokens, IG steps) costs, in model passes
+    score: Callable[[rivals.RivalInputs], list[np.ndarray]] | None = None  # None: IG, the engine itself
+    default: bool = False  # in `explain.methods` unless params.yaml says otherwise
+
+
+METHODS = {
+    "ig": Method("Integrated Gradients", lambda tokens, steps: f"{steps} gradients"),
+    "gradient_x_input": Method("gradient × input", lambda tokens, steps: "1 gradient", rivals.gradient_x_input,
+                               default=True),
+    "saliency": Method("saliency (gradient norm)", lambda tokens, steps: "1 gradient", rivals.saliency,
+                       default=True),
+    # opt-in: one forward pass per token
+    "occlusion": Method("leave-one-out occlusion", lambda tokens, steps: f"{tokens - 2} forwards, one batch",
+                        rivals.occlusion),
+    "random": Method("random ranking", lambda tokens, steps: "none", rivals.random_ranking, default=True),
+}
+RIVALS = tuple(name for name, method in METHODS.items() if method.score is not None)
+DEFAULT_RIVALS = tuple(name for name in RIVALS if METHODS[name].default)
+
+
+def rival_scores(names: Sequence[str], inputs: rivals.RivalInputs) -> tuple[dict[str, list[np.ndarray]],
+                                                                           dict[str, float]]:
+    """Each named rival's per-token scores of every explained example, and the seconds it took (a pass
+    two rivals share counts for the first)."""
+    scores, seconds = {}, {}
+    for name in names:
+        started = time.perf_counter()
+        scores[name] = METHODS[name].score(inputs)
+        seconds[name] = time.perf_counter() - started
+    return scores, seconds
+
+
+def order(name: str) -> int:
+    """A method's place in the report: IG first, then the rivals as listed here (unknown ones last)."""
+    return list(METHODS).index(name) if name in METHODS else len(METHODS)

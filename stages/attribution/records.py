@@ -9,13 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from stages.attribution import ig, rivals
+from stages.attribution import ig
+from stages.attribution.agreement import kendall_tau
 from stages.attribution.batching import CHUNK_SIZE, pad
 from stages.attribution.examples import Example
 from stages.attribution.faithfulness import faithfulness
 from stages.attribution.layers import check_layer, layer_getter, probability_model
+from stages.attribution.methods import rival_scores
 from stages.attribution.quality import source_summaries
 from stages.attribution.record import ExplainedExample
+from stages.attribution.rivals import RivalInputs
 from stages.attribution.settings import IGSettings, Scoring, metadata
 from stages.plumbing.artifacts import significant
 from stages.plumbing.inference import Predictor
@@ -49,8 +52,9 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], s
     def predict(sequences: list[np.ndarray]) -> np.ndarray:
         return predictor.probabilities(*pad(sequences, tokens.pad))
 
-    scores, rival_seconds = rivals.rival_scores(scoring.methods, wrapper, layer_getter(settings.layer)(wrapper),
-                                                results, tokens, predict, scoring.seed, positions, CHUNK_SIZE)
+    inputs = RivalInputs(wrapper, layer_getter(settings.layer)(wrapper), results, predict, tokens.ids, tokens.pad,
+                         scoring.seed, positions, CHUNK_SIZE)
+    scores, rival_seconds = rival_scores(scoring.methods, inputs)
     seconds.update(rival_seconds)
     print(f"explained {len(examples)} examples: " + ", ".join(f"{method} {value:.1f} s"
                                                               for method, value in seconds.items()))
@@ -63,7 +67,7 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], s
             faithful.update({f"comprehensiveness/{method}": significant(comprehensiveness),
                              f"sufficiency/{method}": significant(sufficiency)})
             if method != "ig":
-                tau = rivals.kendall_tau(result.attributions, ranking, result.token_ids, tokens.ids)
+                tau = kendall_tau(result.attributions, ranking, result.token_ids, tokens.ids)
                 agreement[f"kendall_tau/{method}"] = None if tau is None else significant(tau)
         records.append(record(example, result, tokenizer, faithful, agreement, position))
     warn_incomplete(records, settings.completeness_target)

@@ -5,6 +5,7 @@ from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from stages.attribution.methods import DEFAULT_RIVALS, RIVALS
 from stages.attribution.settings import IGSettings, Scoring
 from stages.plumbing.params import Expected, Params, worded
 from stages.schemas.fields import (
@@ -39,8 +40,7 @@ Layer = Annotated[str, Field(pattern=r"^(embeddings|layer_(0|[1-9][0-9]*))$"),
                   Expected("embeddings or layer_N, N the index of a transformer block from 0",
                            hints=("embeddings", "layer_0"))]
 IGMethod = Literal["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"]
-RivalMethod = Literal["gradient_x_input", "saliency", "occlusion", "random"]
-DEFAULT_RIVALS = ("gradient_x_input", "saliency", "random")  # occlusion is opt-in: one forward pass per token
+RivalMethod = Literal[RIVALS]  # methods.METHODS' rivals, in its order
 RivalMethods = Annotated[list[RivalMethod], BeforeValidator(none_is_empty), AfterValidator(each_once),
                          Expected("a list of methods, e.g. ['saliency', 'random']")]
 
