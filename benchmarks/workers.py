@@ -215,18 +215,6 @@ def captum_worker(spec: dict[str, Any]) -> dict[str, Any]:
     return output
 
 
-def padded_batches(arrays: dict[str, np.ndarray], batch_size: int, shuffle_seed: int) -> Any:
-    """`train.batches` without the per-batch trim: every batch keeps the arrays' full width."""
-    import tensorflow as tf
-
-    from stages.train import SHUFFLE_BUFFER
-
-    features = {"input_ids": arrays["input_ids"], "attention_mask": arrays["attention_mask"]}
-    data = tf.data.Dataset.from_tensor_slices((features, arrays["label"]))
-    data = data.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True).repeat()
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 def step_timer() -> Any:
     """A Keras callback recording the wall-clock seconds of every training step."""
     import tensorflow as tf
@@ -248,22 +236,19 @@ def step_timer() -> Any:
 def train_variant(trimmed: bool, spec: dict[str, Any], train: dict[str, np.ndarray],
                   validation: dict[str, np.ndarray]) -> dict[str, Any]:
     """Fine-tune freshly loaded starting weights for warm-up + timed steps, as the `train` stage does."""
-    from stages.plumbing.models import load_classifier
-    from stages.train import batches, compile_classifier, learning_rate_schedule, resolve_train_steps, seed_everything
+    from stages.train import batches, resolve_train_steps, starting_classifier
 
     _, model = selected_model(Path(spec["params"]))
     seed = load_section(TrainParams, Path(spec["params"])).seed
     size = model.batch_size
-    seed_everything(seed)
-    classifier = load_classifier(spec["checkpoint"])
-    compile_classifier(classifier, learning_rate_schedule(model, resolve_train_steps(model, len(train["label"]))))
-    make = batches if trimmed else padded_batches
+    classifier = starting_classifier(spec["checkpoint"], model, resolve_train_steps(model, len(train["label"])), seed)
     timer = step_timer()
     steps = spec["warmup_steps"] + spec["steps"]
-    classifier.fit(make(train, size, shuffle_seed=seed), steps_per_epoch=steps, epochs=1, verbose=0,
+    classifier.fit(batches(train, size, shuffle_seed=seed, trim=trimmed), steps_per_epoch=steps, epochs=1, verbose=0,
                    callbacks=[timer])
     timed = timer.durations[spec["warmup_steps"]:]
-    widths = [int(features["input_ids"].shape[1]) for features, _ in make(train, size, shuffle_seed=seed).take(steps)]
+    widths = [int(features["input_ids"].shape[1])
+              for features, _ in batches(train, size, shuffle_seed=seed, trim=trimmed).take(steps)]
     scores = classifier.evaluate(batches(validation, size), return_dict=True, verbose=0)
     return {"batch_size": size, "steps": len(timed), "warmup_steps": spec["warmup_steps"],
             "seconds": sum(timed), "step_median_s": statistics.median(timed),
@@ -295,15 +280,14 @@ def evaluate_worker(spec: dict[str, Any]) -> dict[str, Any]:
     classifier, _ = load_trained(spec["model_dir"])
     predictor = Predictor(classifier, spec["batch_tokens"]) if spec["layout"] == "after" else \
         RowBatchPredictor(classifier)
-    traced = predictor._forward.experimental_get_tracing_count
     output = {}
     for name, file, count in spec["sets"]:
         arrays = read_arrays(Path(spec["tokens_dir"]) / f"{file}.npz", rebuild="tokenize")
         ids, mask = arrays["input_ids"][:count], arrays["attention_mask"][:count]
-        traces_before = traced()
+        traces_before = predictor.traces()
         seconds, probabilities = wall_clock(functools.partial(predictor.probabilities, ids, mask))()
         output[name] = {"seconds": seconds, "n_examples": len(ids), "tokens": int(mask.sum()),
-                        "traces": traced() - traces_before, "probabilities": probabilities}
+                        "traces": predictor.traces() - traces_before, "probabilities": probabilities}
     return output
 
 

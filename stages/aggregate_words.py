@@ -5,7 +5,7 @@ Streams the records of RECORDS_PARQUET (`merge_explanations`' output; memory gro
 vocabulary, not the records) into per-word figures per source and predicted class, ranks the words by
 their shrunk mean attribution (`attribution/word_stats.py`), sets beside each top word its log-odds
 z-score in the training split of DECODED_DIR (`attribution/log_odds.py`) and its artefact flags
-(`attribution/artefacts.py`), and writes the view to OUT_JSON, two summary figures per source to
+(`attribution/word_flags.py`), and writes the view to OUT_JSON, two summary figures per source to
 METRICS_JSON and one row per top word to PLOT_JSON (DVC plot data). It reads no model.
 """
 from __future__ import annotations
@@ -15,13 +15,13 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from stages.attribution.artefacts import Capitals
 from stages.attribution.dataset_view import dataset_view, plot_rows, summary_metrics
 from stages.attribution.log_odds import class_counts, z_scores
 from stages.attribution.record_table import iter_records
+from stages.attribution.word_flags import Capitals
 from stages.attribution.word_stats import WordStatistics
 from stages.plumbing.artifacts import run, write_json
-from stages.plumbing.errors import UserError
+from stages.plumbing.errors import broken, missing
 from stages.plumbing.params import load_section
 from stages.schemas.aggregate_words import AggregateWordsParams
 
@@ -35,10 +35,9 @@ def training_rows(path: Path) -> Iterator[tuple[str, int]]:
             for row in csv.DictReader(handle):
                 yield row["text"], int(row["label"])
     except FileNotFoundError:
-        raise UserError(f"{path}: missing; run `dvc repro decode`") from None
+        raise missing(path, "decode") from None
     except (KeyError, ValueError, csv.Error) as error:
-        raise UserError(f"{path}: not the decoded training split ({type(error).__name__}); rebuild it with "
-                        "`dvc repro -f decode`") from None
+        raise broken(path, f"not the decoded training split ({type(error).__name__})", "decode") from None
 
 
 def main() -> None:

@@ -61,10 +61,11 @@ def learning_rate_schedule(model: ModelParams, num_train_steps: int) -> Any:
     return schedule
 
 
-def batches(arrays: dict[str, np.ndarray], batch_size: int, shuffle_seed: int | None = None) -> Any:
+def batches(arrays: dict[str, np.ndarray], batch_size: int, shuffle_seed: int | None = None,
+            trim: bool = True) -> Any:
     """A tf.data pipeline of ({input_ids, attention_mask}, label) batches.
 
-    Each batch is cut to its longest sequence: the attention mask hides the
+    Each batch is cut to its longest sequence (unless not `trim`): the attention mask hides the
     rest, so the padding would cost time and change no result.
     """
     import tensorflow as tf
@@ -73,7 +74,8 @@ def batches(arrays: dict[str, np.ndarray], batch_size: int, shuffle_seed: int | 
     data = tf.data.Dataset.from_tensor_slices((features, arrays["label"]))
     if shuffle_seed is not None:
         data = data.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True).repeat()
-    return data.batch(batch_size).map(trim_batch).prefetch(tf.data.AUTOTUNE)
+    data = data.batch(batch_size)
+    return (data.map(trim_batch) if trim else data).prefetch(tf.data.AUTOTUNE)
 
 
 def trim_batch(features: dict[str, Any], label: Any) -> tuple[dict[str, Any], Any]:
@@ -103,6 +105,17 @@ def compile_classifier(model: Any, learning_rate: Any = None) -> None:
     model.compile(optimizer=optimizer,
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+
+
+def starting_classifier(checkpoint: str, model: ModelParams, num_train_steps: int, seed: int,
+                        mixed_precision: bool = False) -> Any:
+    """The checkpoint's weights, seeded and compiled with the reference example's optimizer and the
+    learning-rate schedule of `num_train_steps`: what `main` fits, and what the benchmarks time."""
+    seed_everything(seed)
+    with distribution_strategy(mixed_precision).scope():
+        classifier = load_classifier(checkpoint)
+        compile_classifier(classifier, learning_rate_schedule(model, num_train_steps))
+    return classifier
 
 
 def live_logger(live: Any, every: int, total: int) -> Any:
@@ -141,10 +154,8 @@ def main() -> None:
 
     from dvclive import Live
 
-    seed_everything(params.seed)
-    with distribution_strategy(params.mixed_precision).scope():
-        classifier = load_classifier(model_params.checkpoint)
-        compile_classifier(classifier, learning_rate_schedule(model_params, num_train_steps))
+    classifier = starting_classifier(model_params.checkpoint, model_params, num_train_steps, params.seed,
+                                     params.mixed_precision)
     tokenizer = load_tokenizer(model_params.checkpoint)
 
     with atomic_path(args.live_dir) as live_staging, atomic_path(args.model_dir) as model_staging:

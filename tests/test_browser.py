@@ -18,6 +18,7 @@ import pytest
 from stages import render
 from stages.attribution.quality import source_summaries
 from stages.attribution.record import parsed
+from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
 from tests.conftest import open_page
 from tests.test_render import dataset_view_of
 
@@ -60,11 +61,11 @@ def wordpieces(text: str) -> list[str]:
 def synthetic_example(rng: np.random.Generator, source: str, example_id: int, text: str, label: int | None,
                       predicted: int, probability: float, tokens: list[str] | None = None) -> dict:
     tokens = tokens or wordpieces(text)
-    words = render.merge_wordpieces(tokens, [0.0] * len(tokens))
+    words = merge_wordpieces(tokens, [0.0] * len(tokens))
     towards_predicted = 1.0 if predicted == 1 else -1.0
     attributions = []
     for word in words:
-        if word.text in render.SPECIAL_TOKENS:
+        if word.text in SPECIAL_TOKENS:
             attributions.append(0.0)
             continue
         weight = LEXICON.get(word.text, rng.normal(0.0, 0.02)) * towards_predicted
@@ -74,7 +75,7 @@ def synthetic_example(rng: np.random.Generator, source: str, example_id: int, te
     # completeness (up to delta): scale the lexicon's weights, then spread what is left over the words
     target = probability - f_baseline + delta
     scaled = np.array(attributions) * np.clip(target / sum(attributions), 0.3, 2.0)
-    ordinary = np.array([token not in render.SPECIAL_TOKENS for token in tokens])
+    ordinary = np.array([token not in SPECIAL_TOKENS for token in tokens])
     scaled[ordinary] += (target - scaled.sum()) / ordinary.sum()
     attributions = [round(float(value), 6) for value in scaled]
     return {"source": source, "id": example_id, "text": text, "label": label, "truncated": False,

@@ -285,8 +285,8 @@ def test_the_command_exits_2_with_one_line(repository):
 def test_the_page_runs_nothing_and_shows_every_revision(repository, monkeypatch, browser):
     from selenium.webdriver.common.by import By
 
-    write_explanations(repository, [{**REVIEWS[0], "attributions": [0.0, 0.1, 0.3, -0.2, 0.0]}, REVIEWS[1]],
-                       SENTENCES)
+    changed = REVIEWS[0].model_copy(update={"attributions": [0.0, 0.1, 0.3, -0.2, 0.0]})
+    write_explanations(repository, [changed, REVIEWS[1]], SENTENCES)
     run_compare(monkeypatch, "HEAD", "workspace")
     open_page(browser, repository / "reports/compare.html")
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []

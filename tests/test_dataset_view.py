@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from stages.attribution.artefacts import Capitals, flags
 from stages.attribution.dataset_view import dataset_view, difference, plot_rows, summary_metrics
 from stages.attribution.log_odds import class_counts, words_of, z_scores
+from stages.attribution.word_flags import Capitals, flags
 from stages.attribution.word_stats import WordStatistics, ranked
 from stages.schemas.aggregate_words import AggregateWordsParams
 from tests.conftest import explained_record
@@ -287,7 +287,7 @@ def test_the_difference_gives_the_spearman_of_the_scores_to_four_digits():
 
 MEMORY = """
 import sys
-from stages.attribution.artefacts import Capitals
+from stages.attribution.word_flags import Capitals
 from stages.attribution.record_table import iter_records
 from stages.attribution.word_stats import WordStatistics
 statistics, capitals, count = WordStatistics(top_k=5), Capitals(), 0

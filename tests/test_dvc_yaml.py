@@ -1,6 +1,7 @@
 """`dvc.yaml` against the code: each stage depends on exactly the project modules its entry point
 imports, so that editing one re-runs the stages that run it and no other; the import graph has no
-circle; docs/layout.md's blast-radius table is current; no Python file passes 400 lines."""
+circle and none runs back up the wings; docs/layout.md's blast-radius table is current; no Python file
+passes 400 lines."""
 from __future__ import annotations
 
 import json
@@ -45,6 +46,23 @@ def test_the_import_graph_has_no_circle():
                for path in (ROOT / "stages").rglob("*.py") if path.name != "__init__.py"}
     for module in sorted(modules):
         assert all(module not in closure(imported) for imported in imports_of(module)), f"{module} imports itself back"
+
+
+# The wings from the bottom up: a module imports from its own wing or one below, never from one above.
+LAYERS = ("plumbing", "attribution", "schemas", "report")
+
+
+def test_no_import_runs_back_up_the_layers():
+    upward = []
+    for path in sorted((ROOT / "stages").rglob("*.py")):
+        wing = path.relative_to(ROOT / "stages").parts[0]
+        if wing not in LAYERS:
+            continue  # a stage module: the top, it may import any wing
+        for imported in imports_of(str(path.relative_to(ROOT).with_suffix("")).replace("/", ".")):
+            imported_wing = imported.split(".")[1]
+            if imported_wing not in LAYERS or LAYERS.index(imported_wing) > LAYERS.index(wing):
+                upward.append(f"{path.relative_to(ROOT)} imports {imported}")
+    assert upward == []
 
 
 def test_training_runs_no_explanation_code():

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from stages import aggregate_words, merge_explanations
 from stages.attribution import record_table
 from stages.attribution.agreement import summary
-from stages.attribution.artefacts import Capitals
 from stages.attribution.dataset_view import dataset_view, difference, plot_rows, summary_metrics
 from stages.attribution.log_odds import class_counts, z_scores
 from stages.attribution.quality import quality_metrics, source_summaries
@@ -28,6 +27,7 @@ from stages.attribution.record import ExplainedExample, parsed
 from stages.attribution.record_table import iter_records, read_records, write_records
 from stages.attribution.records import explanations_file
 from stages.attribution.shards import split
+from stages.attribution.word_flags import Capitals
 from stages.attribution.word_stats import WordFigures, WordStatistics
 from stages.plumbing.artifacts import significant, write_json
 from stages.schemas.aggregate_words import AggregateWordsParams

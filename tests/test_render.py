@@ -17,13 +17,14 @@ import pytest
 from matplotlib.colors import to_hex, to_rgb
 
 from stages import render
-from stages.attribution.artefacts import Capitals
 from stages.attribution.dataset_view import dataset_view
 from stages.attribution.quality import source_summaries
 from stages.attribution.record import parsed
+from stages.attribution.word_flags import Capitals
 from stages.attribution.word_stats import WordStatistics
-from stages.plumbing import charts, html
+from stages.attribution.words import merge_wordpieces
 from stages.plumbing.errors import UserError
+from stages.report import charts, html, views
 from stages.schemas.aggregate_words import AggregateWordsParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +129,7 @@ def test_all_zero_attributions_are_neutral_without_dividing_by_zero():
 
 
 def test_wordpieces_merge_into_words_with_summed_attributions():
-    words = render.merge_wordpieces(["[CLS]", "un", "##believ", "##ably", "good", "[SEP]", "[PAD]"],
+    words = merge_wordpieces(["[CLS]", "un", "##believ", "##ably", "good", "[SEP]", "[PAD]"],
                                     [0.0, 0.1, 0.2, 0.3, 0.4, 0.0, 0.0])
     assert [word.text for word in words] == ["[CLS]", "unbelievably", "good", "[SEP]"]
     assert [word.attribution for word in words] == pytest.approx([0.0, 0.6, 0.4, 0.0])
@@ -348,30 +349,30 @@ def test_a_broken_input_is_one_line_naming_file_and_stage(monkeypatch, tmp_path,
 def test_a_cut_review_shows_where_and_no_word_joins_across_the_cut(monkeypatch, tmp_path):
     cut = example(["[CLS]", "good", "over", "##pop", "##ulation", "[SEP]"], [0.0, 0.2, 0.1, 0.05, 0.05, 0.0],
                   truncated=True, tokens_cut=40, cut_at=3)
-    card = render.example_card(parsed(cut), "cut")
+    card = views.example_card(parsed(cut), "cut")
     assert [item["label"] for item in card["tokens"]] == ["[CLS]", "good", "over", "[…]", "##pop", "##ulation",
                                                           "[SEP]"]
     assert [item["label"] for item in card["words"]] == ["[CLS]", "good", "over", "[…]", "##population", "[SEP]"]
     assert "truncated: 40 tokens cut at […]" in card["extra"]
     assert "40 tokens cut here" in card["tokens"][3]["title"]
-    whole = render.example_card(parsed({**cut, "truncated": False, "tokens_cut": 0, "cut_at": None}), "whole")
+    whole = views.example_card(parsed({**cut, "truncated": False, "tokens_cut": 0, "cut_at": None}), "whole")
     assert [item["label"] for item in whole["words"]] == ["[CLS]", "good", "overpopulation", "[SEP]"]
 
 
 def test_each_card_gives_its_faithfulness():
-    card = render.example_card(parsed(EXAMPLES[0]), "one")
+    card = views.example_card(parsed(EXAMPLES[0]), "one")
     assert "comprehensiveness 0.310, sufficiency 0.050 (random: 0.080, 0.200)" in card["extra"]
 
 
 def test_repeated_words_are_told_apart_in_the_chart():
-    words = render.merge_wordpieces(["[CLS]", "awful", "film", "awful", "plot", "[SEP]"], [0, -0.3, 0.1, -0.2, 0, 0])
+    words = merge_wordpieces(["[CLS]", "awful", "film", "awful", "plot", "[SEP]"], [0, -0.3, 0.1, -0.2, 0, 0])
     assert charts.bar_labels(words, [1, 3, 2]) == ["awful (1st)", "awful (2nd)", "film"]
     assert [charts.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
 
 
 def test_the_report_names_its_run_and_the_params_it_changed(monkeypatch, tmp_path):
-    from stages.plumbing.provenance import describe_run
+    from stages.report.provenance import describe_run
 
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     monkeypatch.chdir(tmp_path)

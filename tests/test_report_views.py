@@ -1,4 +1,4 @@
-"""The report's view builders (stages/render.py) against values worked out by hand: the accuracy line,
+"""The report's view builders (stages/report/views.py, readers.py) against values worked out by hand: the accuracy line,
 the quality table's rows, the top words' section, the kept note, a card's cut and special tokens, and
 the confusion matrix, for the sources the report names and any other."""
 from __future__ import annotations
@@ -7,22 +7,22 @@ import json
 
 import pytest
 
-from stages import render
 from stages.plumbing.errors import UserError
+from stages.report import readers, views
 from tests.conftest import explained_record
 
 
 def test_the_accuracy_line_gives_the_accuracy_the_count_and_the_roc_auc():
     scores = {"imdb/accuracy": 0.87, "imdb/n": 1000, "imdb/roc_auc": 0.91234, "rotten_tomatoes/accuracy": 0.5}
-    assert render.accuracy_text(scores, "imdb", "IMDB") == "IMDB 0.870 on 1000 (ROC AUC 0.912)"
-    assert render.accuracy_text(scores, "rotten_tomatoes", "Rotten Tomatoes") == "Rotten Tomatoes 0.500"
+    assert views.accuracy_text(scores, "imdb", "IMDB") == "IMDB 0.870 on 1000 (ROC AUC 0.912)"
+    assert views.accuracy_text(scores, "rotten_tomatoes", "Rotten Tomatoes") == "Rotten Tomatoes 0.500"
 
 
 def test_a_source_the_report_has_no_name_for_is_shown_by_its_key():
     summary = {"examples": 3, "mean_tokens": 12.4, "figures": {
         "completeness_error/median": 0.0125, "completeness_error/max": 0.05, "n_steps/mean": 50.0,
         "comprehensiveness/ig": 0.31234, "sufficiency/ig": 0.05}}
-    (row,) = render.quality_rows({"reviews_2027": summary})
+    (row,) = views.quality_rows({"reviews_2027": summary})
     assert (row["name"], row["count"], row["completeness"]) == ("reviews_2027", 3, "1.25% / 5.00%")
     assert row["methods"] == [{"name": "Integrated Gradients", "cost": "50 gradients", "comprehensiveness": "0.312",
                                "sufficiency": "0.050", "kendall_tau": ""}]
@@ -33,7 +33,7 @@ def test_the_top_words_section_names_each_group_and_gives_z_to_one_decimal():
            {"word": "zz", "score": 0.1, "documents": 1, "top_k_share": 0.0, "log_odds_z": None, "flags": []}]
     view = {"sources": {"reviews_2027": {"positive": {"documents": 2, "ranked_words": 5, "top": top}}}}
     examples = [explained_record("reviews_2027", 7, ["[CLS]", "good", "zz", "[SEP]"], predicted=1)]
-    (section,) = render.word_sections(view, examples)
+    (section,) = views.word_sections(view, examples)
     assert (section["name"], section["class"], section["documents"], section["ranked"]) == ("reviews_2027",
                                                                                              "positive", 2, 5)
     assert [(word["word"], word["z"], word["cards"], word["more"]) for word in section["words"]] == [
@@ -44,18 +44,18 @@ def test_the_kept_note_counts_the_cards_of_each_source_against_its_records():
     examples = [explained_record("imdb", 0), explained_record("sentences", 1), explained_record("sentences", 2)]
     explanations = {"examples": examples, "records": {"examples": 7, "file": "explanations/finetuned.parquet"},
                     "sources": {"imdb": {"examples": 5}, "sentences": {"examples": 2}, "reviews_2027": {"examples": 1}}}
-    assert render.kept_note(explanations) == (
+    assert views.kept_note(explanations) == (
         "Cards for the first examples of each source (1 of 5 held-out IMDB reviews, 2 of 2 free sentences, 0 of 1 "
         "reviews_2027); the quality table covers them all. Every record is in explanations/finetuned.parquet "
         "(DVC's cache).")
-    assert render.kept_note({**explanations, "records": {"examples": 3, "file": "x.parquet"}}) == ""
-    assert render.kept_note({**explanations, "records": None}) == ""
+    assert views.kept_note({**explanations, "records": {"examples": 3, "file": "x.parquet"}}) == ""
+    assert views.kept_note({**explanations, "records": None}) == ""
 
 
 def test_a_card_marks_the_cut_and_the_special_tokens_and_titles_an_unnamed_source_by_its_key():
     record = explained_record("reviews_2027", 3, ["[CLS]", "good", "film", "[SEP]"], [0.0, 0.5, 0.25, 0.0],
                               cut_at=2, tokens_cut=5, truncated=True)
-    card = render.example_card(record, "finetuned-0")
+    card = views.example_card(record, "finetuned-0")
     assert card["title"] == "reviews_2027"
     mark = {"label": "[…]", "colour": "#fff", "ink": "#555", "special": True,
             "title": "5 tokens cut here to fit the model's length"}
@@ -70,12 +70,12 @@ def test_the_confusion_matrix_counts_each_actual_and_predicted_pair(tmp_path):
             {"actual": 1, "predicted": 1}]
     path = tmp_path / "confusion.json"
     path.write_text(json.dumps(rows))
-    counts = render.confusion_counts(path)
+    counts = readers.confusion_counts(path)
     assert counts.dtype.kind == "i" and counts.tolist() == [[1, 0], [2, 1]]
 
 
 def test_a_card_gives_the_label_and_whether_the_prediction_was_right():
-    cards = [render.example_card(explained_record("imdb", 0, label=label, predicted=predicted), "c")
+    cards = [views.example_card(explained_record("imdb", 0, label=label, predicted=predicted), "c")
              for label, predicted in ((1, 1), (0, 1), (None, 0))]
     assert [(card["label"], card["predicted"], card["verdict"]) for card in cards] == [
         ("label: positive", "positive", "correct"), ("label: negative", "positive", "wrong"),
@@ -83,7 +83,7 @@ def test_a_card_gives_the_label_and_whether_the_prediction_was_right():
 
 
 def test_a_card_lists_its_faithfulness_and_says_truncated_only_when_it_was():
-    card = render.example_card(explained_record("imdb", 0), "c")
+    card = views.example_card(explained_record("imdb", 0), "c")
     assert card["extra"] == ["comprehensiveness 0.300, sufficiency 0.010"]
 
 
@@ -92,7 +92,7 @@ def test_the_training_curves_are_read_from_dvclives_files(tmp_path):
     folder.mkdir(parents=True)
     (folder / "loss.tsv").write_text("step\tloss\n1\t0.9\n2\t0.5\n")
     (folder / "accuracy.tsv").write_text("step\taccuracy\n1\t0.25\n2\t0.75\n")
-    assert render.training_curves(tmp_path) == {"loss": ([1.0, 2.0], [0.9, 0.5]),
+    assert readers.training_curves(tmp_path) == {"loss": ([1.0, 2.0], [0.9, 0.5]),
                                                 "accuracy": ([1.0, 2.0], [0.25, 0.75])}
 
 
@@ -101,9 +101,9 @@ def test_unreadable_curves_and_confusion_rows_are_one_line_naming_the_stage(tmp_
     curve.write_text("step\tloss\n1\tnot-a-number\n")
     confusion.write_text(json.dumps({"actual": 0}))
     with pytest.raises(UserError) as error:
-        render.read_curve(curve)
+        readers.read_curve(curve)
     assert str(error.value) == f"{curve}: unreadable (ValueError); rebuild it with `dvc repro -f train`"
     with pytest.raises(UserError) as error:
-        render.confusion_counts(confusion)
+        readers.confusion_counts(confusion)
     assert str(error.value) == (f"{confusion}: not a confusion matrix (TypeError); rebuild it with "
                                 "`dvc repro -f evaluate`")

@@ -128,8 +128,8 @@ def test_a_missing_or_broken_shard_names_the_stage_that_makes_it(tmp_path, expla
     with pytest.raises(UserError, match=r"1.json: missing; run `dvc repro explain@1`"):
         merge(folder, 2)
     (folder / "1.json").write_text("{not json")
-    with pytest.raises(UserError, match=r"1.json: not an explained shard \(JSONDecodeError: Expecting .*\); run "
-                                        r"`dvc repro -f explain@1`"):
+    with pytest.raises(UserError, match=r"1.json: not an explained shard \(JSONDecodeError: Expecting .*\); "
+                                        r"rebuild it with `dvc repro -f explain@1`"):
         merge(folder, 2)
 
 

@@ -27,8 +27,8 @@ from stages.attribution.record_table import read_records
 from stages.attribution.records import EXPLANATIONS_FORMAT
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run, write_json
-from stages.plumbing.errors import UserError
-from stages.plumbing.html import render_page, token_and_word_highlights
+from stages.plumbing.errors import UserError, missing
+from stages.report.html import render_page, token_and_word_highlights
 
 WORKSPACE = "workspace"
 # Relative L1 difference of an example's attributions below which a run reproduced another. Two runs
@@ -50,7 +50,7 @@ def read_bytes(path: str, rev: str, stage: str) -> bytes:
         try:
             return Path(path).read_bytes()
         except FileNotFoundError:
-            raise UserError(f"{path}: missing in the workspace; run `dvc repro {stage}`") from None
+            raise missing(path, stage, where=" in the workspace") from None
     import dvc.api
     from dvc.exceptions import PathMissingError
     from dvc.scm import RevError

@@ -18,8 +18,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "stages"
-TEMPLATES = f"{PACKAGE}/templates"  # the Jinja2 templates every page is made from
-PAGE_MODULE = f"{PACKAGE}.plumbing.html"
+TEMPLATES = f"{PACKAGE}/report/templates"  # the Jinja2 templates every page is made from
+PAGE_MODULE = f"{PACKAGE}.report.html"
 LAYOUT = ROOT / "docs" / "layout.md"
 TABLE_START, TABLE_END = "<!-- blast radius: make deps -->", "<!-- end of blast radius -->"
 

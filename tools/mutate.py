@@ -39,7 +39,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "stages/attribution/randomisation.py": ("tests/test_randomisation.py", "tests/test_figures.py"),
     "stages/attribution/word_stats.py": DATASET_TESTS,
     "stages/attribution/log_odds.py": DATASET_TESTS,
-    "stages/attribution/artefacts.py": DATASET_TESTS,
+    "stages/attribution/word_flags.py": DATASET_TESTS,
     "stages/attribution/dataset_view.py": (*DATASET_TESTS, "tests/test_compare.py"),
     "stages/attribution/auto_steps.py": ("tests/test_auto_steps.py", "tests/test_figures.py"),
     "stages/attribution/records.py": ("tests/test_figures.py", "tests/test_explain.py", "tests/test_shards.py"),
@@ -47,11 +47,13 @@ MODULES: dict[str, tuple[str, ...]] = {
                                            "tests/test_properties.py"),
     "stages/evaluate.py": ("tests/test_evaluate.py",),
     "tools/compare.py": ("tests/test_compare.py", "tests/test_figures.py", "tests/test_properties.py"),
-    "stages/render.py": ("tests/test_render.py", "tests/test_report_views.py"),
+    "stages/report/views.py": ("tests/test_render.py", "tests/test_report_views.py"),
+    "stages/report/readers.py": ("tests/test_render.py", "tests/test_report_views.py"),
 }
 # Lines that compute no figure: a stage's command line, dvclive's own settings, the stage an error message
 # names to re-run. mutmut leaves lines matching these alone.
-NOT_FIGURES = (r"ArgumentParser\(", r"\.add_argument\(", r"with Live\(", r"rebuild=")
+NOT_FIGURES = (r"ArgumentParser\(", r"\.add_argument\(", r"with Live\(", r"rebuild=", r"\bstage=", r"\bbroken\(",
+               r"\bmissing\(")
 # The memory test runs its aggregation in a subprocess, which mutmut neither traces nor needs: 35 s saved a run.
 DESELECT = "not streams_200000_records"
 PYTEST_OPTIONS = ("-k", DESELECT, "-p", "no:cacheprovider")  # mutmut's runs and the planted misreadings' alike

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from stages.attribution.agreement import correlation
-from stages.attribution.artefacts import Capitals, flags
 from stages.attribution.settings import ViewSettings
+from stages.attribution.word_flags import Capitals, flags
 from stages.attribution.word_stats import CLASS_NAMES, DIGITS, WordStatistics, ranked
 from stages.plumbing.artifacts import significant
 

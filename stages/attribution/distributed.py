@@ -28,14 +28,14 @@ from stages.attribution.records import explain_examples
 from stages.attribution.settings import IGSettings, Scoring
 from stages.attribution.shards import example_rows, parse_examples
 from stages.plumbing.cluster import ray_session
-from stages.plumbing.errors import UserError
+from stages.plumbing.errors import missing
 from stages.plumbing.models import load_trained
 
 
 def model_files(model_dir: Path) -> dict[str, bytes]:
     """Every file of a saved model, by its path inside `model_dir`."""
     if not model_dir.is_dir():
-        raise UserError(f"{model_dir}: missing; run `dvc repro train`")
+        raise missing(model_dir, "train")
     return {str(path.relative_to(model_dir)): path.read_bytes() for path in sorted(model_dir.rglob("*"))
             if path.is_file()}
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from stages.attribution.record import ExplainedExample
-from stages.plumbing.errors import UserError
+from stages.plumbing.errors import UserError, broken
 from stages.plumbing.texts import cut_position, encode
 
 if TYPE_CHECKING:
@@ -44,8 +44,7 @@ def from_token_file(source: str, tokens: dict[str, np.ndarray], texts: pd.DataFr
                         "rebuild them with `dvc repro -f tokenize`")
     encoded = encode(texts.text.iloc[:count].tolist(), tokenizer, max_len, truncation)
     if not np.array_equal(encoded["input_ids"], tokens["input_ids"][:count]):
-        raise UserError(f"{source}: the token file was made with other tokenize settings or another tokenizer; "
-                        "rebuild it with `dvc repro -f tokenize`")
+        raise broken(source, "the token file was made with other tokenize settings or another tokenizer", "tokenize")
     return [Example(source=source, id=int(tokens["id"][i]), text=str(texts.text.iloc[i]), label=int(tokens["label"][i]),
                     token_ids=tokens["input_ids"][i, :int(tokens["attention_mask"][i].sum())],
                     **cut(int(encoded["full_length"][i]), max_len, truncation))

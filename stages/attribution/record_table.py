@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from stages.attribution.record import GROUPS, ExplainedExample, partial
 from stages.plumbing.artifacts import atomic_path
-from stages.plumbing.errors import UserError
+from stages.plumbing.errors import UserError, broken
 
 SCALARS = {str: pa.string(), int: pa.int64(), bool: pa.bool_(), float: pa.float64()}
 
@@ -75,8 +75,7 @@ def read_header(source: Path | str | IO[bytes]) -> dict[str, Any]:
     """The header `write_records` stored with the records."""
     metadata = opened(source).schema_arrow.metadata or {}
     if HEADER_KEY not in metadata:
-        raise UserError(f"{name_of(source)}: a Parquet file without an explanations header; rebuild it with "
-                        "`dvc repro -f merge_explanations`")
+        raise broken(name_of(source), "a Parquet file without an explanations header", "merge_explanations")
     return json.loads(metadata[HEADER_KEY])
 
 
@@ -126,8 +125,7 @@ def opened(source: Path | str | IO[bytes]) -> pq.ParquetFile:
     except FileNotFoundError:
         raise UserError(f"{name_of(source)}: missing; run `dvc repro merge_explanations` (or `dvc pull` it)") from None
     except (OSError, pa.ArrowException) as error:
-        raise UserError(f"{name_of(source)}: not a Parquet file ({type(error).__name__}); rebuild it with "
-                        "`dvc repro -f merge_explanations`") from None
+        raise broken(name_of(source), f"not a Parquet file ({type(error).__name__})", "merge_explanations") from None
 
 
 def name_of(source: Path | str | IO[bytes]) -> str:

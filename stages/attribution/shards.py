@@ -14,7 +14,7 @@ import numpy as np
 from stages.attribution.batching import CHUNK_SIZE, length_chunks
 from stages.attribution.examples import Example
 from stages.attribution.record import parsed
-from stages.plumbing.errors import UserError
+from stages.plumbing.errors import UserError, broken, missing
 
 SAME_IN_EVERY_SHARD = ("model", "checkpoint", "data", "settings")
 
@@ -53,10 +53,9 @@ def read_examples(path: Path) -> tuple[str, dict[str, Any], list[Example], list[
         payload = json.loads(path.read_text(encoding="utf-8"))
         return payload["shard"], payload["data"], *parse_examples(payload)
     except FileNotFoundError:
-        raise UserError(f"{path}: missing; run `dvc repro shard_examples`") from None
+        raise missing(path, "shard_examples") from None
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise UserError(f"{path}: not a shard's examples ({type(error).__name__}); rebuild it with "
-                        "`dvc repro -f shard_examples`") from None
+        raise broken(path, f"not a shard's examples ({type(error).__name__})", "shard_examples") from None
 
 
 def read_shard(folder: Path, index: int, count: int) -> dict[str, Any]:
@@ -67,10 +66,9 @@ def read_shard(folder: Path, index: int, count: int) -> dict[str, Any]:
         made_as = shard["shard"]
         shard["examples"] = [parsed(record) for record in shard["examples"]]
     except FileNotFoundError:
-        raise UserError(f"{path}: missing; run `dvc repro explain@{index}`") from None
+        raise missing(path, f"explain@{index}") from None
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise UserError(f"{path}: not an explained shard ({type(error).__name__}: {error}); run "
-                        f"`dvc repro -f explain@{index}`") from None
+        raise broken(path, f"not an explained shard ({type(error).__name__}: {error})", f"explain@{index}") from None
     if made_as != f"{index}/{count}":
         raise UserError(f"{path}: shard {made_as} of another split, where {index}/{count} is needed; run "
                         f"`dvc repro explain@{index}`")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from stages.plumbing.errors import UserError
+from stages.plumbing.errors import UserError, broken, missing
 from stages.plumbing.logs import quiet_unless_verbose
 
 
@@ -114,7 +114,16 @@ def read_arrays(path: Path | str, rebuild: str) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
     except FileNotFoundError:
-        raise UserError(f"{path}: missing; run `dvc repro {rebuild}`") from None
+        raise missing(path, rebuild) from None
     except Exception as error:  # zipfile/ValueError/OSError: any damage means the same fix
-        raise UserError(f"{path}: unreadable ({type(error).__name__}); rebuild it with "
-                        f"`dvc repro -f {rebuild}`") from None
+        raise broken(path, f"unreadable ({type(error).__name__})", rebuild) from None
+
+
+def read_json(path: Path, stage: str) -> Any:
+    """A JSON input; a missing or broken file is a `UserError` naming the stage that rebuilds it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise missing(path, stage) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise broken(path, f"unreadable ({type(error).__name__})", stage) from None

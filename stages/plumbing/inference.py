@@ -24,6 +24,10 @@ class Predictor:
         ids = tf.TensorSpec([None, None], tf.int32)
         self._forward = tf.function(self._logits, input_signature=[ids, ids])
 
+    def traces(self) -> int:
+        """How many times the forward pass has been traced (compiled) so far."""
+        return int(self._forward.experimental_get_tracing_count())
+
     def _logits(self, input_ids: Any, attention_mask: Any) -> Any:
         return self.classifier(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
 

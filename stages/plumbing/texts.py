@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from stages.plumbing.errors import UserError
+from stages.plumbing.errors import broken, missing
 
 CHUNK = 512  # texts per tokenizer call: large enough for the fast tokenizer, small enough for a live progress bar
 
@@ -57,12 +57,11 @@ def read_decoded(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, keep_default_na=False, dtype={"text": str})
     except FileNotFoundError:
-        raise UserError(f"{path}: missing; run `dvc repro decode`") from None
+        raise missing(path, "decode") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
-        raise UserError(f"{path}: unreadable ({type(error).__name__}); rebuild it with "
-                        "`dvc repro -f decode`") from None
+        raise broken(path, f"unreadable ({type(error).__name__})", "decode") from None
     if list(frame.columns) != ["id", "text", "label"]:
-        raise UserError(f"{path}: expected columns id,text,label; rebuild it with `dvc repro -f decode`")
+        raise broken(path, "expected columns id,text,label", "decode")
     if len(frame) and not all(pd.api.types.is_integer_dtype(frame[column]) for column in ("id", "label")):
-        raise UserError(f"{path}: ids and labels must be integers; rebuild it with `dvc repro -f decode`")
+        raise broken(path, "ids and labels must be integers", "decode")
     return frame

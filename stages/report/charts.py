@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure  # pyplot-free: no GUI backend and no global figure state
 
 from stages.attribution.words import SPECIAL_TOKENS, Word
-from stages.plumbing.html import CLASS_NAMES
+from stages.report.html import CLASS_NAMES
 
 TOP_K = 8  # words in an example's chart
 CHART_STYLE = {"svg.fonttype": "none", "font.size": 8,

@@ -1,4 +1,4 @@
-"""Pages from the Jinja2 templates in stages/templates, with autoescaping on: every value from the data
+"""Pages from the Jinja2 templates in stages/report/templates, with autoescaping on: every value from the data
 is escaped unless it is markup made here (the charts' SVG), which is passed as `Markup`."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from matplotlib.colors import Normalize, to_hex, to_rgb
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 CLASS_NAMES = ("negative", "positive")
 
 

@@ -1,0 +1,1 @@
+"""The report and the compare page: reading the stages' outputs, building the views, charts and HTML."""

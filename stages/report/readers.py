@@ -1,0 +1,100 @@
+"""The report's inputs, each read and checked before any HTML is written: a missing or broken one is one
+line naming the stage that rebuilds it. The explanations files' examples come back as records."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stages.attribution.record import parsed
+from stages.plumbing.artifacts import read_json
+from stages.plumbing.errors import broken
+
+
+def read_explanations(path: Path, stage: str) -> dict[str, Any]:
+    """An explanations file, checked for what the cards need before any HTML is written; its `examples`
+    the records."""
+    explanations = read_json(path, stage)
+    try:
+        for summary in explanations["sources"].values():
+            if not {"examples", "mean_tokens", "figures"} <= set(summary) or "n_steps/mean" not in summary["figures"]:
+                raise ValueError("a source's summary has not its examples, mean_tokens and figures")
+        examples = explanations["examples"]
+        if not isinstance(examples, list):
+            raise TypeError("examples is not a list")
+        for index, values in enumerate(examples):
+            try:
+                examples[index] = parsed(values)
+            except ValueError as error:
+                raise ValueError(f"examples[{index}].{error}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise broken(path, f"not an explanations file ({error})", stage) from None
+    return explanations
+
+
+def read_optional_json(path: Path, stage: str) -> Any | None:
+    """A dvclive file, or None where that stage has not written it."""
+    return read_json(path, stage) if path.is_file() else None
+
+
+def read_curve(path: Path) -> tuple[list[float], list[float]] | None:
+    """Steps and values of a dvclive TSV (`step<TAB>name`), or None where it does not exist."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        return [float(row["step"]) for row in rows], [float(row[path.stem]) for row in rows]
+    except (KeyError, TypeError, ValueError) as error:
+        raise broken(path, f"unreadable ({type(error).__name__})", "train") from None
+
+
+def training_curves(live_dir: Path) -> dict[str, tuple[list[float], list[float]]]:
+    """The training loss and accuracy curves dvclive wrote, those that exist."""
+    folder = live_dir / "train" / "plots" / "metrics" / "train"
+    curves = {name: read_curve(folder / f"{name}.tsv") for name in ("loss", "accuracy")}
+    return {name: curve for name, curve in curves.items() if curve is not None}
+
+
+def confusion_counts(path: Path) -> np.ndarray | None:
+    """counts[actual, predicted] from dvclive's confusion rows, or None where they do not exist."""
+    rows = read_optional_json(path, stage="evaluate")
+    if rows is None:
+        return None
+    counts = np.zeros((2, 2), dtype=int)
+    try:
+        if not isinstance(rows, list):
+            raise TypeError("not a list of rows")
+        for row in rows:
+            cell = int(row["actual"]), int(row["predicted"])
+            if not set(cell) <= {0, 1}:  # a negative index would count as class 1
+                raise IndexError("class index out of range")
+            counts[cell] += 1
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise broken(path, f"not a confusion matrix ({type(error).__name__})", "evaluate") from None
+    return counts
+
+
+def read_randomisation(path: Path) -> list[dict[str, Any]]:
+    """The sanity_check stage's cascade rows, checked before any HTML is written."""
+    rows = read_json(path, stage="sanity_check")
+    if not isinstance(rows, list) or not all(isinstance(row, dict) and {"level", "spearman"} <= set(row)
+                                             for row in rows):
+        raise broken(path, "not the randomisation cascade (rows of level and spearman)", "sanity_check")
+    return rows
+
+
+def read_dataset_view(path: Path) -> dict[str, Any]:
+    """The aggregate_words stage's view, checked before any HTML is written."""
+    view = read_json(path, stage="aggregate_words")
+    try:
+        for classes in view["sources"].values():
+            for entry in classes.values():
+                for row in entry["top"]:
+                    if not {"word", "score", "documents", "top_k_share", "log_odds_z", "flags"} <= set(row):
+                        raise ValueError("a top word lacks its figures")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise broken(path, f"not a dataset view ({error})", "aggregate_words") from None
+    return view
