@@ -99,6 +99,15 @@ def test_words_are_the_reports_words_and_never_join_across_the_cut():
     assert rows["unbelievable"]["sum"] == pytest.approx(0.6) and rows["##s"]["sum"] == 0.4  # the tail's fragment
 
 
+def test_a_contraction_is_one_word_as_a_reader_writes_it():
+    """BERT splits "didn't" into didn ' t: one word in the view (not t, a top word toward negative of 10
+    reviews before), its attribution the parts' sum; the apostrophe of a quote stays a word of its own."""
+    record = doc("imdb", 0, ["didn", "'", "t", "'", "fun", "'"], [0.1, 0.2, 0.3, 0.05, 0.4, 0.05])
+    rows = {row["word"]: row for row in ranked(WordStatistics(top_k=1).add_all([record]), ("imdb", 0), 1, 0.0)}
+    assert sorted(rows) == ["'", "didn't", "fun"] and rows["didn't"]["sum"] == pytest.approx(0.6)
+    assert rows["'"]["occurrences"] == 2
+
+
 def test_the_log_odds_z_scores_are_those_computed_by_hand():
     """n = 5 words a class, prior 10 words: film (2 negative, 1 positive) has a = 3, delta = log(4 / 11) -
     log(5 / 10) = -0.31845, var = 1/4 + 1/5, z = -0.47472; good (0, 4), a = 4: delta = log(8 / 7) - log(4 / 11)
@@ -110,7 +119,8 @@ def test_the_log_odds_z_scores_are_those_computed_by_hand():
 
 
 def test_training_texts_are_split_as_bert_splits_them():
-    assert words_of("It's 7/10, Café!") == ["it", "'", "s", "7", "/", "10", ",", "cafe", "!"]
+    assert words_of("It's 7/10, Café!") == ["it's", "7", "/", "10", ",", "cafe", "!"]  # a contraction whole
+    assert words_of("Rock 'n' roll, 'd'") == ["rock", "'", "n", "'", "roll", ",", "'", "d", "'"]  # no clitic
     negative, positive = class_counts([("Bad, bad.", 0), ("Good!", 1)])
     assert negative == Counter({"bad": 2, ",": 1, ".": 1}) and positive == Counter({"good": 1, "!": 1})
 
