@@ -25,7 +25,7 @@ from stages.plumbing.errors import broken, missing
 from stages.plumbing.params import load_section
 from stages.schemas.aggregate_words import AggregateWordsParams
 
-READ = ("source", "text", "tokens", "attributions", "predicted", "cut_at")
+READ = ("source", "text", "tokens", "attributions", "predicted", "cut_at", "position")
 
 
 def training_rows(path: Path) -> Iterator[tuple[str, int]]:
@@ -46,7 +46,8 @@ def main() -> None:
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
     settings = load_section(AggregateWordsParams).view_settings()
-    statistics, capitals, count = WordStatistics(top_k=settings.top_k), Capitals(), 0
+    statistics = WordStatistics(top_k=settings.top_k, resamples=settings.resamples, seed=settings.seed)
+    capitals, count = Capitals(), 0
     for record in iter_records(args.records_parquet, columns=READ):
         statistics.add(record)
         capitals.add(record.text)

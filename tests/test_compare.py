@@ -259,18 +259,19 @@ def test_the_dataset_level_line_names_the_words_that_moved_and_the_rank_correlat
     run_compare(monkeypatch, "HEAD", "workspace")  # no view on either side: a note each, no line
     captured = capsys.readouterr()
     assert "dataset:" not in captured.out
-    assert captured.err.count("note: no dataset view of format 1 at") == 2
+    assert captured.err.count("note: no dataset view of format 2 at") == 2
     view.write_text(json.dumps(dataset_view_of(reviews([("good", 0.5), ("fine", 0.3), ("okay", 0.2)]))))
     subprocess.run(git + ["add", "-A"], cwd=repository, check=True)
     subprocess.run(git + ["commit", "-qm", "a dataset view"], cwd=repository, check=True)
-    # scores (shrinkage 5): good 0.083, fine 0.05, film 0.0375 in both; okay 0.033 leaves, great 0.1 enters
+    # scores (shrinkage 5): good 0.083, fine 0.05, film 0.0375 in both; okay 0.033 leaves, great 0.1 enters;
+    # film, 0.1 in each of the 3 documents, is established in both (p 0); the others, in 1 document, untested
     view.write_text(json.dumps(dataset_view_of(reviews([("good", 0.5), ("fine", 0.3), ("great", 0.6)]))))
     run_compare(monkeypatch, "HEAD", "workspace")
     assert ("HEAD vs workspace, dataset: imdb toward positive: Spearman 1.000 over 3 words, top list +1 -1 "
-            "(in: great; out: okay)") in capsys.readouterr().out.splitlines()
+            "(in: great; out: okay), established +0 -0") in capsys.readouterr().out.splitlines()
     (row,) = json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["dataset"]
-    assert row == {"source": "imdb", "class": "positive", "entered": ["great"], "left": ["okay"], "common_words": 3,
-                   "spearman": 1.0}
+    assert row == {"source": "imdb", "class": "positive", "entered": ["great"], "left": ["okay"],
+                   "established_entered": [], "established_left": [], "common_words": 3, "spearman": 1.0}
 
 
 def test_the_command_exits_2_with_one_line(repository):

@@ -39,9 +39,13 @@ def statistics(top_k: int = 1) -> WordStatistics:
 
 def test_the_word_figures_are_those_computed_by_hand():
     good, film, plot = ranked(statistics(), ("imdb", 1), min_documents=1, shrinkage=1.0)
-    # good: 0.4 + 0.2 + 0.3 over 3 occurrences in 2 documents, top word of both; score 0.9 / (3 + 1)
+    # good: 0.4 + 0.2 + 0.3 over 3 occurrences in 2 documents, top word of both; score 0.9 / (3 + 1);
+    # p: its per-document sums 0.6 and 0.3, mean 0.45, s = 0.2121, t = 0.45 / (0.2121 / sqrt 2) = 3 on 1
+    # degree of freedom, one-sided: 1/2 - atan(3) / pi = 0.1024 (two-sided 0.2048; over its 3 occurrences,
+    # t = 5.196 on 2: 0.0176)
     assert good == {"word": "good", "score": 0.225, "occurrences": 3, "documents": 2, "sum": 0.9, "mean": 0.3,
-                    "mean_abs": 0.3, "top_k_share": 1.0}
+                    "mean_abs": 0.3, "top_k_share": 1.0, "p": 0.1024}
+    assert film["p"] is None  # one document: no variance, no test
     assert (film["word"], film["score"], film["top_k_share"]) == ("film", 0.05, 0.0)  # 0.1 / (1 + 1)
     assert (plot["word"], plot["score"], plot["mean_abs"]) == ("plot", -0.05, 0.1)  # negative: ranked last
 
@@ -95,6 +99,15 @@ def test_words_are_the_reports_words_and_never_join_across_the_cut():
     assert rows["unbelievable"]["sum"] == pytest.approx(0.6) and rows["##s"]["sum"] == 0.4  # the tail's fragment
 
 
+def test_a_contraction_is_one_word_as_a_reader_writes_it():
+    """BERT splits "didn't" into didn ' t: one word in the view (not t, a top word toward negative of 10
+    reviews before), its attribution the parts' sum; the apostrophe of a quote stays a word of its own."""
+    record = doc("imdb", 0, ["didn", "'", "t", "'", "fun", "'"], [0.1, 0.2, 0.3, 0.05, 0.4, 0.05])
+    rows = {row["word"]: row for row in ranked(WordStatistics(top_k=1).add_all([record]), ("imdb", 0), 1, 0.0)}
+    assert sorted(rows) == ["'", "didn't", "fun"] and rows["didn't"]["sum"] == pytest.approx(0.6)
+    assert rows["'"]["occurrences"] == 2
+
+
 def test_the_log_odds_z_scores_are_those_computed_by_hand():
     """n = 5 words a class, prior 10 words: film (2 negative, 1 positive) has a = 3, delta = log(4 / 11) -
     log(5 / 10) = -0.31845, var = 1/4 + 1/5, z = -0.47472; good (0, 4), a = 4: delta = log(8 / 7) - log(4 / 11)
@@ -106,7 +119,8 @@ def test_the_log_odds_z_scores_are_those_computed_by_hand():
 
 
 def test_training_texts_are_split_as_bert_splits_them():
-    assert words_of("It's 7/10, Café!") == ["it", "'", "s", "7", "/", "10", ",", "cafe", "!"]
+    assert words_of("It's 7/10, Café!") == ["it's", "7", "/", "10", ",", "cafe", "!"]  # a contraction whole
+    assert words_of("Rock 'n' roll, 'd'") == ["rock", "'", "n", "'", "roll", ",", "'", "d", "'"]  # no clitic
     negative, positive = class_counts([("Bad, bad.", 0), ("Good!", 1)])
     assert negative == Counter({"bad": 2, ",": 1, ".": 1}) and positive == Counter({"good": 1, "!": 1})
 
@@ -160,7 +174,8 @@ def test_the_summary_is_the_flagged_share_of_attribution_and_the_share_backed_by
     metrics = summary_metrics(view(records))
     # top words: good 0.6, ? 0.2 | bad 0.3, 10 0.1; flagged ? and 10: 0.3 of 1.2; z > 1.96 toward the class:
     # good (2.5) and bad (3.0) of 4 words
-    assert metrics == {"imdb/words/flagged_share": 0.25, "imdb/words/data_share": 0.5}
+    assert metrics == {"imdb/words/flagged_share": 0.25, "imdb/words/data_share": 0.5,
+                       "imdb/words/established/negative": 0, "imdb/words/established/positive": 0}  # 1 document
 
 
 def test_two_views_differ_by_the_words_entering_and_leaving_and_the_rank_correlation():
@@ -200,14 +215,20 @@ def test_each_word_figure_differs_from_its_misreadings():
     |value| 0.8): top_k_share 1 of the class's 3 documents (not of nice's 2, nor of the 4 records);
     great: 0.7 / (2 + 2) = 0.175; dull: -0.4 / 4 = -0.1, mean |a| 0.6, the second document's top word;
     10: 0.1 / 3 = 0.03333 (4 significant digits). The ranking runs down the score; z toward the class:
-    dull -2.5, bad +1."""
+    dull -2.5, bad +1. The t-tests over per-document sums, one-sided, 1 degree of freedom, p = 1/2 - atan(t) / pi:
+    great (0.5, 0.2) t = 0.35 / 0.15 = 2.333, p 0.1289; nice (0.6, -0.1) t = 0.25 / 0.35, p 0.3026; dull
+    (-0.8, 0.4) t = -0.2 / 0.6, p 0.6024; 10 in one document: no test. q over the 3 tested (m = 3): dull
+    0.6024, nice min(0.6024, 0.3026 x 3 / 2) = 0.4539, great 0.3867; none at or under 0.05."""
     positive = discriminating_view()["sources"]["imdb"]["positive"]
     assert (positive["documents"], positive["ranked_words"]) == (3, 4)
     rows = {row["word"]: row for row in positive["top"]}
     assert [row["word"] for row in positive["top"]] == ["great", "nice", "10", "dull"]
     assert rows["nice"] == {"word": "nice", "score": 0.1, "occurrences": 3, "documents": 2, "sum": 0.5,
                             "mean": 0.1667, "mean_abs": 0.2333, "top_k_share": 0.3333, "log_odds_z": 1.96,
-                            "flags": []}
+                            "flags": [], "p": 0.3026, "q": 0.4539, "established": False, "score_interval": None,
+                            "mean_interval": None}
+    assert [rows[word]["q"] for word in ("great", "dull", "10")] == [0.3867, 0.6024, None]
+    assert positive["established_words"] == []
     assert (rows["great"]["score"], rows["great"]["top_k_share"], rows["great"]["log_odds_z"]) == (0.175, 0.0, 2.0)
     assert (rows["dull"]["score"], rows["dull"]["mean"], rows["dull"]["mean_abs"]) == (-0.1, -0.2, 0.6)
     assert (rows["dull"]["top_k_share"], rows["dull"]["log_odds_z"]) == (0.3333, -2.5)
@@ -228,7 +249,9 @@ def test_the_summary_figures_differ_from_their_misreadings():
     data_share: z above 1.96 toward the class: great only, of the 5 top words = 0.2 (|z|: great, dull; >= 1.96:
     great, nice: 0.4 each; of the 3 words with a z: 0.3333; a mean of the classes' shares: 0.125)."""
     assert summary_metrics(discriminating_view()) == {"imdb/words/flagged_share": 0.04348,
-                                                      "imdb/words/data_share": 0.2}
+                                                      "imdb/words/data_share": 0.2,
+                                                      "imdb/words/established/negative": 0,
+                                                      "imdb/words/established/positive": 0}
 
 
 def test_a_source_or_class_one_view_lacks_is_left_out_and_the_rest_still_compared():
@@ -240,17 +263,17 @@ def test_a_source_or_class_one_view_lacks_is_left_out_and_the_rest_still_compare
 
 def test_the_plot_rows_name_each_top_word_by_rank_from_1_with_its_flags():
     rows = plot_rows(view([doc("imdb", 1, ["good", "10"], [0.5, 0.25])]))
-    assert rows == [{"group": "imdb · toward positive", "rank": 1, "word": "good", "score": 0.25, "documents": 1,
-                     "flags": "none"},
-                    {"group": "imdb · toward positive", "rank": 2, "word": "10", "score": 0.125, "documents": 1,
-                     "flags": "number"}]
+    assert rows == [{"group": "imdb · toward positive", "rank": 1, "word": "good", "score": 0.25, "low": None,
+                     "high": None, "established": False, "documents": 1, "flags": "none"},
+                    {"group": "imdb · toward positive", "rank": 2, "word": "10", "score": 0.125, "low": None,
+                     "high": None, "established": False, "documents": 1, "flags": "number"}]
 
 
 def test_the_view_keeps_its_settings_and_gives_z_to_four_digits():
     settings = AggregateWordsParams(min_documents=1, shrinkage=1.0, top_k=1, top_words=2)
     built = dataset_view(WordStatistics(top_k=1).add_all([doc("imdb", 1, ["good"], [0.5])]), Capitals(),
                          {"good": 2.3456789}, settings.view_settings(), 1)
-    assert (built["format"], built["settings"], built["records"]) == (1, settings.model_dump(), 1)
+    assert (built["format"], built["settings"], built["records"]) == (2, settings.model_dump(), 1)
     assert built["sources"]["imdb"]["positive"]["top"][0]["log_odds_z"] == 2.346
 
 
@@ -265,13 +288,16 @@ def test_a_plot_row_joins_a_words_flags_with_a_comma():
 def test_the_summary_skips_a_source_with_no_top_word_and_has_no_flagged_share_of_nothing():
     """min_documents 2: imdb's words are in one document each, so imdb has no top word and no figure.
     rotten_tomatoes: good (z 2.5), film (0.1) and plot (none) in two documents: 1 strong of 3 = 0.3333;
-    sentences: ? and bad with attribution 0: no attribution to share, flagged_share 0; bad strong: 1 of 2."""
+    sentences: ? and bad with attribution 0: no attribution to share, flagged_share 0; bad strong: 1 of 2.
+    Established: rotten_tomatoes' three words, the same positive sum in both documents (p 0); none of
+    sentences' (sums of 0: p 1)."""
     records = [doc("imdb", 1, ["good"], [0.5]),
                *[doc("rotten_tomatoes", 1, ["good", "film", "plot"], [0.2, 0.1, 0.1])] * 2,
                *[doc("sentences", 0, ["?", "bad"], [0.0, 0.0])] * 2]
     assert summary_metrics(view(records, min_documents=2, top_words=3)) == {
         "rotten_tomatoes/words/flagged_share": 0.0, "rotten_tomatoes/words/data_share": 0.3333,
-        "sentences/words/flagged_share": 0.0, "sentences/words/data_share": 0.5}
+        "rotten_tomatoes/words/established/positive": 3, "sentences/words/flagged_share": 0.0,
+        "sentences/words/data_share": 0.5, "sentences/words/established/negative": 0}
 
 
 def test_the_difference_gives_the_spearman_of_the_scores_to_four_digits():
@@ -290,8 +316,9 @@ import sys
 from stages.attribution.word_flags import Capitals
 from stages.attribution.record_table import iter_records
 from stages.attribution.word_stats import WordStatistics
-statistics, capitals, count = WordStatistics(top_k=5), Capitals(), 0
-for record in iter_records(sys.argv[1], columns=("source", "text", "tokens", "attributions", "predicted", "cut_at")):
+statistics, capitals, count = WordStatistics(top_k=5, resamples=200), Capitals(), 0
+for record in iter_records(sys.argv[1], columns=("source", "text", "tokens", "attributions", "predicted", "cut_at",
+                                                 "position")):
     statistics.add(record)
     capitals.add(record.text)
     count += 1

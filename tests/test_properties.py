@@ -58,7 +58,8 @@ EXACT = st.integers(-8, 8).map(lambda n: n / 4)
 REALISTIC = st.floats(-2, 2, allow_nan=False).map(significant)  # what `records.record` stores: 7 digits
 VIEW_PARAMS = st.builds(AggregateWordsParams, min_documents=st.integers(1, 3),
                         shrinkage=st.sampled_from([0.0, 1.0, 5.0]), top_k=st.integers(1, 4),
-                        top_words=st.integers(1, 20))
+                        top_words=st.integers(1, 20), resamples=st.sampled_from([0, 30]),
+                        seed=st.integers(0, 3))
 
 
 @st.composite
@@ -107,7 +108,8 @@ def tied_runs(**sizes: int) -> st.SearchStrategy[list[ExplainedExample]]:
 def dataset_figures(records: list[ExplainedExample], params: AggregateWordsParams,
                     z: dict[str, float] = Z_SCORES) -> dict[str, Any]:
     """What `aggregate_words` writes for `records`, read in this order: the view, its metrics, its plot rows."""
-    statistics, capitals = WordStatistics(top_k=params.top_k), Capitals()
+    statistics = WordStatistics(top_k=params.top_k, resamples=params.resamples, seed=params.seed)
+    capitals = Capitals()
     for record in records:
         statistics.add(record)
         capitals.add(record.text)

@@ -134,6 +134,8 @@ def test_wordpieces_merge_into_words_with_summed_attributions():
     assert [word.text for word in words] == ["[CLS]", "unbelievably", "good", "[SEP]"]
     assert [word.attribution for word in words] == pytest.approx([0.0, 0.6, 0.4, 0.0])
     assert [word.pieces for word in words] == [1, 3, 1, 1]
+    words = merge_wordpieces(["[CLS]", "it", "'", "s", "un", "##fun", "[SEP]"], [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.0])
+    assert [(word.text, word.pieces) for word in words] == [("[CLS]", 1), ("it's", 3), ("unfun", 2), ("[SEP]", 1)]
 
 
 def assert_shown_as_text(page: str, hostile: str) -> None:

@@ -29,15 +29,34 @@ def test_a_source_the_report_has_no_name_for_is_shown_by_its_key():
 
 
 def test_the_top_words_section_names_each_group_and_gives_z_to_one_decimal():
-    top = [{"word": "good", "score": 0.2, "documents": 2, "top_k_share": 0.5, "log_odds_z": 3.14, "flags": []},
-           {"word": "zz", "score": 0.1, "documents": 1, "top_k_share": 0.0, "log_odds_z": None, "flags": []}]
-    view = {"sources": {"reviews_2027": {"positive": {"documents": 2, "ranked_words": 5, "top": top}}}}
+    top = [{"word": "good", "score": 0.2, "documents": 2, "top_k_share": 0.5, "log_odds_z": 3.14, "flags": [],
+            "q": 0.41234, "established": False, "score_interval": [0.1, 0.3]},
+           {"word": "zz", "score": 0.1, "documents": 1, "top_k_share": 0.0, "log_odds_z": None, "flags": [],
+            "q": None, "established": False, "score_interval": None}]
+    view = {"settings": {"fdr": 0.05}, "sources": {"reviews_2027": {"positive": {
+        "documents": 2, "ranked_words": 5, "top": top, "established_words": [],
+        "needed": {"documents": 40, "word": "good"}}}}}
     examples = [explained_record("reviews_2027", 7, ["[CLS]", "good", "zz", "[SEP]"], predicted=1)]
     (section,) = views.word_sections(view, examples)
     assert (section["name"], section["class"], section["documents"], section["ranked"]) == ("reviews_2027",
                                                                                              "positive", 2, 5)
-    assert [(word["word"], word["z"], word["cards"], word["more"]) for word in section["words"]] == [
-        ("good", "3.1", [{"anchor": "finetuned-0", "id": 7}], 0), ("zz", "—", [{"anchor": "finetuned-0", "id": 7}], 0)]
+    assert [(word["word"], word["z"], word["q"], word["interval"], word["cards"], word["more"])
+            for word in section["words"]] == [
+        ("good", "3.1", "0.412", "0.1000 to 0.3000", [{"anchor": "finetuned-0", "id": 7}], 0),
+        ("zz", "—", "—", "—", [{"anchor": "finetuned-0", "id": 7}], 0)]
+    assert section["verdict"] == (
+        "2 documents: no word is established toward positive (q at most 0.05, Benjamini-Hochberg); at the effect "
+        "this run measured for “good”, about 40 documents predicted positive would establish it. The list below "
+        "is a ranking, not a finding.")
+
+
+def test_the_verdict_counts_the_established_words_in_the_sources_unit():
+    entry = {"documents": 12, "ranked_words": 30, "established_words": ["bad", "worst"], "needed": None}
+    assert views.verdict(entry, "reviews", "negative", 0.1) == (
+        "12 reviews: 2 of 30 ranked words are established toward negative (q at most 0.1, Benjamini-Hochberg).")
+    assert views.verdict({**entry, "established_words": []}, "sentences", "negative", 0.05) == (
+        "12 sentences: no word is established toward negative (q at most 0.05, Benjamini-Hochberg). The list below "
+        "is a ranking, not a finding.")
 
 
 def test_the_kept_note_counts_the_cards_of_each_source_against_its_records():

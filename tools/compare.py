@@ -131,15 +131,21 @@ def dataset_rows(left: dict[str, Any] | None, right: dict[str, Any] | None) -> l
 
 
 def dataset_line(pair: dict[str, Any]) -> str:
-    """One line: per source and class, the rank correlation of the word scores and the top list's changes."""
+    """One line: per source and class, the rank correlation of the word scores, the top list's changes and
+    the established words'."""
     parts = []
     for row in pair["dataset"]:
         spearman = "—" if row["spearman"] is None else f"{row['spearman']:.3f}"
         parts.append(f"{row['source']} toward {row['class']}: Spearman {spearman} over {row['common_words']} words, "
-                     f"top list +{len(row['entered'])} -{len(row['left'])}"
-                     + (f" (in: {', '.join(row['entered'][:5])}; out: {', '.join(row['left'][:5])})"
-                        if row["entered"] or row["left"] else ""))
+                     f"top list {changes(row['entered'], row['left'])}, established "
+                     f"{changes(row['established_entered'], row['established_left'])}")
     return f"{pair['left']} vs {pair['right']}, dataset: " + ("; ".join(parts) or "no class in both views")
+
+
+def changes(entered: list[str], left: list[str]) -> str:
+    """+entered -left, with up to five words of each."""
+    return f"+{len(entered)} -{len(left)}" + (f" (in: {', '.join(entered[:5])}; out: {', '.join(left[:5])})"
+                                              if entered or left else "")
 
 
 def compare_examples(left: dict[tuple, ExplainedExample], right: dict[tuple, ExplainedExample],

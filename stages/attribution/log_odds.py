@@ -12,7 +12,7 @@ a0 prior words in all):
 
 z > 0: the word is more frequent in positive reviews than the prior explains; |z| > 1.96 is the usual
 threshold. Words are split as BERT's basic tokenizer splits them (lower-cased, accents stripped,
-punctuation apart), the words of the report's word view.
+punctuation apart) with contractions whole, the words of the report's word view.
 """
 from __future__ import annotations
 
@@ -23,13 +23,16 @@ from collections.abc import Iterable
 from tokenizers.normalizers import BertNormalizer
 from tokenizers.pre_tokenizers import BertPreTokenizer
 
+from stages.attribution.words import reader_spans
+
 NORMALISE = BertNormalizer(lowercase=True)
 SPLIT = BertPreTokenizer()
 
 
-def words_of(text: str) -> list[str]:
-    """`text` as an uncased BERT tokenizer's words."""
-    return [word for word, _ in SPLIT.pre_tokenize_str(NORMALISE.normalize_str(text))]
+def words_of(text: str, normaliser: BertNormalizer = NORMALISE) -> list[str]:
+    """`text` as an uncased BERT tokenizer's words (`normaliser`'s), contractions joined (`words`)."""
+    split = [word for word, _ in SPLIT.pre_tokenize_str(normaliser.normalize_str(text))]
+    return ["".join(split[start:end]) for start, end in reader_spans(split)]
 
 
 def class_counts(rows: Iterable[tuple[str, int]]) -> tuple[Counter, Counter]:

@@ -37,12 +37,17 @@ class Scoring:
 @dataclass(frozen=True)
 class ViewSettings:
     """The dataset view's knobs: which words are ranked, how the score shrinks, what counts as top, the
-    log-odds prior."""
+    log-odds prior, and how sure a word must be: the bootstrap's resamples, seed and interval level, and
+    the false-discovery rate at which a word is established."""
     min_documents: int
     shrinkage: float
     top_k: int
     top_words: int
     prior_words: float
+    resamples: int
+    level: float
+    fdr: float
+    seed: int
 
 
 def metadata(settings: IGSettings, scoring: Scoring) -> dict[str, Any]:

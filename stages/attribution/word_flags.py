@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from tokenizers.normalizers import BertNormalizer
 
-from stages.attribution.log_odds import SPLIT, words_of
+from stages.attribution.log_odds import words_of
 
 MARKUP_WORDS = frozenset({"br", "nbsp", "amp", "quot", "lt", "gt"})
 SENTENCE_ENDS = frozenset({".", "!", "?"})
@@ -31,8 +31,7 @@ class Capitals:
     inside: dict[str, list[int]] = field(default_factory=dict)  # word -> [occurrences, capitalised]
 
     def add(self, text: str) -> None:
-        cased = [word for word, _ in SPLIT.pre_tokenize_str(KEEP_CASE.normalize_str(text))]
-        uncased = words_of(text)
+        cased, uncased = words_of(text, KEEP_CASE), words_of(text)
         if len(cased) != len(uncased):  # accents split a word differently: skip the text rather than misalign
             return
         for index, (word, key) in enumerate(zip(cased, uncased)):

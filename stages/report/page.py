@@ -44,4 +44,5 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
                     "cards": [example_card(example, f"pretrained-{index}")
                               for index, example in enumerate(pretrained["examples"])]},
         kept_note=kept_note(finetuned), word_sections=word_sections(view, finetuned["examples"]),
-        top_k=view.get("settings", {}).get("top_k"), enable_command=ENABLE_PRETRAINED, run=describe_run())
+        top_k=view.get("settings", {}).get("top_k"), level=view.get("settings", {}).get("level"),
+        enable_command=ENABLE_PRETRAINED, run=describe_run())

@@ -93,8 +93,12 @@ def read_dataset_view(path: Path) -> dict[str, Any]:
         for classes in view["sources"].values():
             for entry in classes.values():
                 for row in entry["top"]:
-                    if not {"word", "score", "documents", "top_k_share", "log_odds_z", "flags"} <= set(row):
+                    if not {"word", "score", "documents", "top_k_share", "log_odds_z", "flags", "q", "established",
+                            "score_interval"} <= set(row):
                         raise ValueError("a top word lacks its figures")
+                if not {"established_words", "needed"} <= set(entry):
+                    raise ValueError("a class lacks its established words")
+        view["settings"]["fdr"]
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise broken(path, f"not a dataset view ({error})", "aggregate_words") from None
     return view

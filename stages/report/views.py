@@ -17,6 +17,7 @@ from stages.report.html import CLASS_NAMES, token_and_word_highlights
 SOURCE_TITLES = {"imdb": "IMDB review", "rotten_tomatoes": "Rotten Tomatoes sentence", "sentences": "Sentence"}
 SOURCE_NAMES = {"imdb": "held-out IMDB reviews", "rotten_tomatoes": "Rotten Tomatoes sentences",
                 "sentences": "free sentences"}
+SOURCE_UNITS = {"imdb": "reviews", "rotten_tomatoes": "sentences", "sentences": "sentences"}
 CARD_LINKS = 8  # links to the cards a top word occurs in, the first in run order
 CUT_MARK = "[…]"
 
@@ -108,13 +109,33 @@ def word_sections(view: dict[str, Any], examples: list[ExplainedExample]) -> lis
         group = (example.source, CLASS_NAMES[example.predicted])
         for word in dict.fromkeys(word for word, _ in document_words(example)):
             cards_of.setdefault((*group, word), []).append({"anchor": f"finetuned-{index}", "id": example.id})
+    fdr = view["settings"]["fdr"]
     return [{"name": SOURCE_NAMES.get(source, source), "class": name, "documents": entry["documents"],
              "ranked": entry["ranked_words"],
+             "verdict": verdict(entry, SOURCE_UNITS.get(source, "documents"), name, fdr),
              "words": [{**row, "z": "—" if row["log_odds_z"] is None else f"{row['log_odds_z']:.1f}",
+                        "q": "—" if row["q"] is None else f"{row['q']:.3g}",
+                        "interval": "—" if row["score_interval"] is None
+                        else f"{row['score_interval'][0]:.4f} to {row['score_interval'][1]:.4f}",
                         "cards": cards_of.get((source, name, row["word"]), [])[:CARD_LINKS],
                         "more": max(0, len(cards_of.get((source, name, row["word"]), [])) - CARD_LINKS)}
                        for row in entry["top"]]}
             for source, classes in view["sources"].items() for name, entry in classes.items()]
+
+
+def verdict(entry: dict[str, Any], unit: str, name: str, fdr: float) -> str:
+    """What the class's list establishes, in words: how many words, or that none is and how many
+    documents would establish its likeliest word."""
+    established = entry["established_words"]
+    if established:
+        return (f"{entry['documents']} {unit}: {len(established)} of {entry['ranked_words']} ranked words are "
+                f"established toward {name} (q at most {fdr:g}, Benjamini-Hochberg).")
+    text = f"{entry['documents']} {unit}: no word is established toward {name} (q at most {fdr:g}, Benjamini-Hochberg)"
+    needed = entry["needed"]
+    if needed is not None:
+        text += (f"; at the effect this run measured for “{needed['word']}”, about {needed['documents']} {unit} "
+                 f"predicted {name} would establish it")
+    return text + ". The list below is a ranking, not a finding."
 
 
 def kept_note(explanations: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ StepsOrAuto = Annotated[Annotated[int, Field(ge=1)] | Literal["auto"], Expected(
 CountOrAll = Annotated[Annotated[int, Field(ge=0)] | Literal["all"], Expected("an integer >= 0 or 'all'")]
 SizeOrAll = Annotated[Annotated[int, Field(ge=1)] | Literal["all"], Expected("an integer >= 1 or 'all'")]
 Fraction = Annotated[float, Field(gt=0, le=1), Expected("a number in (0.0, 1.0]")]
+OpenFraction = Annotated[float, Field(gt=0, lt=1), Expected("a number in (0.0, 1.0)")]
 Flag = Annotated[bool, Expected("true or false")]
 Text = Annotated[str, Field(pattern=r"\S"), Expected("a non-empty string")]
 Sentence = Annotated[str, AfterValidator(visible), Expected("a sentence in quotes")]
