@@ -268,10 +268,11 @@ def test_the_dataset_level_line_names_the_words_that_moved_and_the_rank_correlat
     view.write_text(json.dumps(dataset_view_of(reviews([("good", 0.5), ("fine", 0.3), ("great", 0.6)]))))
     run_compare(monkeypatch, "HEAD", "workspace")
     assert ("HEAD vs workspace, dataset: imdb toward positive: Spearman 1.000 over 3 words, top list +1 -1 "
-            "(in: great; out: okay), established +0 -0") in capsys.readouterr().out.splitlines()
+            "(in: great; out: okay), established words 1 → 1 +0 -0") in capsys.readouterr().out.splitlines()
     (row,) = json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["dataset"]
     assert row == {"source": "imdb", "class": "positive", "entered": ["great"], "left": ["okay"],
-                   "established_entered": [], "established_left": [], "common_words": 3, "spearman": 1.0}
+                   "established": [1, 1], "established_entered": [], "established_left": [], "common_words": 3,
+                   "spearman": 1.0}
 
 
 def test_the_command_exits_2_with_one_line(repository):

@@ -51,12 +51,15 @@ def test_the_top_words_section_names_each_group_and_gives_z_to_one_decimal():
 
 
 def test_the_verdict_counts_the_established_words_in_the_sources_unit():
-    entry = {"documents": 12, "ranked_words": 30, "established_words": ["bad", "worst"], "needed": None}
+    entry = {"documents": 12, "ranked_words": 30, "established_words": ["bad", "worst"], "needed": None,
+             "top": [{"word": "bad"}]}
     assert views.verdict(entry, "reviews", "negative", 0.1) == (
         "12 reviews: 2 of 30 ranked words are established toward negative (q at most 0.1, Benjamini-Hochberg).")
     assert views.verdict({**entry, "established_words": []}, "sentences", "negative", 0.05) == (
         "12 sentences: no word is established toward negative (q at most 0.05, Benjamini-Hochberg). The list below "
         "is a ranking, not a finding.")
+    assert views.verdict({**entry, "established_words": [], "top": []}, "sentences", "negative", 0.05) == (
+        "12 sentences: no word is established toward negative (q at most 0.05, Benjamini-Hochberg).")  # no list
 
 
 def test_the_kept_note_counts_the_cards_of_each_source_against_its_records():

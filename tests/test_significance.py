@@ -3,6 +3,8 @@ bootstrap and its percentile intervals, each against a hand computation; the fal
 null stay at the stated rate, and a planted effect is found."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -98,23 +100,29 @@ def test_a_planted_effect_is_established_with_an_interval_above_zero():
 
 def test_documents_needed_uses_the_strictest_threshold_and_the_effect_size():
     """Per-document sums 0.5, -0.3, 0.4, 0.2: mean 0.2, sd sqrt(0.38 / 3) = 0.3559, d = 0.5620; 10 words tested
-    at FDR 0.05: z(1 - 0.005) = 2.5758, z(0.8) = 0.8416, n = (3.4175 / 0.5620)^2 = 36.98, so 37 (at 0.05
-    itself, not / 10: 20; two-sided: 43)."""
-    assert documents_needed(4, 0.8, 0.54, tests=10, fdr=0.05) == 37
+    at FDR 0.05, so alpha = 0.005 one-sided: the least n whose noncentral t (n - 1 degrees of freedom,
+    noncentrality d sqrt n) passes t(1 - alpha, n - 1) with probability 0.8 is 41 (the normal approximation
+    says 37; alpha = 0.05, not / 10: 21; two-sided: 47)."""
+    from scipy import stats
+
+    def power(n: int, alpha: float) -> float:
+        return stats.nct.sf(stats.t.ppf(1 - alpha, n - 1), n - 1, 0.2 / math.sqrt(0.38 / 3) * math.sqrt(n))
+
+    assert documents_needed(4, 0.8, 0.54, tests=10, fdr=0.05) == 41
+    assert power(41, 0.005) >= 0.8 > power(40, 0.005)
     assert documents_needed(4, -0.8, 0.54, tests=10, fdr=0.05) is None  # an effect toward the other class
     assert documents_needed(1, 0.5, 0.25, tests=10, fdr=0.05) is None
 
 
 def test_a_class_without_established_words_says_how_many_documents_would_establish_one():
     """8 positive documents: w in 4 (sums 0.5, -0.3, 0.4, 0.2), x at 0 in the other 4 (p 1, no effect). m = 2
-    tested: z(1 - 0.025) = 1.9600, n = ((1.9600 + 0.8416) / 0.5620)^2 = 24.85, so 25 documents holding w,
-    which is in half the class's documents now: 50."""
+    tested, alpha = 0.025: 27 documents holding w (as above), which is in half the class's documents: 54."""
     records = [explained_record("imdb", index, ["[CLS]", "w", "[SEP]"], [0.0, value, 0.0])
                for index, value in enumerate([0.5, -0.3, 0.4, 0.2])]
     records += [explained_record("imdb", 4 + index, ["[CLS]", "x", "[SEP]"]) for index in range(4)]
     statistics = WordStatistics(top_k=1).add_all(records)
     entry = dataset_view(statistics, Capitals(), {}, SETTINGS, 8)["sources"]["imdb"]["positive"]
-    assert entry["established_words"] == [] and entry["needed"] == {"documents": 50, "word": "w"}
+    assert entry["established_words"] == [] and entry["needed"] == {"documents": 54, "word": "w"}
 
 
 def test_the_difference_names_the_established_words_that_entered_and_left():
@@ -126,4 +134,4 @@ def test_the_difference_names_the_established_words_that_entered_and_left():
     assert before["sources"]["imdb"]["positive"]["established_words"] == ["good"]
     assert after["sources"]["imdb"]["positive"]["top"][1]["p"] == 0.3524
     (row,) = difference(before, after)
-    assert (row["established_entered"], row["established_left"]) == (["fine"], ["good"])
+    assert (row["established"], row["established_entered"], row["established_left"]) == ([1, 1], ["fine"], ["good"])

@@ -137,7 +137,8 @@ def dataset_line(pair: dict[str, Any]) -> str:
     for row in pair["dataset"]:
         spearman = "—" if row["spearman"] is None else f"{row['spearman']:.3f}"
         parts.append(f"{row['source']} toward {row['class']}: Spearman {spearman} over {row['common_words']} words, "
-                     f"top list {changes(row['entered'], row['left'])}, established "
+                     f"top list {changes(row['entered'], row['left'])}, established words "
+                     f"{' → '.join(map(str, row['established']))} "
                      f"{changes(row['established_entered'], row['established_left'])}")
     return f"{pair['left']} vs {pair['right']}, dataset: " + ("; ".join(parts) or "no class in both views")
 

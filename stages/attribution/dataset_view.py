@@ -132,6 +132,7 @@ def difference(left: dict[str, Any], right: dict[str, Any]) -> list[dict[str, An
             established = entry["established_words"], other["established_words"]
             rows.append({"source": source, "class": name, "entered": [w for w in after if w not in before],
                          "left": [w for w in before if w not in after],
+                         "established": [len(established[0]), len(established[1])],
                          "established_entered": [w for w in established[1] if w not in established[0]],
                          "established_left": [w for w in established[0] if w not in established[1]],
                          "common_words": len(common),

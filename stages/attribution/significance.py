@@ -63,14 +63,19 @@ def percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]
 def documents_needed(documents: int, total: float, squares: float, tests: int, fdr: float,
                      power: float = POWER) -> int | None:
     """Documents holding the word that would find its effect established with `power`, were its effect
-    size d (mean / sd of its per-document sums) what this run measured: n = ((z(1 - fdr / tests) +
-    z(power)) / d)^2, the normal approximation of the one-sided test's power at Benjamini-Hochberg's
-    strictest threshold, fdr / tests, the one the first discovery of `tests` words must pass. None where
-    the run measured no effect toward the class (d <= 0) or cannot measure one (under two documents)."""
+    size d (mean / sd of its per-document sums) what this run measured: the least n at which the one-sided
+    t-test at Benjamini-Hochberg's strictest threshold, fdr / tests (the one the first discovery of `tests`
+    words must pass), rejects with probability `power`, from the noncentral t distribution with n - 1
+    degrees of freedom and noncentrality d sqrt(n). None where the run measured no effect toward the class
+    (d <= 0) or cannot measure one (under two documents)."""
     from scipy import stats
 
     measured = moments(documents, total, squares)
     if measured is None or measured[0] <= 0 or measured[1] <= 0:
         return None
-    effect = measured[0] / math.sqrt(measured[1])
-    return math.ceil(((stats.norm.ppf(1 - fdr / max(tests, 1)) + stats.norm.ppf(power)) / effect) ** 2)
+    effect, alpha = measured[0] / math.sqrt(measured[1]), fdr / max(tests, 1)
+    # the normal approximation, ((z(1 - alpha) + z(power)) / d)^2, never overshoots: search up from it
+    needed = max(2, math.floor(((stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)) / effect) ** 2))
+    while stats.nct.sf(stats.t.ppf(1 - alpha, needed - 1), needed - 1, effect * math.sqrt(needed)) < power:
+        needed += 1
+    return needed

@@ -135,7 +135,7 @@ def verdict(entry: dict[str, Any], unit: str, name: str, fdr: float) -> str:
     if needed is not None:
         text += (f"; at the effect this run measured for “{needed['word']}”, about {needed['documents']} {unit} "
                  f"predicted {name} would establish it")
-    return text + ". The list below is a ranking, not a finding."
+    return text + (". The list below is a ranking, not a finding." if entry["top"] else ".")
 
 
 def kept_note(explanations: dict[str, Any]) -> str:
