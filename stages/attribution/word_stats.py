@@ -1,9 +1,10 @@
 """What the model relies on across many explained examples: per source and predicted class, each word's
 attribution figures, accumulated one record at a time (memory grows with the vocabulary, not the records).
 
-A word is a word of the report's word view (WordPiece pieces joined, their attributions summed, never
-across a truncation cut), lower-cased; [CLS], [SEP] and padding are left out. IG attributes each example
-to its predicted class, so a word's attribution is toward the class the model predicted.
+A word is a word of the report's word view (WordPiece pieces and contractions joined, their attributions
+summed, never across a truncation cut; `words`), lower-cased; [CLS], [SEP] and padding are left out. IG
+attributes each example to its predicted class, so a word's attribution is toward the class the model
+predicted.
 
 The ranking score is the mean attribution per occurrence shrunk toward zero: sum / (occurrences +
 shrinkage), as if each word had also been seen `shrinkage` times with attribution 0. A word seen once
