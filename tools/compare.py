@@ -144,9 +144,9 @@ def dataset_line(pair: dict[str, Any]) -> str:
 
 
 def changes(entered: list[str], left: list[str]) -> str:
-    """+entered -left, with up to five words of each."""
-    return f"+{len(entered)} -{len(left)}" + (f" (in: {', '.join(entered[:5])}; out: {', '.join(left[:5])})"
-                                              if entered or left else "")
+    """+entered -left, with up to five words of each side that has any."""
+    named = [f"{side}: {', '.join(words[:5])}" for side, words in (("in", entered), ("out", left)) if words]
+    return f"+{len(entered)} -{len(left)}" + (f" ({'; '.join(named)})" if named else "")
 
 
 def compare_examples(left: dict[tuple, ExplainedExample], right: dict[tuple, ExplainedExample],
