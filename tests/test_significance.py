@@ -11,7 +11,7 @@ import pytest
 from stages.attribution.bootstrap import WordResamples
 from stages.attribution.dataset_view import dataset_view, difference, plot_rows, summary_metrics
 from stages.attribution.settings import ViewSettings
-from stages.attribution.significance import documents_needed, p_above_zero, percentile_interval, q_values
+from stages.attribution.significance import documents_needed, established, p_above_zero, percentile_interval, q_values
 from stages.attribution.word_flags import Capitals
 from stages.attribution.word_stats import WordStatistics
 from tests.conftest import explained_record
@@ -33,6 +33,13 @@ def test_q_values_step_up_share_ties_and_ignore_untested_words():
     assert q_values([0.01, 0.04, 0.03, 0.03, None, 0.5]) == pytest.approx([0.05, 0.05, 0.05, 0.05, None, 0.5])
     assert q_values([0.02, 0.02]) == pytest.approx([0.02, 0.02])  # a tie: rank 2's q, not rank 1's 0.04
     assert q_values([None]) == [None] and q_values([]) == []
+
+
+def test_a_word_at_the_rate_itself_is_established():
+    """p 0.04 ranks 4th of 5: q = 0.04 x 5 / 4 = 0.05 exactly, the rate: established (q at most the rate)."""
+    q = q_values([0.01, 0.04, 0.03, 0.03, None, 0.5])
+    assert q[1] == 0.05
+    assert [established(value, 0.05) for value in q] == [True, True, True, True, False, False]
 
 
 def test_percentile_interval_is_the_central_share():

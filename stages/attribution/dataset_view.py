@@ -10,7 +10,7 @@ import numpy as np
 
 from stages.attribution.agreement import correlation
 from stages.attribution.settings import ViewSettings
-from stages.attribution.significance import documents_needed, percentile_interval, q_values
+from stages.attribution.significance import documents_needed, established, percentile_interval, q_values
 from stages.attribution.word_flags import Capitals, flags
 from stages.attribution.word_stats import CLASS_NAMES, DIGITS, WordStatistics, ranked, rounded
 from stages.plumbing.artifacts import significant
@@ -30,7 +30,7 @@ def dataset_view(statistics: WordStatistics, capitals: Capitals, z_scores: dict[
         words = ranked(statistics, (source, predicted), settings.min_documents, settings.shrinkage)
         q = q_values([row["p"] for row in words])
         for row, value in zip(words, q):
-            row.update(q=rounded(value), established=value is not None and value <= settings.fdr)
+            row.update(q=rounded(value), established=established(value, settings.fdr))
         sign = 1 if predicted == 1 else -1
         top = [{**row, **intervals(statistics, (source, predicted), row["word"], settings),
                 "log_odds_z": None if row["word"] not in z_scores

@@ -53,6 +53,11 @@ def q_values(p_values: Sequence[float | None]) -> list[float | None]:
     return q
 
 
+def established(q: float | None, fdr: float) -> bool:
+    """Whether a word with adjusted p-value `q` is established at false-discovery rate `fdr`: at it too."""
+    return q is not None and q <= fdr
+
+
 def percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]:
     """The central `level` interval of bootstrap `values` (Efron's percentile interval)."""
     tail = (1 - level) / 2 * 100
