@@ -327,6 +327,9 @@ def test_the_plots_page_draws_offline(project, browser, tmp_path):
     spec, rows = plot["content"], json.loads((project / "explanations/plots/dataset.json").read_text())
     assert spec["facet"]["row"]["field"] == "group" and spec["spec"]["encoding"]["y"]["field"] == "word"
     assert rows and len(spec["data"]["values"]) == len(rows)
+    bars, intervals = spec["spec"]["layer"]  # each top word's score, and its bootstrap interval as a rule
+    assert (bars["mark"]["type"], intervals["mark"]["type"], intervals["encoding"]["x2"]["field"]) == ("bar", "rule",
+                                                                                                      "high")
     run_dvc(project, "plots", "show", "-o", str(tmp_path / "plots"))
     page = tmp_path / "plots" / "index.html"
     assert "<script src" not in page.read_text()
