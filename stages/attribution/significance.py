@@ -73,14 +73,19 @@ def documents_needed(documents: int, total: float, squares: float, tests: int, f
     words must pass), rejects with probability `power`, from the noncentral t distribution with n - 1
     degrees of freedom and noncentrality d sqrt(n). None where the run measured no effect toward the class
     (d <= 0) or cannot measure one (under two documents)."""
-    from scipy import stats
+    from scipy import optimize, stats
 
     measured = moments(documents, total, squares)
     if measured is None or measured[0] <= 0 or measured[1] <= 0:
         return None
     effect, alpha = measured[0] / math.sqrt(measured[1]), fdr / max(tests, 1)
-    # the normal approximation, ((z(1 - alpha) + z(power)) / d)^2, never overshoots: search up from it
-    needed = max(2, math.floor(((stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)) / effect) ** 2))
-    while stats.nct.sf(stats.t.ppf(1 - alpha, needed - 1), needed - 1, effect * math.sqrt(needed)) < power:
-        needed += 1
-    return needed
+
+    def shortfall(n: float) -> float:  # the power at n documents (n may be fractional) less the target
+        return stats.nct.sf(stats.t.ppf(1 - alpha, n - 1), n - 1, effect * math.sqrt(n)) - power
+
+    # the normal approximation, ((z(1 - alpha) + z(power)) / d)^2, never overshoots: the root lies above it,
+    # within twice it plus a few documents; the power grows with n, so the least whole n is the root's ceiling
+    low = max(2.0, ((stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)) / effect) ** 2)
+    if shortfall(low) >= 0:
+        return math.ceil(low)
+    return math.ceil(optimize.brentq(shortfall, low, 2 * low + 10))
