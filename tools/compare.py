@@ -22,7 +22,7 @@ from typing import Any
 
 from stages.attribution.agreement import MEASURES, Features, agreement, common_features, summary
 from stages.attribution.dataset_view import DATASET_FORMAT, difference
-from stages.attribution.record import ExplainedExample, parsed
+from stages.attribution.record import ExplainedExample, parsed_examples
 from stages.attribution.record_table import read_records
 from stages.attribution.records import EXPLANATIONS_FORMAT
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
@@ -104,13 +104,10 @@ def every_record(payload: dict[str, Any], path: str, rev: str, stage: str) -> li
 
 def kept_records(examples: list[Any], path: str, rev: str, stage: str) -> list[ExplainedExample]:
     """The examples an explanations file keeps in git, as records; one that does not fit is refused, named."""
-    records = []
-    for index, values in enumerate(examples):
-        try:
-            records.append(parsed(values))
-        except ValueError as error:
-            raise UserError(f"{path} at {rev}: examples[{index}].{error}; rerun `dvc repro {stage}` there") from None
-    return records
+    try:
+        return parsed_examples(examples)
+    except ValueError as error:
+        raise UserError(f"{path} at {rev}: {error}; rerun `dvc repro {stage}` there") from None
 
 
 def read_dataset_view(rev: str) -> dict[str, Any] | None:

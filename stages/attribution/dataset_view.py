@@ -36,10 +36,11 @@ def dataset_view(statistics: WordStatistics, capitals: Capitals, z_scores: dict[
                 "log_odds_z": None if row["word"] not in z_scores
                 else significant(sign * z_scores[row["word"]], DIGITS),
                 "flags": flags(row["word"], capitals)} for row in words[:settings.top_words]]
+        established_words = [row["word"] for row in words if row["established"]]
         sources.setdefault(source, {})[CLASS_NAMES[predicted]] = {
             "documents": statistics.documents[(source, predicted)], "ranked_words": len(words),
-            "established_words": [row["word"] for row in words if row["established"]],
-            "needed": None if any(row["established"] for row in words)
+            "established_words": established_words,
+            "needed": None if established_words
             else needed_documents(statistics, (source, predicted), words, settings.fdr),
             "top": top, "scores": {row["word"]: row["score"] for row in words}}
     return {"format": DATASET_FORMAT, "settings": dataclasses.asdict(settings), "records": records, "sources": sources}

@@ -61,6 +61,18 @@ def parsed(values: dict[str, Any]) -> ExplainedExample:
         raise ValueError(f"{where}: {message}" if where else message) from None
 
 
+def parsed_examples(examples: list[Any]) -> list[ExplainedExample]:
+    """An explanations file's `examples` as records; the first that does not fit raises a ValueError naming
+    it and its field (`examples[3].label: ...`)."""
+    records = []
+    for index, values in enumerate(examples):
+        try:
+            records.append(parsed(values))
+        except ValueError as error:
+            raise ValueError(f"examples[{index}].{error}") from None
+    return records
+
+
 def partial(values: dict[str, Any]) -> ExplainedExample:
     """A record of some fields read back from a file that was validated as it was written (`columns` of a
     Parquet read): only those fields are set."""

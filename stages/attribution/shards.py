@@ -13,7 +13,7 @@ import numpy as np
 
 from stages.attribution.batching import CHUNK_SIZE, length_chunks
 from stages.attribution.examples import Example
-from stages.attribution.record import parsed
+from stages.attribution.record import parsed_examples
 from stages.plumbing.errors import UserError, broken, missing
 
 SAME_IN_EVERY_SHARD = ("model", "checkpoint", "data", "settings")
@@ -64,7 +64,7 @@ def read_shard(folder: Path, index: int, count: int) -> dict[str, Any]:
     try:
         shard = json.loads(path.read_text(encoding="utf-8"))
         made_as = shard["shard"]
-        shard["examples"] = [parsed(record) for record in shard["examples"]]
+        shard["examples"] = parsed_examples(shard["examples"])
     except FileNotFoundError:
         raise missing(path, f"explain@{index}") from None
     except (OSError, ValueError, KeyError, TypeError) as error:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from stages.attribution.record import parsed
+from stages.attribution.record import parsed_examples
 from stages.plumbing.artifacts import read_json
 from stages.plumbing.errors import broken
 
@@ -21,14 +21,9 @@ def read_explanations(path: Path, stage: str) -> dict[str, Any]:
         for summary in explanations["sources"].values():
             if not {"examples", "mean_tokens", "figures"} <= set(summary) or "n_steps/mean" not in summary["figures"]:
                 raise ValueError("a source's summary has not its examples, mean_tokens and figures")
-        examples = explanations["examples"]
-        if not isinstance(examples, list):
+        if not isinstance(explanations["examples"], list):
             raise TypeError("examples is not a list")
-        for index, values in enumerate(examples):
-            try:
-                examples[index] = parsed(values)
-            except ValueError as error:
-                raise ValueError(f"examples[{index}].{error}") from None
+        explanations["examples"] = parsed_examples(explanations["examples"])
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise broken(path, f"not an explanations file ({error})", stage) from None
     return explanations
