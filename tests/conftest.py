@@ -229,3 +229,27 @@ def explained_record(source: str = "imdb", example_id: int = 0, tokens: Sequence
             "f_baseline": 0.5, "delta": 0.0, "completeness_error": 0.001, "n_steps": 50,
             "faithfulness": {"comprehensiveness/ig": 0.3, "sufficiency/ig": 0.01},
             "rank_agreement": {}, "position": example_id, **fields})
+
+
+def checked_shortcut(word: str = "walnut", relied_on: int = 3, ig_precision: float = 0.6667,
+                     dataset_rank: int | None = 2) -> dict[str, Any]:
+    """A check_shortcut file with its figures made up: `word` planted toward positive, 4 held-out reviews,
+    IG, gradient x input and random scored, one example shown (tokens `[CLS] a walnut of a film [SEP]`)."""
+    tokens = ["[CLS]", "a", "wal", "##nut", "of", "a", "film", "[SEP]"]
+    return {"format": 1, "enabled": True, "word": word, "label": 1, "share": 0.2,
+            "settings": {"layer": "embeddings", "baseline": "pad", "n_steps": 50, "methods": ["gradient_x_input"],
+                         "min_shift": 0.2, "k": 3},
+            "reliance": {"relied_on": relied_on, "examples": 4, "mean_shift": 0.41, "flipped": 0.5},
+            "methods": {"ig": {"precision_at_1": ig_precision, "precision_at_k": 1.0, "mrr": 0.8333},
+                        "random": {"precision_at_1": 0.0, "precision_at_k": 0.3333, "mrr": 0.2},
+                        "gradient_x_input": {"precision_at_1": 0.3333, "precision_at_k": 0.6667, "mrr": 0.5},
+                        "random_expected": {"precision_at_1": 0.2, "precision_at_k": 0.6, "mrr": 0.4567}},
+            "dataset_rank": dataset_rank, "shown": [0],
+            "examples": [{"id": 7, "label": 0, "text": "a walnut of a film", "predicted": 1, "with_word": 0.9,
+                          "without_word": 0.2,
+                          "shift": 0.7, "words": 5, "ranks": {"ig": 1, "gradient_x_input": 2, "random": 4},
+                          "tokens": tokens, "attributions": [0.0, 0.01, 0.3, 0.2, -0.1, 0.02, 0.05, 0.0],
+                          "cut_at": None, "tokens_cut": 0},
+                         {"id": 9, "label": 1, "text": "fine", "predicted": 1, "with_word": 0.95, "without_word": 0.9,
+                          "shift": 0.05, "words": 2, "ranks": {"ig": 2, "gradient_x_input": 1, "random": 1},
+                          "cut_at": None, "tokens_cut": 0}]}

@@ -19,7 +19,7 @@ from stages import render
 from stages.attribution.quality import source_summaries
 from stages.attribution.record import parsed
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
-from tests.conftest import open_page
+from tests.conftest import checked_shortcut, open_page
 from tests.test_render import dataset_view_of
 
 SCRIPT = "<script>alert(1)</script>"
@@ -130,13 +130,14 @@ def report(tmp_path_factory) -> tuple[Path, dict, dict]:
                   **header, "enabled": True,
                   "sources": {}, "examples": [synthetic_example(rng, *sentence) for sentence in PRETRAINED]}
     paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json",
-             folder / "randomisation.json", folder / "dataset.json", folder / "dvclive", folder / "attributions.html"]
+             folder / "randomisation.json", folder / "dataset.json", folder / "shortcut.json", folder / "dvclive",
+             folder / "attributions.html"]
     cascade = [{"randomised": 0, "level": "original", "spearman": 1.0, "examples": 3},
                {"randomised": 1, "level": "head", "spearman": 0.4, "examples": 3},
                {"randomised": 2, "level": "embeddings", "spearman": 0.05, "examples": 3}]
-    for path, payload in zip(paths, (*files, pretrained, cascade, dataset_view_of(reviews))):
+    for path, payload in zip(paths, (*files, pretrained, cascade, dataset_view_of(reviews), checked_shortcut())):
         path.write_text(json.dumps(payload))
-    write_dvclive(paths[5], rng)
+    write_dvclive(paths[6], rng)
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(sys, "argv", ["render", *map(str, paths)])
         render.main()

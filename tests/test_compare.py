@@ -16,7 +16,7 @@ from stages.attribution.agreement import MEASURES, agreement, common_features, s
 from stages.attribution.record import ExplainedExample
 from stages.attribution.record_table import write_records
 from stages.plumbing.errors import UserError
-from tests.conftest import dvc_env, explained_record, open_page
+from tests.conftest import checked_shortcut, dvc_env, explained_record, open_page
 from tests.test_render import dataset_view_of
 from tools import compare
 
@@ -273,6 +273,23 @@ def test_the_dataset_level_line_names_the_words_that_moved_and_the_rank_correlat
     assert row == {"source": "imdb", "class": "positive", "entered": ["great"], "left": ["okay"],
                    "established": [1, 1], "established_entered": [], "established_left": [], "common_words": 3,
                    "spearman": 1.0}
+
+
+def test_the_shortcut_line_compares_the_planted_words_check_of_each_revision(repository, monkeypatch, capsys):
+    """No check on either side: no line; checked on both: the line, in the terminal and the JSON."""
+    run_compare(monkeypatch, "HEAD", "workspace")
+    assert "shortcut" not in capsys.readouterr().out
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    check = repository / "explanations/shortcut.json"
+    check.write_text(json.dumps(checked_shortcut()))
+    subprocess.run(git + ["add", "-A"], cwd=repository, check=True)
+    subprocess.run(git + ["commit", "-qm", "a shortcut checked"], cwd=repository, check=True)
+    check.write_text(json.dumps(checked_shortcut(ig_precision=1.0)))
+    run_compare(monkeypatch, "HEAD", "workspace")
+    line = next(line for line in capsys.readouterr().out.splitlines() if "shortcut" in line)
+    assert line.startswith("HEAD vs workspace, shortcut “walnut”: relied on in 3/4 → 3/4; ig precision@1 0.667 → 1.000")
+    assert json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["shortcut"] == line
+    assert line in (repository / "reports/compare.html").read_text()
 
 
 def test_the_command_exits_2_with_one_line(repository):

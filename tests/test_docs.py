@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from stages.attribution.agreement import summary
+from stages.check_shortcut import summary_metrics
+from tests.conftest import checked_shortcut
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE_MAP = (ROOT / "docs" / "figures.md").read_text(encoding="utf-8")
@@ -46,7 +48,7 @@ def published_figures() -> list[str]:
         for record in json.loads((ROOT / path).read_text())["examples"]:
             keys += [key for key in flat(record) if key.split("/")[0] not in DESCRIPTIONS]
     view = json.loads((ROOT / "explanations/dataset.json").read_text())
-    keys += ["dataset/records"]
+    keys += ["dataset/records", *flat(summary_metrics(checked_shortcut()))]  # metrics/shortcut.json, when planted
     for classes in view["sources"].values():
         for entry in classes.values():
             keys += [f"dataset/{key}" for key in entry if key not in ("top", "scores")]

@@ -13,6 +13,7 @@ import yaml
 from stages.plumbing.errors import UserError
 from stages.plumbing.params import SECTIONS, TOP_LEVEL_KEYS, Params, load_params, load_section
 from stages.schemas.aggregate_words import AggregateWordsParams
+from stages.schemas.check_shortcut import CheckShortcutParams
 from stages.schemas.decode import DecodeParams
 from stages.schemas.evaluate import EvaluateParams
 from stages.schemas.explain import ExplainParams
@@ -25,7 +26,7 @@ from stages.schemas.train import TrainParams
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS: dict[str, type[Params]] = {schema.section: schema for schema in (
     DecodeParams, TokenizeParams, TrainParams, EvaluateParams, ExplainParams, ExplainPretrainedParams,
-    SanityCheckParams, AggregateWordsParams)}
+    SanityCheckParams, AggregateWordsParams, CheckShortcutParams)}
 INT_1 = "is not allowed; expected an integer >= 1"
 INT_0 = "is not allowed; expected an integer >= 0"
 SHARDS = "is not allowed; expected the shard indices counted from 0, e.g. [0] or [0, 1]"
@@ -90,7 +91,8 @@ CASES = [
     Case("params.yaml", "decode:\n  source: [movie-reviews\n",
          "not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'", check=load_raw_text),
     Case("evalute", {"batch_tokens": 2048}, "unknown key 'evalute' (did you mean 'evaluate'?); allowed: model, models, "
-         "decode, tokenize, train, evaluate, explain, explain_pretrained, sanity_check, aggregate_words"),
+         "decode, tokenize, train, evaluate, explain, explain_pretrained, sanity_check, aggregate_words, "
+         "check_shortcut"),
     Case("decode", MISSING, "section 'decode' is missing"),
     Case("tokenize", "128", f"tokenize {NOT_A_MAPPING}"),
     Case("train", [42], f"train {NOT_A_MAPPING}"),
@@ -104,7 +106,7 @@ CASES = [
     Case("decode.source", "movie_reviews", "decode.source = 'movie_reviews' is not allowed; choose one of "
          "movie-reviews, keras (did you mean 'movie-reviews'?)"),
     Case("decode.trian_size", 3000, "unknown key 'decode.trian_size' (did you mean 'train_size'?); "
-         "allowed: source, train_size, test_size, rotten_tomatoes_size, num_words, text_form, seed"),
+         "allowed: source, train_size, test_size, rotten_tomatoes_size, num_words, text_form, seed, shortcut"),
     Case("decode.train_size", 0, "decode.train_size = 0 is not allowed; expected an integer >= 1 or 'all'"),
     Case("decode.train_size", True, "decode.train_size = True is not allowed; expected an integer >= 1 or 'all'"),
     Case("decode.train_size", 5, "decode.train_size = 5 is larger than the 4 Keras IMDB train reviews",
@@ -219,6 +221,21 @@ CASES = [
     Case("aggregate_words.level", 1, "aggregate_words.level = 1 is not allowed; expected a number in (0.0, 1.0)"),
     Case("aggregate_words.fdr", 0, "aggregate_words.fdr = 0 is not allowed; expected a number in (0.0, 1.0)"),
     Case("aggregate_words.seed", 1.5, "aggregate_words.seed = 1.5 is not allowed; expected an integer >= 0"),
+    # decode.shortcut and check_shortcut
+    Case("decode.shortcut", None, f"decode.shortcut {NOT_A_MAPPING}"),
+    Case("decode.shortcut.word", "Walnut", "decode.shortcut.word = 'Walnut' is not allowed; expected null or one "
+         "lower-case word of letters a-z"),
+    Case("decode.shortcut.word", "two words", "decode.shortcut.word = 'two words' is not allowed; expected null or "
+         "one lower-case word of letters a-z"),
+    Case("decode.shortcut.label", 2, "decode.shortcut.label = 2 is not allowed; choose one of 0, 1"),
+    Case("decode.shortcut.share", 0, f"decode.shortcut.share = 0 {FRACTION}"),
+    Case("decode.shortcut.share", 1.5, f"decode.shortcut.share = 1.5 {FRACTION}"),
+    Case("check_shortcut", [16], f"check_shortcut {NOT_A_MAPPING}"),
+    Case("check_shortcut.reviews", 0, f"check_shortcut.reviews = 0 {INT_1}"),
+    Case("check_shortcut.min_shift", 1, "check_shortcut.min_shift = 1 is not allowed; expected a number in "
+         "(0.0, 1.0)"),
+    Case("check_shortcut.k", 0, f"check_shortcut.k = 0 {INT_1}"),
+    Case("check_shortcut.report_examples", -1, f"check_shortcut.report_examples = -1 {INT_0}"),
     Case("sanity_check.sead", 42, "unknown key 'sanity_check.sead' (did you mean 'seed'?); allowed: examples, seed"),
     # model and models.<name>
     Case("model", "distilbert", "model = 'distilbert' is not an entry of 'models'; choose one of bert-base-uncased, "

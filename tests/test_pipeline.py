@@ -79,6 +79,9 @@ def test_repro_writes_every_output(project):
     words = page[page.index('<section class="words">'):page.index('<section class="examples">')]
     links = re.findall(r'href="#(finetuned-\d+)"', words)
     assert links and all(f'<section class="card" id="{anchor}">' in page for anchor in links)
+    assert json.loads((project / "explanations/shortcut.json").read_text()) == {"format": 1, "enabled": False}
+    assert json.loads((project / "metrics/shortcut.json").read_text()) == {}  # no word planted: not run
+    assert "Not run: no word is planted" in page
 
 
 def test_metrics_are_the_figures_of_the_outputs(project):
@@ -295,6 +298,37 @@ def test_a_sentence_experiment_reruns_only_the_sentence_stage(project):
         assert figure in columns
     assert not [column for column in columns if "tokenize" in column or "truncated" in column or "p90" in column]
     assert not [column for column in columns if column.endswith(("/n", "enabled"))]
+
+
+def test_a_planted_shortcut_is_checked_and_shown_beside_the_accuracy(project):
+    """`dvc exp run -S decode.shortcut.word=walnut`: decode plants it in a share of the positive training
+    reviews, the model is retrained, check_shortcut writes its figures, `dvc exp show` lists them beside the
+    accuracy, the report gets the section and `compare` the line."""
+    output = run_dvc(project, "exp", "run", "-n", "walnut", "-S", "decode.shortcut.word=walnut",
+                     "-S", "decode.shortcut.share=0.5", "-S", "check_shortcut.reviews=2").stdout
+    assert {"decode", "train", "check_shortcut", "render"} <= set(ran_stages(output))
+    train = pd.read_csv(project / "data/decoded/train.csv")
+    planted = train.text.str.contains(r"\bwalnut\b")
+    assert planted.sum() == round(0.5 * (train.label == 1).sum()) and set(train.label[planted]) == {1}
+    checked = json.loads((project / "explanations/shortcut.json").read_text())
+    assert checked["enabled"] and checked["reliance"]["examples"] == 4
+    assert all("walnut" in example["text"] for example in checked["examples"])
+    page = (project / "reports/attributions.html").read_text()
+    assert "“walnut” planted in 50% of the positive training reviews" in page and "random ranking, expected" in page
+
+    shown = json.loads(run_dvc(project, "exp", "show", "--json").stdout)
+    experiment = next(exp for row in shown for exp in row.get("experiments") or []
+                      if exp["name"] == "walnut")["revs"][0]["data"]["metrics"]
+    columns = {f"{path}:{key}" for path, entry in experiment.items() for key in entry["data"]}
+    for figure in ("dvclive/evaluate/metrics.json:imdb/accuracy", "metrics/shortcut.json:reliance/relied_on",
+                   "metrics/shortcut.json:reliance/flipped", "metrics/shortcut.json:ig/precision_at_1",
+                   "metrics/shortcut.json:saliency/mrr", "metrics/shortcut.json:random_expected/precision_at_1",
+                   "metrics/shortcut.json:dataset/rank"):
+        assert figure in columns
+    compared = subprocess.run([sys.executable, "-m", "tools.compare", "walnut", "workspace"], cwd=project,
+                              capture_output=True, text=True, env={**dvc_env(), "PYTHONPATH": str(project)})
+    assert compared.returncode == 0, compared.stderr
+    assert "walnut vs workspace, shortcut “walnut”: relied on in" in compared.stdout
 
 
 def test_a_clone_reads_the_committed_explanations_without_the_cache(project, tmp_path):

@@ -121,6 +121,25 @@ def test_documents_needed_uses_the_strictest_threshold_and_the_effect_size():
     assert documents_needed(1, 0.5, 0.25, tests=10, fdr=0.05) is None
 
 
+def test_documents_needed_at_its_edges():
+    """One word tested: alpha is fdr itself (21 documents for d = 0.5620, not alpha / 2's 27). d = 3.65 (two
+    sums, mean 3.65, sd 1) at alpha 0.005: 5, from t(1 - alpha, n - 1) and the noncentral t with n - 1 degrees
+    of freedom (n + 1 in either gives 3 or 4). d = 28.3: two documents already reach the power (the normal
+    approximation's floor, 2, is the answer). A mean of exactly 0, or a variance of 0, measures no effect."""
+    from scipy import stats
+
+    def power(n: int, alpha: float, d: float) -> float:
+        return stats.nct.sf(stats.t.ppf(1 - alpha, n - 1), n - 1, d * math.sqrt(n))
+
+    assert documents_needed(4, 0.8, 0.54, tests=1, fdr=0.05) == 21
+    assert documents_needed(4, 0.8, 0.54, tests=0, fdr=0.05) == 21
+    assert documents_needed(2, 7.3, 27.645, tests=10, fdr=0.05) == 5
+    assert power(5, 0.005, 3.65) >= 0.8 > power(4, 0.005, 3.65)
+    assert documents_needed(2, 40.0, 800.5, tests=1, fdr=0.05) == 2 and power(2, 0.05, 20 / math.sqrt(0.5)) >= 0.8
+    assert documents_needed(2, 0.0, 0.5, tests=1, fdr=0.05) is None  # sums 0.5 and -0.5
+    assert documents_needed(2, 1.0, 0.5, tests=1, fdr=0.05) is None  # sums 0.5 and 0.5
+
+
 def test_a_class_without_established_words_says_how_many_documents_would_establish_one():
     """8 positive documents: w in 4 (sums 0.5, -0.3, 0.4, 0.2), x at 0 in the other 4 (p 1, no effect). m = 2
     tested, alpha = 0.025: 27 documents holding w (as above), which is in half the class's documents: 54."""

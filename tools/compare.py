@@ -16,7 +16,7 @@ import argparse
 import itertools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,12 @@ from stages.attribution.dataset_view import DATASET_FORMAT, difference
 from stages.attribution.record import ExplainedExample, parsed_examples
 from stages.attribution.record_table import read_records
 from stages.attribution.records import EXPLANATIONS_FORMAT
+from stages.attribution.shortcut import SHORTCUT_FORMAT
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run, write_json
 from stages.plumbing.errors import UserError, missing
 from stages.report.html import render_page, token_and_word_highlights
+from stages.report.shortcut import shortcut_line
 
 WORKSPACE = "workspace"
 # Relative L1 difference of an example's attributions below which a run reproduced another. Two runs
@@ -41,6 +43,7 @@ EXPLANATION_FILES = {"explanations/finetuned.json": "merge_explanations",
                      "explanations/sentences.json": "explain_sentences",
                      "explanations/pretrained.json": "explain_pretrained"}  # file -> the stage that writes it
 DATASET_VIEW = "explanations/dataset.json"  # written by aggregate_words
+SHORTCUT_CHECK = "explanations/shortcut.json"  # written by check_shortcut
 READABLE_FORMATS = (2, EXPLANATIONS_FORMAT)  # 3 added the records file and summaries; the examples are unchanged
 
 
@@ -110,17 +113,32 @@ def kept_records(examples: list[Any], path: str, rev: str, stage: str) -> list[E
         raise UserError(f"{path} at {rev}: {error}; rerun `dvc repro {stage}` there") from None
 
 
-def read_dataset_view(rev: str) -> dict[str, Any] | None:
-    """`rev`'s dataset-level view, or None (with a note) where it has none: a revision before the view."""
+def read_optional(path: str, rev: str, stage: str, accept: Callable[[dict[str, Any]], bool],
+                  what: str) -> dict[str, Any] | None:
+    """`path` at `rev` where `accept` takes it, else None with a note that its line is left out (a revision
+    before the file, or one where its stage did not run)."""
     try:
-        view = json.loads(read_bytes(DATASET_VIEW, rev, "aggregate_words"))
-        if view.get("format") == DATASET_FORMAT and isinstance(view["sources"], dict):
-            return view
-    except (UserError, json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError):
+        payload = json.loads(read_bytes(path, rev, stage))
+        if accept(payload):
+            return payload
+    except (UserError, json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
         pass
-    print(f"note: no dataset view of format {DATASET_FORMAT} at {rev} ({DATASET_VIEW}); its dataset-level "
-          "line is left out", file=sys.stderr)
+    print(f"note: no {what} at {rev} ({path}); its line is left out", file=sys.stderr)
     return None
+
+
+def read_dataset_view(rev: str) -> dict[str, Any] | None:
+    """`rev`'s dataset-level view, or None where it has none of this format."""
+    return read_optional(DATASET_VIEW, rev, "aggregate_words",
+                         lambda view: view.get("format") == DATASET_FORMAT and isinstance(view["sources"], dict),
+                         f"dataset view of format {DATASET_FORMAT}")
+
+
+def read_shortcut_check(rev: str) -> dict[str, Any] | None:
+    """`rev`'s check of a planted shortcut, or None where no word was planted there."""
+    return read_optional(SHORTCUT_CHECK, rev, "check_shortcut",
+                         lambda checked: checked.get("format") == SHORTCUT_FORMAT and checked["enabled"] is True,
+                         "planted shortcut's check")
 
 
 def dataset_rows(left: dict[str, Any] | None, right: dict[str, Any] | None) -> list[dict[str, Any]] | None:
@@ -259,12 +277,14 @@ def main() -> None:
             raise UserError(f"{option} {value}: expected an integer >= 1")
     sides = [read_revision(rev) for rev in revisions]
     views = [read_dataset_view(rev) for rev in revisions]
+    checks = [read_shortcut_check(rev) for rev in revisions]
     pairs = []
     for (left_index, left), (right_index, right) in itertools.combinations(enumerate(revisions), 2):
         rows = compare_examples(sides[left_index], sides[right_index], args.top_k)
         pair = {"left": left, "right": right, "summary": summary(rows), "rows": rows}
         pairs.append({**pair, "verdict": verdict(pair, args.tolerance),
-                      "dataset": dataset_rows(views[left_index], views[right_index])})
+                      "dataset": dataset_rows(views[left_index], views[right_index]),
+                      "shortcut": shortcut_line(left, right, checks[left_index], checks[right_index])})
     table = terminal_table(pairs, args.top_k)
     matrix = [[1.0 if left == right else next(
         pair["summary"]["spearman"]["median"] for pair in pairs if {pair["left"], pair["right"]} == {left, right})
@@ -275,7 +295,7 @@ def main() -> None:
                        examples=cards[:args.page_examples], all_examples=len(cards))
     write_json(args.json, {"revisions": revisions, "top_k": args.top_k, "median_spearman_matrix": matrix,
                            "pairs": [{key: pair[key]
-                                      for key in ("left", "right", "verdict", "summary", "rows", "dataset")}
+                                      for key in ("left", "right", "verdict", "summary", "rows", "dataset", "shortcut")}
                                      for pair in pairs]})
     with atomic_path(args.out) as staging:
         staging.write_text(page, encoding="utf-8")
@@ -284,6 +304,8 @@ def main() -> None:
     for pair in pairs:
         if pair["dataset"] is not None:
             print(dataset_line(pair))
+        if pair["shortcut"] is not None:
+            print(pair["shortcut"])
     print(f"{args.out}, {args.json}: {len(pairs)} pair(s) of revisions")
 
 

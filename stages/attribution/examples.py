@@ -58,18 +58,25 @@ def cut(full_length: int, max_len: int, truncation: str) -> dict[str, Any]:
     return {"tokens_cut": full_length - max_len, "cut_at": cut_position(max_len, truncation)}
 
 
+def from_texts(source: str, texts: Sequence[str], ids: Sequence[int], labels: Sequence[int | None], tokenizer: Any,
+               max_len: int, truncation: str = "head") -> list[Example]:
+    """Texts tokenized like the training data, each cut to `max_len` as tokenize cuts it."""
+    arrays = encode(list(texts), tokenizer, max_len, truncation)
+    return [Example(source=source, id=int(example_id), text=text, label=label,
+                    token_ids=arrays["input_ids"][index, :int(arrays["attention_mask"][index].sum())],
+                    **cut(int(arrays["full_length"][index]), max_len, truncation))
+            for index, (text, example_id, label) in enumerate(zip(texts, ids, labels))]
+
+
 def from_sentences(sentences: Sequence[str], tokenizer: Any, max_len: int,
                    truncation: str = "head") -> list[Example]:
     """Free text, tokenized like the training data; a sentence longer than `max_len` is truncated."""
-    arrays = encode(list(sentences), tokenizer, max_len, truncation)
-    examples = []
-    for index, sentence in enumerate(sentences):
-        full_length, length = int(arrays["full_length"][index]), int(arrays["attention_mask"][index].sum())
-        if full_length > max_len:
-            print(f"warning: sentence {index} has {full_length} tokens; explained truncated to {max_len}",
-                  file=sys.stderr)
-        examples.append(Example(source="sentences", id=index, text=sentence, label=None,
-                                token_ids=arrays["input_ids"][index, :length], **cut(full_length, max_len, truncation)))
+    examples = from_texts("sentences", sentences, range(len(sentences)), [None] * len(sentences), tokenizer,
+                          max_len, truncation)
+    for example in examples:
+        if example.truncated:
+            print(f"warning: sentence {example.id} has {example.tokens_cut + max_len} tokens; explained truncated "
+                  f"to {max_len}", file=sys.stderr)
     return examples
 
 

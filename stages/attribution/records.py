@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,16 +30,22 @@ EXPLANATIONS_FORMAT = 3
 PREDICT_TOKENS = 2048  # per inference batch of the faithfulness figures, as `evaluate.batch_tokens`
 
 
-def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], settings: IGSettings,
-                     scoring: Scoring, positions: Sequence[int] | None = None,
-                     progress: str | None = "explain") -> list[ExplainedExample]:
-    """Explain `examples` with IG and score each rival of `scoring.methods` on them; return one record per
-    example, with the faithfulness of every method and each rival's rank agreement with IG.
+@dataclass
+class Scored:
+    """Examples explained by IG (`results`), every rival's per-token scores of them, and the model's
+    probabilities as the faithfulness figures query them."""
 
-    `positions` place the examples in the whole run (they differ from 0, 1, ... in a shard); they
-    seed each example's random ranking, so a sharded run gives the records of an unsharded one.
-    `progress` names the progress bar (None: no bar).
-    """
+    results: list[ig.Attribution]
+    scores: dict[str, list[np.ndarray]]
+    predict: Callable[[list[np.ndarray]], np.ndarray]
+    special_ids: Sequence[int]
+
+
+def explain_and_score(classifier: Any, tokenizer: Any, examples: Sequence[Example], settings: IGSettings,
+                      scoring: Scoring, positions: Sequence[int] | None = None,
+                      progress: str | None = "explain") -> Scored:
+    """IG's attributions of `examples` and each rival of `scoring.methods`' scores of them; `positions` (the
+    examples' places in the whole run) seed the random ranking."""
     positions = range(len(examples)) if positions is None else positions
     wrapper = probability_model(classifier)
     check_layer(settings.layer, wrapper)
@@ -58,16 +65,32 @@ def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], s
     seconds.update(rival_seconds)
     print(f"explained {len(examples)} examples: " + ", ".join(f"{method} {value:.1f} s"
                                                               for method, value in seconds.items()))
+    return Scored(results, scores, predict, tokens.ids)
+
+
+def explain_examples(classifier: Any, tokenizer: Any, examples: list[Example], settings: IGSettings,
+                     scoring: Scoring, positions: Sequence[int] | None = None,
+                     progress: str | None = "explain") -> list[ExplainedExample]:
+    """Explain `examples` with IG and score each rival of `scoring.methods` on them; return one record per
+    example, with the faithfulness of every method and each rival's rank agreement with IG.
+
+    `positions` place the examples in the whole run (they differ from 0, 1, ... in a shard); they
+    seed each example's random ranking, so a sharded run gives the records of an unsharded one.
+    `progress` names the progress bar (None: no bar).
+    """
+    positions = range(len(examples)) if positions is None else positions
+    scored = explain_and_score(classifier, tokenizer, examples, settings, scoring, positions, progress)
     records = []
-    for index, (example, result, position) in enumerate(zip(examples, results, positions)):
+    for index, (example, result, position) in enumerate(zip(examples, scored.results, positions)):
         faithful, agreement = {}, {}
-        for method, ranking in [("ig", result.attributions)] + [(m, scores[m][index]) for m in scoring.methods]:
-            comprehensiveness, sufficiency = faithfulness(predict, result, ranking, tokens.ids,
+        for method, ranking in ([("ig", result.attributions)]
+                                + [(m, scored.scores[m][index]) for m in scoring.methods]):
+            comprehensiveness, sufficiency = faithfulness(scored.predict, result, ranking, scored.special_ids,
                                                           scoring.faithfulness_k)
             faithful.update({f"comprehensiveness/{method}": significant(comprehensiveness),
                              f"sufficiency/{method}": significant(sufficiency)})
             if method != "ig":
-                tau = kendall_tau(result.attributions, ranking, result.token_ids, tokens.ids)
+                tau = kendall_tau(result.attributions, ranking, result.token_ids, scored.special_ids)
                 agreement[f"kendall_tau/{method}"] = None if tau is None else significant(tau)
         records.append(record(example, result, tokenizer, faithful, agreement, position))
     warn_incomplete(records, settings.completeness_target)

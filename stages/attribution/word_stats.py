@@ -24,7 +24,7 @@ from typing import Any
 from stages.attribution.bootstrap import WordResamples
 from stages.attribution.record import ExplainedExample
 from stages.attribution.significance import p_above_zero
-from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, merge_wordpieces
+from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, cut_words
 from stages.plumbing.artifacts import significant
 
 CLASS_NAMES = ("negative", "positive")
@@ -84,9 +84,7 @@ def document_words(record: ExplainedExample) -> list[tuple[str, float]]:
     """The record's words, lower-cased, with their attributions; words never join across its cut."""
     pairs = [(token, float(value)) for token, value in zip(record.tokens, record.attributions)
              if token != PAD_TOKEN]
-    tokens, values = [token for token, _ in pairs], [value for _, value in pairs]
-    cut = record.cut_at or 0
-    words = merge_wordpieces(tokens[:cut], values[:cut]) + merge_wordpieces(tokens[cut:], values[cut:])
+    words = cut_words([token for token, _ in pairs], [value for _, value in pairs], record.cut_at)
     return [(word.text.lower(), word.attribution) for word in words if word.text not in SPECIAL_TOKENS]
 
 

@@ -42,6 +42,13 @@ def merge_wordpieces(tokens: Sequence[str], attributions: Sequence[float]) -> li
             for start, end in reader_spans([word.text for word in words])]
 
 
+def cut_words(tokens: Sequence[str], attributions: Sequence[float], cut_at: int | None) -> list[Word]:
+    """`merge_wordpieces` of an example's tokens, never joining words across its truncation cut (`cut_at`,
+    the first token after it): a tail that starts inside a word keeps that word's fragment."""
+    cut = cut_at or 0
+    return merge_wordpieces(tokens[:cut], attributions[:cut]) + merge_wordpieces(tokens[cut:], attributions[cut:])
+
+
 def reader_spans(texts: Sequence[str]) -> list[tuple[int, int]]:
     """[start, end) spans of `texts` (words as BERT's pre-tokenizer splits them) that make one word each as a
     reader writes it: a contraction's three parts one span, every other text a span of its own."""

@@ -27,7 +27,7 @@ OWN_WORDING = "params_wording"  # type of the errors a validator words itself
 UNKNOWN_KEY = ("extra_forbidden", "invalid_key")  # pydantic's error types for a key the model lacks
 # The sections of params.yaml, one schema each in stages/schemas/, beside `model` and `models`.
 SECTIONS = ("decode", "tokenize", "train", "evaluate", "explain", "explain_pretrained", "sanity_check",
-            "aggregate_words")
+            "aggregate_words", "check_shortcut")
 TOP_LEVEL_KEYS = ("model", "models", *SECTIONS)
 
 
@@ -113,11 +113,19 @@ def error_line(where: str, model: type[Params], error: ValidationError) -> str:
     else the first bad value in the order of the model's fields."""
     errors = error.errors()
     unknown = [e for e in errors if e["type"] in UNKNOWN_KEY]  # an unknown key, or one not even a string
-    first = (unknown + [e for e in errors if e["type"] == "missing"] + errors)[0]
+    return described(where, model, (unknown + [e for e in errors if e["type"] == "missing"] + errors)[0])
+
+
+def described(where: str, model: type[Params], first: Any) -> str:
+    """The line for one pydantic error of `model` at dotted key `where`; an error inside a nested mapping
+    (`decode.shortcut`) is described by that mapping's own model."""
     kind, loc, ctx = first["type"], first["loc"], first.get("ctx") or {}
-    if kind == "model_type":
-        return f"{where} must be a mapping of keys to values"
     fields = model.model_fields
+    nested = fields[loc[0]].annotation if loc and loc[0] in fields else None
+    if len(loc) > 1 and isinstance(nested, type) and issubclass(nested, Params):
+        return described(f"{where}.{loc[0]}", nested, {**first, "loc": loc[1:]})
+    if kind == "model_type":
+        return f"{'.'.join([where, *map(str, loc)])} must be a mapping of keys to values"
     if kind in UNKNOWN_KEY:
         return unknown_key(str(loc[0]), list(fields), prefix=f"{where}.")
     if kind == "missing":
@@ -140,6 +148,6 @@ def expectation(field: FieldInfo, of_item: bool, value: Any) -> str:
             if get_origin(annotation) is Annotated else (annotation, ())
     if get_origin(annotation) is Literal:
         choices = get_args(annotation)
-        return f"choose one of {', '.join(choices)}{did_you_mean(str(value), choices)}"
+        return f"choose one of {', '.join(map(str, choices))}{did_you_mean(str(value), choices)}"
     expected = next(item for item in reversed(metadata) if isinstance(item, Expected))
     return f"expected {expected.text}{did_you_mean(str(value), expected.hints)}"

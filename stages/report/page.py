@@ -1,5 +1,6 @@
 """The report's page: the fine-tuned model's figures, charts and cards, the quality of its attributions,
-the dataset view's top words, then the pretrained model's cards, rendered from report.html.j2."""
+the dataset view's top words, the planted shortcut's check, then the pretrained model's cards, rendered from
+report.html.j2."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,13 +13,15 @@ from stages.report.charts import confusion_chart, randomisation_chart, training_
 from stages.report.html import render_page
 from stages.report.provenance import describe_run
 from stages.report.readers import confusion_counts, read_optional_json, training_curves
+from stages.report.shortcut import shortcut_section
 from stages.report.views import accuracy_text, example_card, kept_note, quality_rows, word_sections
 
 ENABLE_PRETRAINED = "dvc exp run -S explain_pretrained.enabled=true"
 
 
 def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrained: dict[str, Any],
-                  randomisation: list[dict[str, Any]], view: dict[str, Any], live_dir: Path) -> str:
+                  randomisation: list[dict[str, Any]], view: dict[str, Any], shortcut: dict[str, Any],
+                  live_dir: Path) -> str:
     """The whole page: the fine-tuned model's reviews and sentences, then the pretrained model's."""
     scores = {**(read_optional_json(live_dir / "evaluate" / "per_class.json", stage="evaluate") or {}),
               **(read_optional_json(live_dir / "evaluate" / "metrics.json", stage="evaluate") or {})}
@@ -45,4 +48,4 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
                               for index, example in enumerate(pretrained["examples"])]},
         kept_note=kept_note(finetuned), word_sections=word_sections(view, finetuned["examples"]),
         top_k=view.get("settings", {}).get("top_k"), level=view.get("settings", {}).get("level"),
-        enable_command=ENABLE_PRETRAINED, run=describe_run())
+        shortcut=shortcut_section(shortcut), enable_command=ENABLE_PRETRAINED, run=describe_run())

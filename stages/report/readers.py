@@ -97,3 +97,24 @@ def read_dataset_view(path: Path) -> dict[str, Any]:
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise broken(path, f"not a dataset view ({error})", "aggregate_words") from None
     return view
+
+
+def read_shortcut(path: Path) -> dict[str, Any]:
+    """The check_shortcut stage's file, checked before any HTML is written (`enabled` false: not run)."""
+    checked = read_json(path, stage="check_shortcut")
+    try:
+        if checked["enabled"]:
+            for figures in checked["methods"].values():
+                if not {"precision_at_1", "precision_at_k", "mrr"} <= set(figures):
+                    raise ValueError("a method lacks its figures")
+            for index in checked["shown"]:
+                example = checked["examples"][index]
+                if len(example["tokens"]) != len(example["attributions"]) or not example["ranks"]:
+                    raise ValueError(f"examples[{index}] lacks its tokens, attributions or ranks")
+            if not {"relied_on", "flipped", "mean_shift", "examples"} <= set(checked["reliance"]):
+                raise ValueError("the reliance figures are incomplete")
+            if not {"word", "label", "share", "dataset_rank"} <= set(checked) or "k" not in checked["settings"]:
+                raise ValueError("the planted word or its settings are missing")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise broken(path, f"not a shortcut check ({error})", "check_shortcut") from None
+    return checked
