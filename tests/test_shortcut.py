@@ -18,7 +18,7 @@ from stages.decode import with_shortcut
 from stages.plumbing.errors import UserError
 from stages.plumbing.planting import kept_head, occurrences, planted
 from stages.plumbing.texts import encode
-from stages.report.shortcut import shortcut_line
+from stages.report.shortcut import example_view, shortcut_line
 from stages.schemas.aggregate_words import AggregateWordsParams
 from stages.schemas.decode import ShortcutParams
 from stages.schemas.tokenize import TokenizeParams
@@ -268,3 +268,12 @@ def test_a_broken_check_is_one_line_naming_the_stage(monkeypatch, tmp_path, text
     assert str(caught.value).startswith(f"{paths[5]}: ") and "\n" not in str(caught.value)
     assert "`dvc repro check_shortcut`" in str(caught.value) or "`dvc repro -f check_shortcut`" in str(caught.value)
     assert not paths[-1].exists()
+
+
+def test_a_cut_example_shows_where_the_model_cut_it():
+    """Cut after `[CLS] a wal ##nut` (token 4): the mark follows the head's three words, and only the planted
+    word is marked as such."""
+    example = {**checked_shortcut()["examples"][0], "cut_at": 4, "tokens_cut": 9}
+    words = example_view(example, "walnut", 1, 0.2)["words"]
+    assert [item["label"] for item in words] == ["[CLS]", "a", "walnut", "[…]", "of", "a", "film", "[SEP]"]
+    assert [item["label"] for item in words if item.get("planted")] == ["walnut"]

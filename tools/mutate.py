@@ -4,8 +4,8 @@ each module against the test files that exercise it.
 Per module, a scratch copy of the checkout (tracked and untracked, not ignored files) under `.mutate/<module>/`
 gets a `[tool.mutmut]` section naming the module and its test files, and `mutmut run` mutates it there; within
 those files mutmut runs each mutant against only the tests that call the mutated function. The run prints, per
-module, the mutants killed, survived, timed out and reached by no test, and writes every surviving mutant's
-diff to `.mutate/survivors.diff`. A survivor listed in docs/figures.md's table of equivalent mutants (it
+module, the mutants killed, survived, timed out or crashed, and reached by no test, and writes every surviving
+mutant's diff to `.mutate/survivors.diff`. A survivor listed in docs/figures.md's table of equivalent mutants (it
 cannot change any output; the reason is in the table) is counted apart; any other survivor fails the run.
 Then each misreading of a figure's definition in tools/misreadings.py (the meanings mutmut cannot write) is
 planted in the module's scratch copy in turn: its test files must fail, or the run fails.
@@ -60,8 +60,10 @@ NOT_FIGURES = (r"ArgumentParser\(", r"\.add_argument\(", r"with Live\(", r"rebui
 # The memory test runs its aggregation in a subprocess, which mutmut neither traces nor needs: 35 s saved a run.
 DESELECT = "not streams_200000_records"
 PYTEST_OPTIONS = ("-k", DESELECT, "-p", "no:cacheprovider")  # mutmut's runs and the planted misreadings' alike
-STATUSES = ("killed", "survived", "timeout", "no tests")
-DETECTED = ("killed", "timeout")  # a mutant that hangs the tests is caught as surely as one that fails them
+STATUSES = ("killed", "survived", "timeout", "segfault", "no tests")
+# A mutant that hangs the tests, or crashes their process (killed by a signal: mutmut's "segfault", e.g. a buffer
+# doubled on every word until memory runs out), is caught as surely as one that fails them.
+DETECTED = ("killed", "timeout", "segfault")
 MUTANT_LINE = re.compile(r"^\s+(\S+): (.+)$")
 
 
@@ -186,12 +188,13 @@ def plant(folder: Path, misreading: Misreading) -> bool:
 
 
 def table(results: list[ModuleResult]) -> str:
-    header = f"{'module':<40} {'killed':>7} {'survived':>9} {'timeout':>8} {'no tests':>9} {'equivalent':>11} " \
+    header = f"{'module':<40} {'killed':>7} {'survived':>9} {'hung/crashed':>12} {'no tests':>9} {'equivalent':>11} " \
              f"{'left':>5} {'misreadings caught':>19} {'time':>7}"
     lines = [header]
     for result in results:
         counts = result.counts
-        lines.append(f"{result.module:<40} {counts['killed']:>7} {counts['survived']:>9} {counts['timeout']:>8} "
+        lines.append(f"{result.module:<40} {counts['killed']:>7} {counts['survived']:>9} "
+                     f"{counts['timeout'] + counts['segfault']:>12} "
                      f"{counts['no tests']:>9} {len(result.equivalent):>11} {len(result.survivors):>5} "
                      f"{result.misreadings - len(result.passed_misreadings):>13} of {result.misreadings:<3} "
                      f"{result.seconds:>6.0f}s")

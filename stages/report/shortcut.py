@@ -8,8 +8,9 @@ from typing import Any
 from stages.attribution.methods import METHODS
 from stages.attribution.methods import order as method_order
 from stages.attribution.shortcut import PLANT_COMMAND
-from stages.attribution.words import SPECIAL_TOKENS, cut_words
+from stages.attribution.words import SPECIAL_TOKENS, cut_words, merge_wordpieces
 from stages.report.html import CLASS_NAMES, token_and_word_highlights
+from stages.report.views import with_cut
 
 RANDOM_EXPECTED = "random_expected"
 
@@ -33,17 +34,19 @@ def method_rows(methods: dict[str, dict[str, float | None]]) -> list[dict[str, A
 
 def example_view(example: dict[str, Any], word: str, planted_class: int, min_shift: float) -> dict[str, Any]:
     """One shown example: its facts, each method's rank of the word, and its words highlighted by IG."""
-    words = cut_words(example["tokens"], example["attributions"], example["cut_at"])
-    _, items = token_and_word_highlights(example["tokens"], example["attributions"], words, SPECIAL_TOKENS)
+    tokens, attributions, cut_at = example["tokens"], example["attributions"], example["cut_at"]
+    words = cut_words(tokens, attributions, cut_at)
+    _, items = token_and_word_highlights(tokens, attributions, words, SPECIAL_TOKENS)
     for item in items:
         item["planted"] = item["label"].lower() == word
+    head = None if cut_at is None else len(merge_wordpieces(tokens[:cut_at], attributions[:cut_at]))
     name = CLASS_NAMES[planted_class]
     return {"id": example["id"], "label": CLASS_NAMES[example["label"]], "predicted": CLASS_NAMES[example["predicted"]],
             "probabilities": f"P({name}) {example['without_word']:.3f} without the word, {example['with_word']:.3f} "
                              f"with it", "relied_on": example["shift"] > min_shift,
             "ranks": ", ".join(f"{title(method)} {example['ranks'][method]}"
                                for method in sorted(example["ranks"], key=method_order)),
-            "words": items, "count": example["words"]}
+            "words": with_cut(items, head, example["tokens_cut"]), "count": example["words"]}
 
 
 def shortcut_section(checked: dict[str, Any]) -> dict[str, Any]:
