@@ -342,6 +342,7 @@ print(write_records(sys.argv[1], {}, records()))
 """
 
 
+@pytest.mark.stage_process
 def test_the_aggregation_streams_200000_records_in_memory_of_the_vocabulary(tmp_path):
     """The aggregation of 200,000 records of 20 words (5,000 words in all, both classes), with 200 bootstrap
     resamples a word, peaks under 300 MB resident (189 MB measured; 103 MB without the resamples); reading

@@ -160,6 +160,7 @@ def run_check(project: Path, model_dir: Path) -> subprocess.CompletedProcess:
                            "out.json", "metrics.json"], cwd=project, capture_output=True, text=True)
 
 
+@pytest.mark.stage_process
 def test_a_model_that_relies_on_a_word_by_construction_is_found_out(tmp_path, keyword_model_dir):
     """The keyword model predicts negative exactly when `awful` is in the sentence: planted in positive
     sentences, it flips them all; IG ranks it first in every relied-on one, above random's expectation."""
@@ -181,6 +182,7 @@ def test_a_model_that_relies_on_a_word_by_construction_is_found_out(tmp_path, ke
                if index not in checked["shown"])
 
 
+@pytest.mark.stage_process
 def test_with_no_word_planted_the_check_records_that_it_did_not_run(tmp_path, keyword_model_dir):
     project = shortcut_project(tmp_path / "project", keyword_model_dir, None)
     result = run_check(project, keyword_model_dir)
@@ -190,6 +192,7 @@ def test_with_no_word_planted_the_check_records_that_it_did_not_run(tmp_path, ke
     assert json.loads((project / "metrics.json").read_text()) == {}
 
 
+@pytest.mark.stage_process
 def test_too_few_held_out_reviews_without_the_word_is_one_line(tmp_path, keyword_model_dir):
     project = shortcut_project(tmp_path / "project", keyword_model_dir, "awful")
     set_params(project, **{"check_shortcut.reviews": 5})
