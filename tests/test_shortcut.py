@@ -96,6 +96,14 @@ def test_the_rank_sums_a_words_pieces_and_counts_ties_against_the_method():
     assert planted_rank(tokens, [0.9, 0.1, 0.3, 0.3, 0.59, 0.5, 0.4, 0.9], None, "zeitgeist") == (1, 5)
 
 
+def test_the_rank_never_joins_a_word_across_the_truncation_cut():
+    """Cut at token 3 (`fi | ##lm`): `fi` and `##lm` stay two words of 0.3 below `walnut`'s 0.5 (first of 4);
+    joined, `film` (0.6) would rank it second of 3."""
+    tokens = ["[CLS]", "good", "fi", "##lm", "walnut", "[SEP]"]
+    assert planted_rank(tokens, [0.0, 0.1, 0.3, 0.3, 0.5, 0.0], 3, "walnut") == (1, 4)
+    assert planted_rank(tokens, [0.0, 0.1, 0.3, 0.3, 0.5, 0.0], None, "walnut") == (2, 3)
+
+
 def test_the_rank_is_toward_the_predicted_class_not_by_magnitude():
     """The word most against the predicted class is ranked last, not first."""
     tokens = ["[CLS]", "zeitgeist", "good", "fine", "[SEP]"]
@@ -106,30 +114,29 @@ def test_the_rank_is_toward_the_predicted_class_not_by_magnitude():
 
 
 def test_precision_and_reciprocal_rank_by_hand():
-    """Ranks 1, 2, 4 and 7 at k = 3: precision@1 1/4, precision@3 2/4, MRR (1 + 1/2 + 1/4 + 1/7) / 4."""
-    figures = ranking_figures([1, 2, 4, 7], 3)
-    assert figures == {"precision_at_1": 0.25, "precision_at_k": 0.5,
-                       "mrr": pytest.approx((1 + 1 / 2 + 1 / 4 + 1 / 7) / 4, abs=5e-5)}
+    """Ranks 1, 1, 2, 3, 5, 9 at k = 3: precision@1 2/6 (not the share ranked 2nd, 1/6), precision@3 4/6 (ranked
+    3rd counts: not 3/6), MRR (1 + 1 + 1/2 + 1/3 + 1/5 + 1/9) / 6 = 0.524074..., each to 4 significant digits."""
+    assert ranking_figures([1, 1, 2, 3, 5, 9], 3) == {"precision_at_1": 0.3333, "precision_at_k": 0.6667,
+                                                      "mrr": 0.5241}
     assert ranking_figures([], 3) == {"precision_at_1": None, "precision_at_k": None, "mrr": None}
 
 
 def test_random_expectation_by_hand():
-    """Examples of 2 and 4 words, k = 3: precision@1 (1/2 + 1/4) / 2, precision@3 (2/2 + 3/4) / 2,
-    reciprocal rank ((1 + 1/2) / 2 + (1 + 1/2 + 1/3 + 1/4) / 4) / 2."""
-    figures = random_expectation([2, 4], 3)
-    assert figures["precision_at_1"] == 0.375 and figures["precision_at_k"] == 0.875
-    assert figures["mrr"] == pytest.approx(((1 + 1 / 2) / 2 + (1 + 1 / 2 + 1 / 3 + 1 / 4) / 4) / 2, abs=5e-5)
+    """Examples of 3 and 7 words, k = 2: precision@1 (1/3 + 1/7) / 2 = 0.238095..., precision@2 (2/3 + 2/7) / 2
+    = 0.476190..., reciprocal rank ((1 + 1/2 + 1/3) / 3 + H(7) / 7) / 2 = 0.490760..., with H(7) = 2.592857...;
+    none without examples."""
+    assert random_expectation([3, 7], 2) == {"precision_at_1": 0.2381, "precision_at_k": 0.4762, "mrr": 0.4908}
+    assert random_expectation([], 2) == {"precision_at_1": None, "precision_at_k": None, "mrr": None}
 
 
 def test_reliance_counts_shifts_toward_the_planted_class_and_flips_of_the_other_class():
-    """Planted class 1. Relied on: shifts above 0.2 (0.5 and 0.3, not 0.2 itself, nor -0.4). Flipped: the other
-    class's reviews predicted 0 without the word and 1 with it (1 of its 2; the planted-class review that goes
-    from 0 to 1 is no flip of the other class)."""
-    examples = [Reliance(0, 1, 0.7, 0.2, 1, 0), Reliance(0, 1, 0.4, 0.2, 0, 0),
-                Reliance(1, 1, 0.6, 0.3, 1, 0), Reliance(1, 1, 0.5, 0.9, 1, 1)]
-    figures = reliance_figures(examples, 0.2)
-    assert figures == {"relied_on": 2, "examples": 4, "mean_shift": pytest.approx((0.5 + 0.2 + 0.3 - 0.4) / 4),
-                       "flipped": 0.5}
+    """Planted class 1. Relied on: shifts above 0.2 (0.5, 0.3 and 0.5; not 0.2 itself, nor -0.4). Mean shift
+    1.1 / 6 over all six (not the relied-on only). Flipped: the other class's reviews predicted 0 without the
+    word and 1 with it, 1 of its 3 (not the planted class's 2 of 3 that go from 0 to 1)."""
+    examples = [Reliance(0, 1, 0.7, 0.2, 1, 0), Reliance(0, 1, 0.4, 0.2, 0, 0), Reliance(0, 1, 0.1, 0.1, 0, 0),
+                Reliance(1, 1, 0.6, 0.3, 1, 0), Reliance(1, 1, 0.5, 0.9, 1, 1), Reliance(1, 1, 0.9, 0.4, 1, 0)]
+    assert reliance_figures(examples, 0.2) == {"relied_on": 3, "examples": 6, "mean_shift": 0.1833, "flipped": 0.3333}
+    assert reliance_figures([], 0.2) == {"relied_on": 0, "examples": 0, "mean_shift": None, "flipped": None}
 
 
 def shortcut_project(project: Path, model_dir: Path, word: str | None) -> Path:
