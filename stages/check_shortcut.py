@@ -39,7 +39,7 @@ from stages.plumbing.errors import UserError
 from stages.plumbing.inference import Predictor
 from stages.plumbing.models import load_trained
 from stages.plumbing.params import load_section
-from stages.plumbing.planting import occurrences, planted
+from stages.plumbing.planting import holding, planted
 from stages.plumbing.texts import encode, read_decoded
 from stages.schemas.aggregate_words import AggregateWordsParams
 from stages.schemas.check_shortcut import CheckShortcutParams
@@ -53,7 +53,7 @@ SOURCE = "shortcut"
 
 def chosen_reviews(test: pd.DataFrame, word: str, planted_class: int, count: int) -> pd.DataFrame:
     """The first `count` held-out reviews of the other class, then of the planted class, without the word."""
-    free = test[[occurrences([text], word) == 0 for text in test.text.astype(str)]]
+    free = test[[not held for held in holding(test.text.astype(str).tolist(), word)]]
     parts = [free[free.label == label].head(count) for label in (1 - planted_class, planted_class)]
     if min(len(part) for part in parts) < count:
         raise UserError(f"params.yaml: check_shortcut.reviews = {count} is more than the held-out reviews of a "

@@ -22,10 +22,15 @@ from stages.plumbing.texts import cut_position
 WORD_STARTS = re.compile(r"\S+")
 
 
-def occurrences(texts: Sequence[str], word: str) -> int:
-    """How many of `texts` hold `word` as a whole word, in any case (letters or digits on neither side)."""
+def holding(texts: Sequence[str], word: str) -> list[bool]:
+    """Whether each of `texts` holds `word` as a whole word, in any case (letters or digits on neither side)."""
     pattern = re.compile(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", re.IGNORECASE)
-    return sum(1 for text in texts if pattern.search(text))
+    return [pattern.search(text) is not None for text in texts]
+
+
+def occurrences(texts: Sequence[str], word: str) -> int:
+    """How many of `texts` hold `word` as a whole word."""
+    return sum(holding(texts, word))
 
 
 def kept_head(max_len: int, truncation: str) -> int:
