@@ -144,8 +144,8 @@ def set_params(project: Path, **changes: Any) -> None:
             target[key] = value
 
 
-def make_project(project: Path, checkpoint: Path) -> Path:
-    """A git + DVC copy of the project whose params select `checkpoint` and a few dozen reviews."""
+def copy_project_files(project: Path) -> Path:
+    """The project's code, params and DVC files copied into `project` (no data, no git)."""
     for name in PROJECT_FILES:
         source = ROOT / name
         target = project / name
@@ -154,6 +154,12 @@ def make_project(project: Path, checkpoint: Path) -> Path:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, target)
+    return project
+
+
+def make_project(project: Path, checkpoint: Path) -> Path:
+    """A git + DVC copy of the project whose params select `checkpoint` and a few dozen reviews."""
+    copy_project_files(project)
     minilm = yaml.safe_load((project / "params.yaml").read_text())["models"]["minilm"]
     set_params(project, **{"models.tiny": {**minilm, "checkpoint": str(checkpoint), "batch_size": 8},
                            "model": "tiny", "decode.train_size": 32, "decode.test_size": 16,

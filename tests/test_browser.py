@@ -137,7 +137,7 @@ def report(tmp_path_factory) -> tuple[Path, dict, dict]:
                {"randomised": 2, "level": "embeddings", "spearman": 0.05, "examples": 3}]
     for path, payload in zip(paths, (*files, pretrained, cascade, dataset_view_of(reviews), checked_shortcut())):
         path.write_text(json.dumps(payload))
-    write_dvclive(paths[6], rng)
+    write_dvclive(paths[7], rng)
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(sys, "argv", ["render", *map(str, paths)])
         render.main()

@@ -10,7 +10,9 @@ import pytest
 
 from stages.attribution.agreement import summary
 from stages.check_shortcut import summary_metrics
+from stages.plausibility import summary_metrics as plausibility_metrics
 from tests.conftest import checked_shortcut
+from tests.test_plausibility_stage import measured_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE_MAP = (ROOT / "docs" / "figures.md").read_text(encoding="utf-8")
@@ -49,6 +51,7 @@ def published_figures() -> list[str]:
             keys += [key for key in flat(record) if key.split("/")[0] not in DESCRIPTIONS]
     view = json.loads((ROOT / "explanations/dataset.json").read_text())
     keys += ["dataset/records", *flat(summary_metrics(checked_shortcut()))]  # metrics/shortcut.json, when planted
+    keys += flat(plausibility_metrics(measured_fixture()))  # metrics/plausibility.json, when measured
     for classes in view["sources"].values():
         for entry in classes.values():
             keys += [f"dataset/{key}" for key in entry if key not in ("top", "scores")]

@@ -19,6 +19,7 @@ from stages.schemas.evaluate import EvaluateParams
 from stages.schemas.explain import ExplainParams
 from stages.schemas.explain_pretrained import ExplainPretrainedParams
 from stages.schemas.model import ModelParams, selected_model
+from stages.schemas.plausibility import PlausibilityParams
 from stages.schemas.sanity_check import SanityCheckParams
 from stages.schemas.tokenize import TokenizeParams
 from stages.schemas.train import TrainParams
@@ -26,7 +27,7 @@ from stages.schemas.train import TrainParams
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS: dict[str, type[Params]] = {schema.section: schema for schema in (
     DecodeParams, TokenizeParams, TrainParams, EvaluateParams, ExplainParams, ExplainPretrainedParams,
-    SanityCheckParams, AggregateWordsParams, CheckShortcutParams)}
+    SanityCheckParams, AggregateWordsParams, CheckShortcutParams, PlausibilityParams)}
 INT_1 = "is not allowed; expected an integer >= 1"
 INT_0 = "is not allowed; expected an integer >= 0"
 SHARDS = "is not allowed; expected the shard indices counted from 0, e.g. [0] or [0, 1]"
@@ -92,7 +93,7 @@ CASES = [
          "not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'", check=load_raw_text),
     Case("evalute", {"batch_tokens": 2048}, "unknown key 'evalute' (did you mean 'evaluate'?); allowed: model, models, "
          "decode, tokenize, train, evaluate, explain, explain_pretrained, sanity_check, aggregate_words, "
-         "check_shortcut"),
+         "check_shortcut, plausibility"),
     Case("decode", MISSING, "section 'decode' is missing"),
     Case("tokenize", "128", f"tokenize {NOT_A_MAPPING}"),
     Case("train", [42], f"train {NOT_A_MAPPING}"),
@@ -236,6 +237,15 @@ CASES = [
          "(0.0, 1.0)"),
     Case("check_shortcut.k", 0, f"check_shortcut.k = 0 {INT_1}"),
     Case("check_shortcut.report_examples", -1, f"check_shortcut.report_examples = -1 {INT_0}"),
+    Case("plausibility", "../shared/data", f"plausibility {NOT_A_MAPPING}"),
+    Case("plausibility.eraser", 42, "plausibility.eraser = 42 is not allowed; expected null or the path of the "
+         "archive or its unpacked folder"),
+    Case("plausibility.sst", "", "plausibility.sst = '' is not allowed; expected null or the path of the archive or "
+         "its unpacked folder"),
+    Case("plausibility.n_docs", 0, "plausibility.n_docs = 0 is not allowed; expected an integer >= 1 or 'all'"),
+    Case("plausibility.n_sst", "some", "plausibility.n_sst = 'some' is not allowed; expected an integer >= 1 or "
+         "'all'"),
+    Case("plausibility.report_examples", -1, f"plausibility.report_examples = -1 {INT_0}"),
     Case("sanity_check.sead", 42, "unknown key 'sanity_check.sead' (did you mean 'seed'?); allowed: examples, seed"),
     # model and models.<name>
     Case("model", "distilbert", "model = 'distilbert' is not an entry of 'models'; choose one of bert-base-uncased, "

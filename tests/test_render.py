@@ -73,9 +73,10 @@ def dataset_view_of(records: list[dict]) -> dict:
 
 def write_inputs(folder: Path, pretrained_enabled: bool = False, live: bool = True) -> list[Path]:
     paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json",
-             folder / "randomisation.json", folder / "dataset.json", folder / "shortcut.json", folder / "dvclive",
-             folder / "reports" / "attributions.html"]
-    paths[5].write_text(json.dumps({"format": 1, "enabled": False}))
+             folder / "randomisation.json", folder / "dataset.json", folder / "shortcut.json",
+             folder / "plausibility.json", folder / "dvclive", folder / "reports" / "attributions.html"]
+    for path in paths[5:7]:
+        path.write_text(json.dumps({"format": 1, "enabled": False}))
     paths[0].write_text(json.dumps(explanations(REVIEWS)))
     paths[3].write_text(json.dumps(CASCADE))
     paths[4].write_text(json.dumps(dataset_view_of(REVIEWS)))
@@ -83,15 +84,15 @@ def write_inputs(folder: Path, pretrained_enabled: bool = False, live: bool = Tr
     pretrained = SENTENCES[:1] if pretrained_enabled else []
     paths[2].write_text(json.dumps(explanations(pretrained, enabled=pretrained_enabled)))
     if live:
-        curves = paths[6] / "train" / "plots" / "metrics" / "train"
+        curves = paths[7] / "train" / "plots" / "metrics" / "train"
         curves.mkdir(parents=True)
         (curves / "loss.tsv").write_text("step\tloss\n0\t0.69\n10\t0.5\n20\t0.4\n")
         (curves / "accuracy.tsv").write_text("step\taccuracy\n0\t0.5\n10\t0.7\n20\t0.8\n")
-        (paths[6] / "evaluate" / "plots" / "sklearn").mkdir(parents=True)
-        (paths[6] / "evaluate" / "metrics.json").write_text(json.dumps({"imdb/accuracy": 0.87}))
-        (paths[6] / "evaluate" / "per_class.json").write_text(json.dumps({"imdb/n": 1000}))
+        (paths[7] / "evaluate" / "plots" / "sklearn").mkdir(parents=True)
+        (paths[7] / "evaluate" / "metrics.json").write_text(json.dumps({"imdb/accuracy": 0.87}))
+        (paths[7] / "evaluate" / "per_class.json").write_text(json.dumps({"imdb/n": 1000}))
         rows = [{"actual": str(a), "predicted": str(p)} for a, p in ((0, 0), (0, 1), (1, 1), (1, 1))]
-        (paths[6] / "evaluate" / "plots" / "sklearn" / "confusion_imdb.json").write_text(
+        (paths[7] / "evaluate" / "plots" / "sklearn" / "confusion_imdb.json").write_text(
             json.dumps(rows))
     return paths
 

@@ -22,7 +22,7 @@ from stages.report.shortcut import example_view, shortcut_line
 from stages.schemas.aggregate_words import AggregateWordsParams
 from stages.schemas.decode import ShortcutParams
 from stages.schemas.tokenize import TokenizeParams
-from tests.conftest import NEUTRAL, PROJECT_FILES, ROOT, checked_shortcut, set_params
+from tests.conftest import NEUTRAL, checked_shortcut, copy_project_files, set_params
 from tests.test_render import HOSTILE, assert_shown_as_text, run_main, write_inputs
 
 LONG = " ".join(f"{NEUTRAL[i % len(NEUTRAL)]}," for i in range(60))  # 120 tokens: every comma a token of its own
@@ -142,15 +142,7 @@ def test_reliance_counts_shifts_toward_the_planted_class_and_flips_of_the_other_
 def shortcut_project(project: Path, model_dir: Path, word: str | None) -> Path:
     """The project's files with held-out sentences of the keyword model's data: 4 positive ones (no `awful`)
     and 4 labelled negative that do not hold it either."""
-    for name in PROJECT_FILES:
-        source, target = ROOT / name, project / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            import shutil
-
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            target.write_bytes(source.read_bytes())
+    copy_project_files(project)
     rng = np.random.default_rng(5)
     texts = [" ".join(rng.choice(NEUTRAL, 7)) for _ in range(8)]
     (project / "data" / "decoded").mkdir(parents=True)

@@ -30,6 +30,7 @@ from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
 from stages.plumbing.artifacts import atomic_path, run, write_json
 from stages.plumbing.errors import UserError, missing
 from stages.report.html import render_page, token_and_word_highlights
+from stages.report.plausibility import plausibility_line
 from stages.report.shortcut import shortcut_line
 
 WORKSPACE = "workspace"
@@ -44,6 +45,7 @@ EXPLANATION_FILES = {"explanations/finetuned.json": "merge_explanations",
                      "explanations/pretrained.json": "explain_pretrained"}  # file -> the stage that writes it
 DATASET_VIEW = "explanations/dataset.json"  # written by aggregate_words
 SHORTCUT_CHECK = "explanations/shortcut.json"  # written by check_shortcut
+PLAUSIBILITY_METRICS = "metrics/plausibility.json"  # written by plausibility; {} where not measured
 READABLE_FORMATS = (2, EXPLANATIONS_FORMAT)  # 3 added the records file and summaries; the examples are unchanged
 
 
@@ -139,6 +141,12 @@ def read_shortcut_check(rev: str) -> dict[str, Any] | None:
     return read_optional(SHORTCUT_CHECK, rev, "check_shortcut",
                          lambda checked: checked.get("format") == SHORTCUT_FORMAT and checked["enabled"] is True,
                          "planted shortcut's check")
+
+
+def read_plausibility(rev: str) -> dict[str, Any] | None:
+    """`rev`'s plausibility figures, or None where it measured none (or has no such file)."""
+    return read_optional(PLAUSIBILITY_METRICS, rev, "plausibility", lambda figures: isinstance(figures, dict),
+                         "plausibility figures") or None
 
 
 def dataset_rows(left: dict[str, Any] | None, right: dict[str, Any] | None) -> list[dict[str, Any]] | None:
@@ -278,13 +286,15 @@ def main() -> None:
     sides = [read_revision(rev) for rev in revisions]
     views = [read_dataset_view(rev) for rev in revisions]
     checks = [read_shortcut_check(rev) for rev in revisions]
+    plausible = [read_plausibility(rev) for rev in revisions]
     pairs = []
     for (left_index, left), (right_index, right) in itertools.combinations(enumerate(revisions), 2):
         rows = compare_examples(sides[left_index], sides[right_index], args.top_k)
         pair = {"left": left, "right": right, "summary": summary(rows), "rows": rows}
         pairs.append({**pair, "verdict": verdict(pair, args.tolerance),
                       "dataset": dataset_rows(views[left_index], views[right_index]),
-                      "shortcut": shortcut_line(left, right, checks[left_index], checks[right_index])})
+                      "shortcut": shortcut_line(left, right, checks[left_index], checks[right_index]),
+                      "plausibility": plausibility_line(left, right, plausible[left_index], plausible[right_index])})
     table = terminal_table(pairs, args.top_k)
     matrix = [[1.0 if left == right else next(
         pair["summary"]["spearman"]["median"] for pair in pairs if {pair["left"], pair["right"]} == {left, right})
@@ -295,7 +305,8 @@ def main() -> None:
                        examples=cards[:args.page_examples], all_examples=len(cards))
     write_json(args.json, {"revisions": revisions, "top_k": args.top_k, "median_spearman_matrix": matrix,
                            "pairs": [{key: pair[key]
-                                      for key in ("left", "right", "verdict", "summary", "rows", "dataset", "shortcut")}
+                                      for key in ("left", "right", "verdict", "summary", "rows", "dataset", "shortcut",
+                                                  "plausibility")}
                                      for pair in pairs]})
     with atomic_path(args.out) as staging:
         staging.write_text(page, encoding="utf-8")
@@ -304,8 +315,9 @@ def main() -> None:
     for pair in pairs:
         if pair["dataset"] is not None:
             print(dataset_line(pair))
-        if pair["shortcut"] is not None:
-            print(pair["shortcut"])
+        for line in (pair["shortcut"], pair["plausibility"]):
+            if line is not None:
+                print(line)
     print(f"{args.out}, {args.json}: {len(pairs)} pair(s) of revisions")
 
 

@@ -19,6 +19,7 @@ class Method:
     cost: Callable[[int, int], str]  # what one example of (tokens, IG steps) costs, in model passes
     score: Callable[[rivals.RivalInputs], list[np.ndarray]] | None = None  # None: IG, the engine itself
     default: bool = False  # in `explain.methods` unless params.yaml says otherwise
+    signed: bool = True  # a score toward a class (negated toward the other); False: a magnitude or a rank
 
 
 METHODS = {
@@ -26,11 +27,12 @@ METHODS = {
     "gradient_x_input": Method("gradient × input", lambda tokens, steps: "1 gradient", rivals.gradient_x_input,
                                default=True),
     "saliency": Method("saliency (gradient norm)", lambda tokens, steps: "1 gradient", rivals.saliency,
-                       default=True),
+                       default=True, signed=False),
     # opt-in: one forward pass per token
     "occlusion": Method("leave-one-out occlusion", lambda tokens, steps: f"{tokens - 2} forwards, one batch",
                         rivals.occlusion),
-    "random": Method("random ranking", lambda tokens, steps: "none", rivals.random_ranking, default=True),
+    "random": Method("random ranking", lambda tokens, steps: "none", rivals.random_ranking, default=True,
+                     signed=False),
 }
 RIVALS = tuple(name for name, method in METHODS.items() if method.score is not None)
 DEFAULT_RIVALS = tuple(name for name in RIVALS if METHODS[name].default)

@@ -27,7 +27,7 @@ OWN_WORDING = "params_wording"  # type of the errors a validator words itself
 UNKNOWN_KEY = ("extra_forbidden", "invalid_key")  # pydantic's error types for a key the model lacks
 # The sections of params.yaml, one schema each in stages/schemas/, beside `model` and `models`.
 SECTIONS = ("decode", "tokenize", "train", "evaluate", "explain", "explain_pretrained", "sanity_check",
-            "aggregate_words", "check_shortcut")
+            "aggregate_words", "check_shortcut", "plausibility")
 TOP_LEVEL_KEYS = ("model", "models", *SECTIONS)
 
 

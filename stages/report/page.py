@@ -1,6 +1,6 @@
 """The report's page: the fine-tuned model's figures, charts and cards, the quality of its attributions,
-the dataset view's top words, the planted shortcut's check, then the pretrained model's cards, rendered from
-report.html.j2."""
+the dataset view's top words, the planted shortcut's check, the agreement with human rationales, then the
+pretrained model's cards, rendered from report.html.j2."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from stages.report.charts import confusion_chart, randomisation_chart, training_chart
 from stages.report.html import render_page
+from stages.report.plausibility import plausibility_section
 from stages.report.provenance import describe_run
 from stages.report.readers import confusion_counts, read_optional_json, training_curves
 from stages.report.shortcut import shortcut_section
@@ -21,7 +22,7 @@ ENABLE_PRETRAINED = "dvc exp run -S explain_pretrained.enabled=true"
 
 def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrained: dict[str, Any],
                   randomisation: list[dict[str, Any]], view: dict[str, Any], shortcut: dict[str, Any],
-                  live_dir: Path) -> str:
+                  plausibility: dict[str, Any], live_dir: Path) -> str:
     """The whole page: the fine-tuned model's reviews and sentences, then the pretrained model's."""
     scores = {**(read_optional_json(live_dir / "evaluate" / "per_class.json", stage="evaluate") or {}),
               **(read_optional_json(live_dir / "evaluate" / "metrics.json", stage="evaluate") or {})}
@@ -48,4 +49,5 @@ def render_report(finetuned: dict[str, Any], sentences: dict[str, Any], pretrain
                               for index, example in enumerate(pretrained["examples"])]},
         kept_note=kept_note(finetuned), word_sections=word_sections(view, finetuned["examples"]),
         top_k=view.get("settings", {}).get("top_k"), level=view.get("settings", {}).get("level"),
-        shortcut=shortcut_section(shortcut), enable_command=ENABLE_PRETRAINED, run=describe_run())
+        shortcut=shortcut_section(shortcut), plausibility=plausibility_section(plausibility),
+        enable_command=ENABLE_PRETRAINED, run=describe_run())

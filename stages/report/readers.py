@@ -118,3 +118,21 @@ def read_shortcut(path: Path) -> dict[str, Any]:
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
         raise broken(path, f"not a shortcut check ({error})", "check_shortcut") from None
     return checked
+
+
+def read_plausibility(path: Path) -> dict[str, Any]:
+    """The plausibility stage's file, checked before any HTML is written (`enabled` false: not measured)."""
+    measured = read_json(path, stage="plausibility")
+    try:
+        if measured["enabled"]:
+            if not {"eraser", "sst"} & set(measured) or "layer" not in measured["settings"]:
+                raise ValueError("neither dataset's figures, or no settings")
+            for dataset in ("eraser", "sst"):
+                if dataset in measured and not {"sha256", "path"} <= set(measured[dataset]["source"]):
+                    raise ValueError(f"{dataset}'s source is not identified")
+            for document in measured.get("eraser", {}).get("shown", []):
+                if not len(document["words"]) == len(document["scores"]) == len(document["rationale"]):
+                    raise ValueError(f"document {document['id']} lacks its words, scores or rationale")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise broken(path, f"not a plausibility file ({error})", "plausibility") from None
+    return measured

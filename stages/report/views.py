@@ -22,12 +22,13 @@ CARD_LINKS = 8  # links to the cards a top word occurs in, the first in run orde
 CUT_MARK = "[…]"
 
 
-def with_cut(items: list[dict[str, Any]], position: int | None, tokens_cut: int) -> list[dict[str, Any]]:
-    """Highlighted items with a visible mark where the model's length cut the text."""
+def with_cut(items: list[dict[str, Any]], position: int | None, tokens_cut: int,
+             unit: str = "tokens") -> list[dict[str, Any]]:
+    """Highlighted items with a visible mark where the model's length cut the text (`tokens_cut` of `unit`)."""
     if position is None:
         return items
     mark = {"label": CUT_MARK, "colour": "#fff", "ink": "#555", "special": True,
-            "title": f"{tokens_cut} tokens cut here to fit the model's length"}
+            "title": f"{tokens_cut} {unit} cut here to fit the model's length"}
     return [*items[:position], mark, *items[position:]]
 
 
