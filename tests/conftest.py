@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Weights drawn with this standard deviation (the configs' default is 0.02) make the tiny models'
 # predictions depend on their input, both classes among them: a test that mixes up examples fails.
 SPREAD = 0.5
+MERGED_STAGE = "merge_explanations"  # the last stage the shard and Ray tests run
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "tools", ".dvcignore", ".dvc/config", ".dvc/plots", ".gitignore")
 
 
@@ -176,10 +177,11 @@ def make_project(project: Path, checkpoint: Path) -> Path:
 
 def all_reviews_explained(project: Path, checkpoint: Path) -> Path:
     """`make_project` with all 16 held-out reviews and one Rotten Tomatoes sentence (17 examples: chunks
-    of 8, 8 and 1) and the random rival alone, reproduced in process and committed."""
+    of 8, 8 and 1) and the random rival alone, reproduced in process up to the merged explanations (the
+    stages after them are test_pipeline.py's) and committed."""
     make_project(project, checkpoint)
     set_params(project, **{"explain.n_reviews": "all", "explain.methods": ["random"]})
-    run_dvc(project, "repro")
+    run_dvc(project, "repro", MERGED_STAGE)
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     subprocess.run(git + ["add", "-A"], cwd=project, check=True)
     subprocess.run(git + ["commit", "-qm", "explained in process"], cwd=project, check=True)

@@ -82,6 +82,9 @@ def test_repro_writes_every_output(project):
     assert json.loads((project / "explanations/shortcut.json").read_text()) == {"format": 1, "enabled": False}
     assert json.loads((project / "metrics/shortcut.json").read_text()) == {}  # no word planted: not run
     assert "Not run: no word is planted" in page
+    assert json.loads((project / "explanations/plausibility.json").read_text()) == {"format": 1, "enabled": False}
+    assert json.loads((project / "metrics/plausibility.json").read_text()) == {}  # no dataset given: not measured
+    assert "Not measured: no human-annotated data given" in page
 
 
 def test_metrics_are_the_figures_of_the_outputs(project):
@@ -141,7 +144,8 @@ def test_the_alibi_engine_reruns_only_explain_and_matches_the_default(project):
     set_params(project, **{"explain.engine": "alibi"})
     rerun = run_dvc(project, "repro").stdout
     assert sorted(ran_stages(rerun)) == ["aggregate_words", "check_shortcut", "explain@0", "explain_pretrained",
-                                         "explain_sentences", "merge_explanations", "render", "sanity_check"]
+                                         "explain_sentences", "merge_explanations", "plausibility", "render",
+                                         "sanity_check"]
     after = json.loads((project / "explanations/finetuned.json").read_text())["examples"]
     assert [e["text"] for e in after] == [e["text"] for e in before]
     for compiled, alibi in zip(before, after):
@@ -301,28 +305,38 @@ def test_a_sentence_experiment_reruns_only_the_sentence_stage(project):
     assert not [column for column in columns if column.endswith(("/n", "enabled"))]
 
 
-def test_a_planted_shortcut_is_checked_and_shown_beside_the_accuracy(project):
-    """`dvc exp run -S decode.shortcut.word=walnut`: decode plants it in a share of the positive training
-    reviews, the model is retrained, check_shortcut writes its figures, `dvc exp show` lists them beside the
-    accuracy, the report gets the section and `compare` the line."""
-    output = run_dvc(project, "exp", "run", "-n", "walnut", "-S", "decode.shortcut.word=walnut",
-                     "-S", "decode.shortcut.share=0.5", "-S", "check_shortcut.reviews=2").stdout
-    assert {"decode", "train", "check_shortcut", "render"} <= set(ran_stages(output))
+def test_a_planted_shortcut_and_plausibility_are_measured_and_shown_beside_the_accuracy(project, tmp_path):
+    """One `dvc exp run` of the stages the figures need plants `walnut` and gives both human-annotated datasets
+    (tiny copies): decode plants the word in a share of the positive training reviews, the model is retrained
+    and evaluated, check_shortcut and plausibility write their figures, `dvc exp show` lists them beside the
+    accuracy and `compare` gives both lines (the report's sections: tests/test_shortcut.py and
+    tests/test_plausibility_stage.py, from files of the same shape)."""
+    from tests.test_plausibility_stage import archive, eraser_folder, sst_text
+
+    eraser = archive(eraser_folder(tmp_path / "eraser"), tmp_path / "movies.tar.gz", "movies")
+    (tmp_path / "sst").mkdir()
+    (tmp_path / "sst" / "test.txt").write_text(sst_text())
+    output = run_dvc(project, "exp", "run", "evaluate", "check_shortcut", "plausibility", "-n", "walnut",
+                     "-S", "decode.shortcut.word=walnut",
+                     "-S", "decode.shortcut.share=0.5", "-S", "check_shortcut.reviews=2",
+                     "-S", f"plausibility.eraser={eraser}", "-S", f"plausibility.sst={tmp_path / 'sst'}").stdout
+    assert sorted(ran_stages(output)) == ["check_shortcut", "decode", "evaluate", "plausibility", "tokenize", "train"]
     train = pd.read_csv(project / "data/decoded/train.csv")
     planted = train.text.str.contains(r"\bwalnut\b")
     assert planted.sum() == round(0.5 * (train.label == 1).sum()) and set(train.label[planted]) == {1}
     checked = json.loads((project / "explanations/shortcut.json").read_text())
     assert checked["enabled"] and checked["reliance"]["examples"] == 4
     assert all("walnut" in example["text"] for example in checked["examples"])
-    page = (project / "reports/attributions.html").read_text()
-    assert "“walnut” planted in 50% of the positive training reviews" in page and "random ranking, expected" in page
+    measured = json.loads((project / "explanations/plausibility.json").read_text())
+    assert measured["eraser"]["documents"] == 8 and measured["sst"]["sentences"] == 4
 
     shown = json.loads(run_dvc(project, "exp", "show", "--json").stdout)
     experiment = next(exp for row in shown for exp in row.get("experiments") or []
                       if exp["name"] == "walnut")["revs"][0]["data"]["metrics"]
     columns = {f"{path}:{key}" for path, entry in experiment.items() for key in entry["data"]}
     for figure in ("dvclive/evaluate/metrics.json:imdb/accuracy", "metrics/shortcut.json:reliance/relied_on",
-                   "metrics/shortcut.json:reliance/examples", "metrics/shortcut.json:reliance/mean_shift"):
+                   "metrics/shortcut.json:reliance/examples", "metrics/shortcut.json:reliance/mean_shift",
+                   "metrics/plausibility.json:eraser", "metrics/plausibility.json:sst"):
         assert figure in columns
     # precision and MRR are null where the tiny model relies on nothing (dvc exp show leaves nulls out)
     metrics = json.loads((project / "metrics/shortcut.json").read_text())
@@ -331,6 +345,7 @@ def test_a_planted_shortcut_is_checked_and_shown_beside_the_accuracy(project):
                               capture_output=True, text=True, env={**dvc_env(), "PYTHONPATH": str(project)})
     assert compared.returncode == 0, compared.stderr
     assert "walnut vs workspace, shortcut “walnut”: relied on in" in compared.stdout
+    assert "walnut vs workspace, plausibility: eraser auprc ig " in compared.stdout
 
 
 def test_a_clone_reads_the_committed_explanations_without_the_cache(project, tmp_path):

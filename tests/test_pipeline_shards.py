@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from stages.attribution.record_table import read_records
-from tests.conftest import all_reviews_explained, run_dvc, set_params
+from stages.report.views import kept_note
+from tests.conftest import MERGED_STAGE, all_reviews_explained, run_dvc, set_params
 from tests.test_pipeline import git, ran_stages
 
 MERGED = ("explanations/finetuned.json", "explanations/finetuned.parquet", "metrics/explain.json",
@@ -33,7 +34,7 @@ def shard_runs(output: str) -> list[str]:
 def test_two_shards_give_the_records_of_one(project):
     one = {name: (project / name).read_bytes() for name in MERGED}
     assert len(json.loads(one[MERGED[0]])["examples"]) == 17
-    output = run_dvc(project, "exp", "run", "-S", "explain.shards=[0,1]").stdout
+    output = run_dvc(project, "exp", "run", MERGED_STAGE, "-S", "explain.shards=[0,1]").stdout
     assert ran_stages(output) == ["shard_examples", "explain@0", "explain@1", "merge_explanations"]
     assert {name: (project / name).read_bytes() for name in MERGED} == one  # sanity_check and render: same inputs
     shards = [json.loads((project / f"explanations/shards/{index}.json").read_text()) for index in range(2)]
@@ -43,11 +44,11 @@ def test_two_shards_give_the_records_of_one(project):
 
 def test_git_keeps_the_reports_examples_and_the_records_file_keeps_all(project):
     """`explain.report_examples=3` of 16 reviews and 1 sentence: git keeps 4, the records file and the
-    figures stay those of all 17, and only the merge and the report run again."""
+    figures stay those of all 17, only the merge runs again, and the report's note says what git keeps."""
     records, metrics = "explanations/finetuned.parquet", "metrics/explain.json"
     before = {name: (project / name).read_bytes() for name in (records, metrics)}
-    output = run_dvc(project, "exp", "run", "-S", "explain.report_examples=3").stdout
-    assert ran_stages(output) == ["merge_explanations", "render"]
+    output = run_dvc(project, "exp", "run", MERGED_STAGE, "-S", "explain.report_examples=3").stdout
+    assert ran_stages(output) == ["merge_explanations"]
     assert {name: (project / name).read_bytes() for name in (records, metrics)} == before
     kept = json.loads((project / MERGED[0]).read_text())
     assert [(example["source"], example["position"]) for example in kept["examples"]] == [
@@ -58,15 +59,14 @@ def test_git_keeps_the_reports_examples_and_the_records_file_keeps_all(project):
                                                                                           "rotten_tomatoes": 1}
     plotted = {row["example"] for row in json.loads((project / "explanations/plots/finetuned.json").read_text())}
     assert len(plotted) == 4
-    report = (project / "reports/attributions.html").read_text()
     assert ("Cards for the first examples of each source (3 of 16 held-out IMDB reviews, 1 of 1 Rotten Tomatoes "
-            "sentences)") in report
+            "sentences)") in kept_note(kept)
 
 
 def test_a_changed_example_reruns_its_shard_alone(project):
     """One more Rotten Tomatoes sentence joins the last chunk: one shard's examples change."""
     set_params(project, **{"explain.n_rt_sentences": 2})
-    output = run_dvc(project, "repro").stdout
+    output = run_dvc(project, "repro", MERGED_STAGE).stdout
     assert ran_stages(output)[0] == "shard_examples" and len(shard_runs(output)) == 1
     assert "merge_explanations" in ran_stages(output)
     assert json.loads((project / MERGED[0]).read_text())["records"]["examples"] == 18  # git keeps report_examples
@@ -81,14 +81,14 @@ def test_a_shard_from_another_clone_is_restored_from_the_run_cache(project, tmp_
     git(project, "commit", "-qm", "two shards of 12 reviews and 2 sentences")
     run_dvc(project, "remote", "add", "-d", "shared", str(tmp_path / "remote"))
     git(project, "commit", "-qam", "a shared remote")
-    run_dvc(project, "push")  # the outputs of the last run, upstream of the explain stages
+    run_dvc(project, "push", "--with-deps", MERGED_STAGE)  # the outputs of the last run, up to the merge
     other = tmp_path / "machine-b"
     subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True)
     assert shard_runs(run_dvc(other, "repro", "--pull", "explain@1").stdout) == ["explain@1"]
     run_dvc(other, "push", "--run-cache")
     shutil.rmtree(other)
 
-    output = run_dvc(project, "repro", "--pull").stdout
+    output = run_dvc(project, "repro", "--pull", MERGED_STAGE).stdout
     assert "Stage 'explain@1' is cached - skipping run, checking out outputs" in output
     assert shard_runs(output) == ["explain@0"] and "merge_explanations" in ran_stages(output)
 

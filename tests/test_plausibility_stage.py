@@ -213,6 +213,8 @@ def measured_fixture() -> dict:
             "eraser": {"source": source, "documents": 4, "scored": 3, "accuracy": 0.75, "rationale_share": 0.3,
                        "rationale_kept": 0.2, "kept_density": 0.25, "methods": methods, "shown": [shown]},
             "sst": {"source": source, "sentences": 5, "accuracy": 0.8,
+                    "phrase_signs": {"ig": {"all": 0.7, "phrases": 10, "2-3": 0.75, "4-7": 0.5, "8-15": None,
+                                            "16+": None}, "random": None},
                     "methods": {"ig": {"spearman": 0.4, "auprc": 0.6, "phrase_sign": 0.7},
                                 "random": {"spearman": None, "auprc": 0.3, "phrase_sign": None}}}}
 
@@ -231,7 +233,8 @@ def test_the_section_orders_the_methods_with_the_floors_and_underlines_the_ratio
     assert [item["label"] for item in words] == ["a", "[…]", HOSTILE, "film"]
     assert [item["label"] for item in words if item.get("rationale")] == [HOSTILE, "film"]
     assert words[1]["title"] == "6 words cut here to fit the model's length"
-    assert [row["figures"] for row in section["sst"]["rows"]] == [["0.400", "0.600", "0.700"], ["—", "0.300", "—"]]
+    assert [row["figures"] for row in section["sst"]["rows"]] == [["0.400", "0.600", "0.700", "0.750", "0.500", "—", "—"],
+                                                                  ["—", "0.300", "—", "—", "—", "—", "—"]]
 
 
 def test_the_report_shows_the_section_escaped_or_says_how_to_measure(monkeypatch, tmp_path):

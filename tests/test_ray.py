@@ -21,7 +21,7 @@ import pytest
 
 from stages.plumbing import cluster
 from stages.plumbing.errors import UserError
-from tests.conftest import all_reviews_explained, dvc_env, run_dvc, set_params
+from tests.conftest import MERGED_STAGE, all_reviews_explained, dvc_env, run_dvc, set_params
 from tests.test_pipeline import git, ran_stages
 
 SHARD = "explanations/shards/0.json"
@@ -183,7 +183,7 @@ def test_a_run_stopped_between_shards_resumes_without_redoing_them(project):
     committed; the rerun restores explain@0 and ends in the bytes of the one-shard run."""
     set_params(project, **{"explain.executor": "ray", "explain.shards": [0, 1]})
     git(project, "commit", "-qam", "two shards on Ray")
-    run = subprocess.Popen(["dvc", "repro"], cwd=project, env=dvc_env(), stdout=subprocess.PIPE,
+    run = subprocess.Popen(["dvc", "repro", MERGED_STAGE], cwd=project, env=dvc_env(), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
     output = ""
     for line in run.stdout:
@@ -193,7 +193,7 @@ def test_a_run_stopped_between_shards_resumes_without_redoing_them(project):
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     assert "Running stage 'explain@0'" in output
-    rerun = run_dvc(project, "repro").stdout
+    rerun = run_dvc(project, "repro", MERGED_STAGE).stdout
     assert ran_stages(rerun) == ["explain@1", "merge_explanations"]
     assert {name: (project / name).read_bytes() for name in MERGED} == {name: IN_PROCESS[name] for name in MERGED}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from stages.attribution.methods import order as method_order
+from stages.attribution.plausibility import LENGTH_BANDS, band_name
 from stages.report.html import CLASS_NAMES, highlights
 from stages.report.shortcut import figure, title
 from stages.report.views import with_cut
@@ -15,6 +16,7 @@ MEASURE_HINT = ("dvc exp run -S plausibility.eraser=PATH -S plausibility.sst=PAT
                 "docs/quality.md, \"Plausibility\")")
 ERASER_FIGURES = ("auprc", "token_f1", "iou_f1", "comprehensiveness", "sufficiency")
 SST_FIGURES = ("spearman", "auprc", "phrase_sign")
+BANDS = tuple(band_name(low, high) for low, high in LENGTH_BANDS)
 
 
 def rows(methods: dict[str, dict[str, float | None]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -56,10 +58,14 @@ def plausibility_section(measured: dict[str, Any]) -> dict[str, Any]:
             "documents": [document_view(document) for document in eraser["shown"]]}
     if "sst" in measured:
         sst = measured["sst"]
+        table = rows(sst["methods"], SST_FIGURES)
+        for row, name in zip(table, sorted(sst["methods"], key=method_order)):
+            signs = sst["phrase_signs"].get(name) or {}
+            row["figures"] += [figure(signs.get(length)) for length in BANDS]
         section["sst"] = {
             "summary": (f"The first {sst['sentences']} Stanford Sentiment Treebank test sentences (accuracy on the "
                         f"non-neutral ones {figure(sst['accuracy'])})."),
-            "source": sst["source"], "rows": rows(sst["methods"], SST_FIGURES)}
+            "source": sst["source"], "rows": table, "bands": BANDS}
     return section
 
 
