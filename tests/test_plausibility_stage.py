@@ -233,8 +233,8 @@ def test_the_section_orders_the_methods_with_the_floors_and_underlines_the_ratio
     assert [item["label"] for item in words] == ["a", "[…]", HOSTILE, "film"]
     assert [item["label"] for item in words if item.get("rationale")] == [HOSTILE, "film"]
     assert words[1]["title"] == "6 words cut here to fit the model's length"
-    assert [row["figures"] for row in section["sst"]["rows"]] == [["0.400", "0.600", "0.700", "0.750", "0.500", "—", "—"],
-                                                                  ["—", "0.300", "—", "—", "—", "—", "—"]]
+    assert [row["figures"] for row in section["sst"]["rows"]] == [
+        ["0.400", "0.600", "0.700", "0.750", "0.500", "—", "—"], ["—", "0.300", "—", "—", "—", "—", "—"]]
 
 
 def test_the_report_shows_the_section_escaped_or_says_how_to_measure(monkeypatch, tmp_path):
