@@ -1,14 +1,17 @@
-"""Where the reviews' explanation runs: in process against Ray with 1 and 2 workers, on this machine.
+"""Where the reviews' explanation runs, and whether Ray scales: in process at 1 thread and at all threads, Ray with
+1 and 2 workers of 1 CPU (1 thread each), and a two-node cluster on this machine (two `ray start`, 1 CPU each).
 
-Usage: python -m benchmarks.ray_scaling [--reviews 16] [--model-dir models/classifier]
+Usage: python -m benchmarks.ray_scaling [--reviews 64] [--model-dir models/classifier]
                                         [--out benchmarks/ray_results.json]   (`make bench-ray`)
-Each configuration runs the `explain` stage as `dvc repro` runs it, in a fresh process, on the first
---reviews held-out reviews (whole chunks of 8), with params.yaml's IG settings: wall seconds of the
-whole process, and for Ray the seconds to bring Ray up and to explain once up (actors' start-up
-included), as the stage prints them. Ray's start-up alone is timed on an empty session. From these:
-seconds per review in process, reviews per second of each configuration, and the throughput model
-  wall = start-up + reviews x seconds per review / workers.
-Every configuration must write the in-process bytes; the run stops if one does not.
+Each configuration runs the `explain` stage as `dvc repro` runs it, in a fresh process, on the first --reviews
+held-out reviews (whole chunks of 8; 64 make 8 chunks, so that 2 workers get equal shares), with params.yaml's IG
+settings: wall seconds of the whole process and, for Ray, the seconds to bring Ray up, for the actors to import
+TensorFlow and load the model, and to explain once up, and the chunks each actor explained, as the stage prints
+them. Every 1-thread configuration must write the in-process 1-thread bytes; the run stops if one does not.
+
+The throughput model, wall = start-up + reviews x seconds per review / workers, is fitted on the 1-worker run
+(seconds per review: its explaining time less the actor's start-up, over the reviews; start-up: the rest of its
+wall) and checked against the 2-worker and two-node runs.
 """
 from __future__ import annotations
 
@@ -16,10 +19,15 @@ import argparse
 import json
 import os
 import re
+import secrets
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +43,14 @@ from stages.plumbing.models import load_tokenizer
 from stages.plumbing.texts import read_decoded
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGURATIONS = {"in process": {"executor": "local"}, "Ray, 1 worker": {"executor": "ray", "ray_workers": 1},
-                  "Ray, 2 workers": {"executor": "ray", "ray_workers": 2}}
+ONE_CPU = {"executor": "ray", "ray_cpus_per_worker": 1, "threads": "auto"}  # an actor's threads: its CPUs
+CONFIGURATIONS = {"in process, all threads": {"executor": "local", "threads": "auto"},
+                  "in process, 1 thread": {"executor": "local", "threads": 1},
+                  "Ray, 1 worker": {**ONE_CPU, "ray_workers": 1},
+                  "Ray, 2 workers": {**ONE_CPU, "ray_workers": 2},
+                  "Ray, two nodes": {**ONE_CPU, "ray_workers": 2}}
+TWO_NODES = "Ray, two nodes"
+SAME_BYTES = "in process, 1 thread"  # every 1-thread configuration writes these
 
 
 def write_shard(folder: Path, model_dir: Path, reviews: int) -> Path:
@@ -52,7 +66,8 @@ def write_shard(folder: Path, model_dir: Path, reviews: int) -> Path:
     return path
 
 
-def run_stage(folder: Path, shard: Path, model_dir: Path, settings: dict[str, Any]) -> dict[str, Any]:
+def run_stage(folder: Path, shard: Path, model_dir: Path, settings: dict[str, Any],
+              env: dict[str, str]) -> dict[str, Any]:
     """The explain stage in a fresh process with `settings` in a copy of params.yaml: its seconds and output."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["explain"].update(settings)
@@ -60,7 +75,7 @@ def run_stage(folder: Path, shard: Path, model_dir: Path, settings: dict[str, An
     out = folder / "explained.json"
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "stages.explain", str(shard), str(model_dir), str(out)],
-                            cwd=folder, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            cwd=folder, capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT)})
     wall = time.perf_counter() - started
     if result.returncode:
         raise UserError(f"explain with {settings} failed: {result.stderr.strip().splitlines()[-1]}")
@@ -68,6 +83,8 @@ def run_stage(folder: Path, shard: Path, model_dir: Path, settings: dict[str, An
     ray_times = re.search(r"Ray up in ([\d.]+) s, explained in ([\d.]+) s", result.stdout)
     if ray_times:
         figures.update(ray_up_s=float(ray_times[1]), explained_s=float(ray_times[2]))
+        actors = re.search(r"actors ready in ([\d.]+) s at most; chunks per actor: ([\d, ]+)", result.stdout)
+        figures.update(actor_start_s=float(actors[1]), chunks_per_actor=[int(n) for n in actors[2].split(", ")])
     ig_time = re.search(r"explained \d+ examples: ig ([\d.]+) s", result.stdout)
     if ig_time:
         figures["ig_s"] = float(ig_time[1])
@@ -83,27 +100,103 @@ def ray_start_up() -> float:
     return round(time.perf_counter() - started, 1)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def in_session(session: int) -> list[int]:
+    """The processes of a session (a `ray start` run with start_new_session leaves its daemons in its own)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@contextmanager
+def two_nodes() -> Iterator[dict[str, str]]:
+    """A head and a second node of one CPU each on this machine, with token authentication: the environment that
+    reaches it. Everything the two `ray start` sessions left running is killed at the end."""
+    ray = Path(sys.executable).parent / "ray"
+    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Unix socket paths must stay short
+    port = free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+    sessions = []
+    try:
+        for args in (["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp_dir}"],
+                     [f"--address=127.0.0.1:{port}"]):
+            start = subprocess.Popen([str(ray), "start", *args, *common], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            sessions.append(start.pid)
+            output = start.communicate(timeout=120)[0]
+            if start.returncode:
+                raise UserError(f"ray start failed: {output.strip().splitlines()[-1]}")
+        yield {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}
+    finally:
+        for session in sessions:
+            for pid in in_session(session):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def throughput_model(runs: dict[str, dict[str, Any]], reviews: int) -> dict[str, Any]:
+    """Seconds per review and start-up fitted on the 1-worker run; each multi-worker run's predicted wall and its
+    error."""
+    one = runs["Ray, 1 worker"]
+    per_review = (one["explained_s"] - one["actor_start_s"]) / reviews
+    start_up = one["wall_s"] - reviews * per_review
+    checks = {}
+    for name in ("Ray, 2 workers", TWO_NODES):
+        predicted = start_up + reviews * per_review / 2
+        checks[name] = {"predicted_wall_s": round(predicted, 1),
+                        "error": round((predicted - runs[name]["wall_s"]) / runs[name]["wall_s"], 3)}
+    return {"seconds_per_review_per_cpu": round(per_review, 2), "start_up_s": round(start_up, 1), "checks": checks}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reviews", type=int, default=16, help="held-out reviews, whole chunks of 8 (default 16)")
+    parser.add_argument("--reviews", type=int, default=64, help="held-out reviews, whole chunks of 8 (default 64)")
     parser.add_argument("--model-dir", type=Path, default=ROOT / "models" / "classifier")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "ray_results.json")
     args = parser.parse_args()
     if args.reviews < CHUNK_SIZE or args.reviews % CHUNK_SIZE:
         raise UserError(f"--reviews {args.reviews}: expected a multiple of {CHUNK_SIZE}, the examples of a chunk")
+    runs = {}
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         shard = write_shard(folder, args.model_dir.resolve(), args.reviews)
-        runs = {name: run_stage(folder, shard, args.model_dir.resolve(), settings)
-                for name, settings in CONFIGURATIONS.items()}
-    reference = runs["in process"].pop("output")
+        for name, settings in CONFIGURATIONS.items():
+            if name == TWO_NODES:
+                with two_nodes() as env:
+                    runs[name] = run_stage(folder, shard, args.model_dir.resolve(), settings, env)
+            else:
+                runs[name] = run_stage(folder, shard, args.model_dir.resolve(), settings, dict(os.environ))
+            print(name, {key: value for key, value in runs[name].items() if key != "output"}, flush=True)
+    reference = runs[SAME_BYTES]["output"]
     for name, figures in runs.items():
-        if name != "in process" and figures.pop("output") != reference:
-            raise UserError(f"{name}: the records differ from the in-process ones")
-        figures["reviews_per_s"] = round(args.reviews / figures["wall_s"], 3)
-    per_review = runs["in process"]["ig_s"] / args.reviews  # IG alone; the rivals add their share
-    report = {"machine": machine_info(), "reviews": args.reviews, "ray_start_up_s": ray_start_up(),
-              "seconds_per_review_in_process": round(per_review, 2), "runs": runs}
+        output = figures.pop("output")
+        if name.startswith("Ray") and output != reference:
+            raise UserError(f"{name}: the records differ from the in-process 1-thread ones")
+        figures["same_bytes_as_1_thread"] = output == reference
+        figures["reviews_per_s"] = round(args.reviews / figures["wall_s"], 4)
+    one = runs["Ray, 1 worker"]["reviews_per_s"]
+    report = {"machine": machine_info(), "reviews": args.reviews, "chunks": args.reviews // CHUNK_SIZE,
+              "ray_start_up_s": ray_start_up(), "runs": runs,
+              "speed_up": {"Ray, 2 workers over 1": round(runs["Ray, 2 workers"]["reviews_per_s"] / one, 3),
+                           "two nodes over 1 worker": round(runs[TWO_NODES]["reviews_per_s"] / one, 3),
+                           "Ray, 2 workers over in process, all threads": round(
+                               runs["Ray, 2 workers"]["reviews_per_s"]
+                               / runs["in process, all threads"]["reviews_per_s"], 3)},
+              "model": throughput_model(runs, args.reviews)}
     write_json(args.out, report)
     print(json.dumps(report, indent=2))
 

@@ -6,7 +6,8 @@ Explains the examples `shard_examples` gave the shard (EXAMPLES_JSON) with the f
 writes one record per example and their quality figures per source (`metrics`) to OUT_JSON;
 `merge_explanations` joins the shards. Each example's random baseline is seeded by its position
 in the whole run, so the merged records are those of one unsharded run. With `explain.executor: ray`
-the shard's chunks are explained on Ray actors (`attribution/distributed.py`), to the same bytes.
+the shard's chunks are explained on Ray actors (`attribution/distributed.py`), to the same bytes at the same
+TensorFlow thread count (`explain.threads`).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from stages.attribution.shards import read_examples
 from stages.plumbing.artifacts import run, write_json
 from stages.plumbing.models import load_trained
 from stages.plumbing.params import load_section
+from stages.plumbing.threads import limit_threads
 from stages.schemas.explain import ExplainParams
 from stages.schemas.model import selected_model
 
@@ -36,10 +38,12 @@ def main() -> None:
     if params.executor == "ray":
         from stages.attribution.distributed import RayPool, explain_on_ray
 
-        pool = RayPool(params.ray_workers, params.ray_cpus_per_worker, params.ray_gpus_per_worker)
+        pool = RayPool(params.ray_workers, params.ray_cpus_per_worker, params.explaining_threads(),
+                       params.ray_gpus_per_worker)
         records = explain_on_ray(args.model_dir, examples, positions, settings, scoring, pool, progress)
         warn_incomplete(records, settings.completeness_target)
     else:
+        limit_threads(params.explaining_threads())
         classifier, tokenizer = load_trained(args.model_dir)
         records = explain_examples(classifier, tokenizer, examples, settings, scoring, positions, progress=progress)
     metrics = quality_metrics(records)

@@ -177,10 +177,11 @@ def make_project(project: Path, checkpoint: Path) -> Path:
 
 def all_reviews_explained(project: Path, checkpoint: Path) -> Path:
     """`make_project` with all 16 held-out reviews and one Rotten Tomatoes sentence (17 examples: chunks
-    of 8, 8 and 1) and the random rival alone, reproduced in process up to the merged explanations (the
-    stages after them are test_pipeline.py's) and committed."""
+    of 8, 8 and 1) and the random rival alone, reproduced in process at 1 TensorFlow thread (a Ray actor's
+    threads with its 1 CPU) up to the merged explanations (the stages after them are test_pipeline.py's) and
+    committed."""
     make_project(project, checkpoint)
-    set_params(project, **{"explain.n_reviews": "all", "explain.methods": ["random"]})
+    set_params(project, **{"explain.n_reviews": "all", "explain.methods": ["random"], "explain.threads": 1})
     run_dvc(project, "repro", MERGED_STAGE)
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     subprocess.run(git + ["add", "-A"], cwd=project, check=True)

@@ -20,6 +20,7 @@ from stages.attribution.quality import source_summaries
 from stages.attribution.record import parsed
 from stages.attribution.words import SPECIAL_TOKENS, merge_wordpieces
 from tests.conftest import checked_shortcut, open_page
+from tests.test_plausibility_stage import measured_fixture
 from tests.test_render import dataset_view_of
 
 SCRIPT = "<script>alert(1)</script>"
@@ -130,12 +131,13 @@ def report(tmp_path_factory) -> tuple[Path, dict, dict]:
                   **header, "enabled": True,
                   "sources": {}, "examples": [synthetic_example(rng, *sentence) for sentence in PRETRAINED]}
     paths = [folder / "finetuned.json", folder / "sentences.json", folder / "pretrained.json",
-             folder / "randomisation.json", folder / "dataset.json", folder / "shortcut.json", folder / "dvclive",
-             folder / "attributions.html"]
+             folder / "randomisation.json", folder / "dataset.json", folder / "shortcut.json",
+             folder / "plausibility.json", folder / "dvclive", folder / "attributions.html"]
     cascade = [{"randomised": 0, "level": "original", "spearman": 1.0, "examples": 3},
                {"randomised": 1, "level": "head", "spearman": 0.4, "examples": 3},
                {"randomised": 2, "level": "embeddings", "spearman": 0.05, "examples": 3}]
-    for path, payload in zip(paths, (*files, pretrained, cascade, dataset_view_of(reviews), checked_shortcut())):
+    for path, payload in zip(paths, (*files, pretrained, cascade, dataset_view_of(reviews), checked_shortcut(),
+                                     measured_fixture())):
         path.write_text(json.dumps(payload))
     write_dvclive(paths[7], rng)
     with pytest.MonkeyPatch.context() as monkeypatch:

@@ -199,6 +199,7 @@ CASES = [
          "(did you mean 'ray'?)"),
     Case("explain.ray_workers", 0, f"explain.ray_workers = 0 {INT_1}"),
     Case("explain.ray_cpus_per_worker", 0.5, f"explain.ray_cpus_per_worker = 0.5 {INT_1}"),
+    Case("explain.threads", 0, "explain.threads = 0 is not allowed; expected an integer >= 1 or 'auto'"),
     Case("explain.ray_gpus_per_worker", -1, "explain.ray_gpus_per_worker = -1 is not allowed; expected a number "
          ">= 0 (fractions share a GPU)"),
     # explain_pretrained

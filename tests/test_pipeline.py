@@ -306,20 +306,14 @@ def test_a_sentence_experiment_reruns_only_the_sentence_stage(project):
 
 
 def test_a_planted_shortcut_and_plausibility_are_measured_and_shown_beside_the_accuracy(project, tmp_path):
-    """One `dvc exp run` of the stages the figures need plants `walnut` and gives both human-annotated datasets
-    (tiny copies): decode plants the word in a share of the positive training reviews, the model is retrained
-    and evaluated, check_shortcut and plausibility write their figures, `dvc exp show` lists them beside the
-    accuracy and `compare` gives both lines (the report's sections: tests/test_shortcut.py and
-    tests/test_plausibility_stage.py, from files of the same shape)."""
-    from tests.test_plausibility_stage import archive, eraser_folder, sst_text
+    """One `dvc exp run` plants `walnut` and gives both human-annotated datasets (tiny copies): the model is retrained
+    on the planted reviews, `dvc exp show` lists both stages' figures beside the accuracy, `compare` both lines."""
+    from tests.test_plausibility_stage import archive, eraser_folder, sst_folder
 
-    eraser = archive(eraser_folder(tmp_path / "eraser"), tmp_path / "movies.tar.gz", "movies")
-    (tmp_path / "sst").mkdir()
-    (tmp_path / "sst" / "test.txt").write_text(sst_text())
-    output = run_dvc(project, "exp", "run", "evaluate", "check_shortcut", "plausibility", "-n", "walnut",
-                     "-S", "decode.shortcut.word=walnut",
-                     "-S", "decode.shortcut.share=0.5", "-S", "check_shortcut.reviews=2",
-                     "-S", f"plausibility.eraser={eraser}", "-S", f"plausibility.sst={tmp_path / 'sst'}").stdout
+    eraser, sst = archive(eraser_folder(tmp_path / "e"), tmp_path / "movies.tar.gz", "movies"), sst_folder(tmp_path)
+    output = run_dvc(project, "exp", "run", "evaluate", "check_shortcut", "plausibility", "-n", "walnut", "-S",
+                     "decode.shortcut.word=walnut", "-S", "decode.shortcut.share=0.5", "-S", "check_shortcut.reviews=2",
+                     "-S", f"plausibility.eraser={eraser}", "-S", f"plausibility.sst={sst}").stdout
     assert sorted(ran_stages(output)) == ["check_shortcut", "decode", "evaluate", "plausibility", "tokenize", "train"]
     train = pd.read_csv(project / "data/decoded/train.csv")
     planted = train.text.str.contains(r"\bwalnut\b")

@@ -47,9 +47,12 @@ def eraser_folder(root: Path, hostile: bool = False) -> Path:
     return root
 
 
-def sst_text() -> str:
-    return "\n".join(["(1 (2 the) (0 awful))", "(3 (2 the) (3 (3 film) (2 story)))",
-                      "(0 (0 awful) (2 (2 the) (2 car)))", "(3 (3 film) (2 night))"]) + "\n"
+def sst_folder(root: Path) -> Path:
+    """Four trees: `awful` negative, `film` positive, the rest neutral."""
+    (root / "sst").mkdir()
+    (root / "sst" / "test.txt").write_text("\n".join(["(1 (2 the) (0 awful))", "(3 (2 the) (3 (3 film) (2 story)))",
+                                                      "(0 (0 awful) (2 (2 the) (2 car)))", "(3 (3 film) (2 night))"]))
+    return root / "sst"
 
 
 def archive(folder: Path, target: Path, top: str) -> Path:
@@ -76,9 +79,7 @@ def test_both_layouts_read_the_same_documents_and_the_identity_is_the_archives_s
     assert from_folder[1].label == 1 and len(from_folder[1].words) == 9
     assert archive_identity.sha256 == hashlib.sha256(packed.read_bytes()).hexdigest()
     assert archive_identity.known_as is None and folder_identity.sha256 != archive_identity.sha256
-    (tmp_path / "sst").mkdir()
-    (tmp_path / "sst" / "test.txt").write_text(sst_text())
-    zipped = archive(tmp_path / "sst", tmp_path / "trainDevTestTrees_PTB.zip", "trees")
+    zipped = archive(sst_folder(tmp_path), tmp_path / "trainDevTestTrees_PTB.zip", "trees")
     assert sst_sentences(zipped)[0] == sst_sentences(tmp_path / "sst")[0]
     first = sst_sentences(zipped)[0][1]
     assert first.words == ["the", "film", "story"] and first.word_labels == [2, 3, 2] and first.label == 3
@@ -162,9 +163,7 @@ def test_the_keyword_models_explanations_find_the_marked_word(tmp_path, keyword_
     """The keyword model predicts negative exactly when `awful` is there, which people marked in the negative
     documents: IG ranks it above random; the 10-token budget cuts each 9-word document's end; the SST words'
     scores toward positive follow their labels. The folder and the top-folder archive both read."""
-    (tmp_path / "sst").mkdir()
-    (tmp_path / "sst" / "test.txt").write_text(sst_text())
-    sst = archive(tmp_path / "sst", tmp_path / "sst_trees.tar.gz", "sst_trees")
+    sst = archive(sst_folder(tmp_path), tmp_path / "sst_trees.tar.gz", "sst_trees")
     project = plausibility_project(tmp_path / "project", eraser_folder(tmp_path / "eraser", hostile=True), sst)
     result = run_stage(project, keyword_model_dir)
     assert result.returncode == 0, result.stderr

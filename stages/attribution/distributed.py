@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from stages.attribution.shards import example_rows, parse_examples
 from stages.plumbing.cluster import ray_session
 from stages.plumbing.errors import missing
 from stages.plumbing.models import load_trained
+from stages.plumbing.threads import limit_threads
 
 
 def model_files(model_dir: Path) -> dict[str, bytes]:
@@ -42,31 +44,37 @@ def model_files(model_dir: Path) -> dict[str, bytes]:
 
 @dataclass(frozen=True)
 class RayPool:
-    """The actors the chunks are explained on: how many at most, and what each reserves."""
+    """The actors the chunks are explained on: how many at most, what each reserves, and the TensorFlow threads
+    each computes with."""
     workers: int
     cpus_per_worker: int
+    threads: int
     gpus_per_worker: float = 0.0
 
 
 class ChunkExplainer:
     """A Ray Data actor: the model and settings loaded once, then one chunk of examples per call."""
 
-    def __init__(self, model: list[Any], settings: IGSettings, scoring: Scoring) -> None:
+    def __init__(self, model: list[Any], settings: IGSettings, scoring: Scoring, threads: int) -> None:
+        started = time.perf_counter()
         import ray
         import tensorflow as tf
 
-        # before TensorFlow's first op: without memory growth it takes all of a GPU at once
+        # before TensorFlow's first op: the CPUs the actor reserved (not the node's every core, which the other
+        # actors share), and memory growth, without which it takes all of a GPU at once
+        limit_threads(threads)
         for gpu in tf.config.list_physical_devices("GPU"):
             tf.config.experimental.set_memory_growth(gpu, True)
-        # TensorFlow keeps its own thread count, the node's cores, as an in-process run does: Eigen's
-        # sums depend on it (1 thread against 2 moved 2 of 17 tiny-model examples by 1e-7)
         folder = Path(tempfile.mkdtemp(prefix="classifier-"))
         for name, content in ray.get(model[0]).items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(content)
         self.classifier, self.tokenizer = load_trained(folder)
         self.settings, self.scoring = settings, scoring
-        self.node = ray.get_runtime_context().get_node_id()
+        context = ray.get_runtime_context()
+        self.node, self.actor = context.get_node_id(), context.get_actor_id()
+        self.threads = tf.config.threading.get_intra_op_parallelism_threads()
+        self.ready_s = time.perf_counter() - started  # TensorFlow imported, the model loaded
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[str]]:
         records = []
@@ -75,7 +83,17 @@ class ChunkExplainer:
             explained = explain_examples(self.classifier, self.tokenizer, examples, self.settings, self.scoring,
                                          positions, progress=None)
             records.append(json.dumps([record.model_dump() for record in explained]))
-        return {"records": records, "node": [self.node] * len(records)}
+        facts = json.dumps({"node": self.node, "actor": self.actor, "threads": self.threads, "ready_s": self.ready_s})
+        return {"records": records, "actor": [facts] * len(records)}
+
+
+def actors_line(actors: list[dict[str, Any]]) -> str:
+    """What the actors were: their threads, how long the slowest took to start, how many chunks each explained."""
+    chunks = Counter(actor["actor"] for actor in actors)
+    threads = sorted({actor["threads"] for actor in actors})
+    return (f"{len(chunks)} actor(s) at {', '.join(map(str, threads))} TensorFlow thread(s); actors ready in "
+            f"{max(actor['ready_s'] for actor in actors):.1f} s at most; chunks per actor: "
+            f"{', '.join(str(count) for count in sorted(chunks.values(), reverse=True))}")
 
 
 def pool_size(resources: dict[str, float], pool: RayPool, chunks: int) -> int:
@@ -105,19 +123,21 @@ def explain_on_ray(model_dir: Path, examples: Sequence[Example], positions: Sequ
         actors = ray.data.ActorPoolStrategy(size=pool_size(ray.cluster_resources(), pool, len(rows)),
                                             max_tasks_in_flight_per_actor=1)
         explained = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-            ChunkExplainer, fn_constructor_args=([ray.put(model_files(model_dir))], settings, scoring),
+            ChunkExplainer, fn_constructor_args=([ray.put(model_files(model_dir))], settings, scoring, pool.threads),
             batch_size=1, batch_format="numpy", num_cpus=pool.cpus_per_worker,
             num_gpus=pool.gpus_per_worker or None, compute=actors)
-        records, nodes = [], set()
+        records, actors = [], []
         with tqdm(total=len(examples), desc=progress, unit="example", file=stream) as bar:
             for row in explained.iter_rows():
                 chunk_records = [parsed(values) for values in json.loads(row["records"])]
                 records += chunk_records
-                nodes.add(row["node"])
+                actors.append(json.loads(row["actor"]))
                 bar.update(len(chunk_records))
         done = time.perf_counter()
     if sorted(record.position for record in records) != sorted(positions):
         raise RuntimeError(f"Ray returned {len(records)} records for {len(positions)} examples")
-    print(f"explained {len(records)} examples in {len(chunks)} chunks on {len(nodes)} Ray node(s) "
-          f"({', '.join(sorted(nodes))}): Ray up in {up - started:.1f} s, explained in {done - up:.1f} s")
+    print(f"explained {len(records)} examples in {len(chunks)} chunks on "
+          f"{len({actor['node'] for actor in actors})} Ray node(s) ({', '.join(sorted({a['node'] for a in actors}))}): "
+          f"Ray up in {up - started:.1f} s, explained in {done - up:.1f} s")
+    print(actors_line(actors))
     return sorted(records, key=lambda record: record.position)

@@ -81,12 +81,13 @@ def plausibility_line(left_name: str, right_name: str, left: dict[str, Any] | No
     parts = []
     for dataset, key in (("eraser", "auprc"), ("sst", "spearman")):
         if dataset in left and dataset in right:
-            methods = sorted(set(left[dataset]) & set(right[dataset]) & set(_methods(left[dataset])), key=method_order)
+            methods = sorted(set(method_names(left[dataset])) & set(right[dataset]), key=method_order)
             parts.append(f"{dataset} {key} " + ", ".join(
                 f"{method} {figure(left[dataset][method][key])} → {figure(right[dataset][method][key])}"
                 for method in methods))
     return f"{left_name} vs {right_name}, plausibility: " + ("; ".join(parts) or "no dataset measured at both")
 
 
-def _methods(figures: dict[str, Any]) -> list[str]:
+def method_names(figures: dict[str, Any]) -> list[str]:
+    """The methods of a dataset's metrics (its other keys are counts and shares)."""
     return [name for name, value in figures.items() if isinstance(value, dict)]

@@ -66,7 +66,10 @@ class ExplainParams(Params):
     methods: RivalMethods = Field(default_factory=lambda: list(DEFAULT_RIVALS))
     seed: NonNegativeInt
     report_examples: NonNegativeInt = 25
-    # Where the reviews' shards are explained; none of these changes a result, so no stage depends on them.
+    # TensorFlow's threads where the reviews are explained: a dependency of explain@N (Eigen's sums follow them).
+    threads: Annotated[Annotated[int, Field(ge=1)] | Literal["auto"], Expected("an integer >= 1 or 'auto'")] = "auto"
+    # Where the reviews' shards are explained; at equal threads none of these changes a byte, so no stage
+    # depends on them.
     executor: Literal["local", "ray"] = "local"
     ray_workers: PositiveInt = 2
     ray_cpus_per_worker: PositiveInt = 1
@@ -82,6 +85,13 @@ class ExplainParams(Params):
             raise worded("is not allowed with explain.engine = 'alibi', whose rules cannot reuse passes; it needs "
                          "explain.engine: compiled, or give a number of steps", key="n_steps", value=self.n_steps)
         return self
+
+    def explaining_threads(self) -> int | None:
+        """TensorFlow's threads in each process that explains reviews: `threads`, or with `auto` the CPUs a Ray
+        actor reserved, and in process every core (None: TensorFlow's default)."""
+        if self.threads != "auto":
+            return self.threads
+        return self.ray_cpus_per_worker if self.executor == "ray" else None
 
     def ig_settings(self) -> IGSettings:
         """The engine's Integrated Gradients settings."""
