@@ -115,7 +115,7 @@ def test_every_core_against_one_thread_is_reproduced(project):
     merge, and `compare` finds the records within its reproduction tolerance (the pools' sums differ in their
     last digits at most)."""
     set_params(project, **{"explain.shards": [0]})  # the tests before left a refused shard list
-    run_dvc(project, "repro", MERGED_STAGE)
+    run_dvc(project, "repro", MERGED_STAGE, "explain_sentences", "explain_pretrained")  # what `compare` reads
     git(project, "add", "-A")
     git(project, "commit", "--allow-empty", "-qm", "explained at 1 thread")
     set_params(project, **{"explain.threads": "auto", "explain.shards": [0]})
