@@ -208,8 +208,9 @@ def test_explain_killed_mid_write_keeps_the_previous_outputs(project):
     assert killed.returncode == -signal.SIGKILL
     assert {name: (project / name).read_bytes() for name in outputs} == before
     assert visible_files(project / "explanations") == ["dataset.json", "finetuned.json", "finetuned.parquet",
-                                                       "plots/dataset.json", "plots/finetuned.json",
-                                                       "plots/randomisation.json", "plots/sentences.json",
+                                                       "plausibility.json", "plots/dataset.json",
+                                                       "plots/finetuned.json", "plots/randomisation.json",
+                                                       "plots/sentences.json",
                                                        "pretrained.json", "sentences.json", "shards/0.json",
                                                        "shortcut.json"]
     assert stage_status(project, "explain@0") == [] and is_clean(project)
