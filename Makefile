@@ -29,10 +29,10 @@ repro: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
 # `ruff check` first (pyproject.toml's rules; a finding fails the target), then the tests: one worker per core
-# (pytest-xdist), each test file whole on one worker; the longest files start first.
+# (pytest-xdist), each test file whole on one worker; the longest files start first; the 25 slowest tests listed.
 test: setup
 	$(BIN)/python -m ruff check .
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n auto --dist loadfile tests
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n auto --dist loadfile --durations=25 tests
 
 # Explanations of two or more revisions compared (git revisions, experiment names, `workspace`):
 #   make compare REVS="HEAD workspace"

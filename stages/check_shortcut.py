@@ -38,6 +38,7 @@ from stages.plumbing.artifacts import run, significant, write_json
 from stages.plumbing.errors import UserError
 from stages.plumbing.inference import Predictor
 from stages.plumbing.models import load_trained
+from stages.plumbing.optional import write_not_run
 from stages.plumbing.params import load_section
 from stages.plumbing.planting import holding, planted
 from stages.plumbing.texts import encode, read_decoded
@@ -150,8 +151,7 @@ def main() -> None:
     decode = load_section(DecodeParams)
     if decode.shortcut.word is None:
         print(f"decode.shortcut.word is null: no shortcut planted, nothing to check ({PLANT_COMMAND} to plant one)")
-        write_json(args.out_json, {"format": SHORTCUT_FORMAT, "enabled": False})
-        write_json(args.metrics_json, {})
+        write_not_run(args.out_json, args.metrics_json, SHORTCUT_FORMAT)
         return
     checked = check(args.decoded_dir, args.model_dir, params, decode)
     metrics = summary_metrics(checked)

@@ -37,6 +37,7 @@ from stages.attribution.records import Scored, explain_and_score
 from stages.attribution.settings import Scoring, metadata
 from stages.plumbing.artifacts import run, significant, write_json
 from stages.plumbing.models import load_trained
+from stages.plumbing.optional import write_not_run
 from stages.plumbing.params import load_section
 from stages.plumbing.rationales import Identity, RationaleDocument, TreeSentence, eraser_documents, sst_sentences
 from stages.schemas.explain import ExplainParams
@@ -77,10 +78,10 @@ def eraser_part(documents: list[RationaleDocument], identity: Identity, model: t
     aligned, scored = explained("eraser", [d.words for d in documents], [d.label for d in documents], model,
                                 tokenize, explain)
     scoring: Scoring = explain.scoring()
-    rationale = [np.isin(np.arange(len(d.words)), [p for s, e in d.spans for p in range(s, e)]) for d in documents]
+    rationale = [d.marked for d in documents]
     kept = [text.kept_words for text in aligned]
     scorable = [i for i in range(len(documents)) if rationale[i][kept[i]].any()]
-    methods = {}
+    methods, ig_toward_gold = {}, {}
     for method in ["ig", *scoring.methods]:
         figures: list[DocumentFigures] = []
         erasure = []
@@ -88,8 +89,10 @@ def eraser_part(documents: list[RationaleDocument], identity: Identity, model: t
             values = method_scores(scored, method, index)
             erasure.append(faithfulness(scored.predict, result, values, scored.special_ids, scoring.faithfulness_k))
             if index in scorable:
-                toward_gold = toward(values, method, result.predicted, document.label)
-                figures.append(document_figures(word_scores(aligned[index], toward_gold), kept[index], document.spans))
+                words = word_scores(aligned[index], toward(values, method, result.predicted, document.label))
+                figures.append(document_figures(words, kept[index], document.spans))
+                if method == "ig":
+                    ig_toward_gold[index] = words
         methods[method] = rounded({**eraser_summary(figures),
                                    "comprehensiveness": float(np.mean([c for c, _ in erasure])),
                                    "sufficiency": float(np.mean([s for _, s in erasure]))})
@@ -100,22 +103,19 @@ def eraser_part(documents: list[RationaleDocument], identity: Identity, model: t
             "rationale_kept": significant(kept_marked / marked) if marked else None,
             "kept_density": significant(kept_marked / sum(len(k) for k in kept)),
             "methods": methods,
-            "shown": [shown_document(documents[i], aligned[i], scored, i) for i in scorable[:shown]]}
+            "shown": [shown_document(documents[i], kept[i], int(scored.results[i].predicted), ig_toward_gold[i])
+                      for i in scorable[:shown]]}
 
 
-def shown_document(document: RationaleDocument, aligned: word_alignment.Aligned, scored: Scored,
-                   index: int) -> dict[str, Any]:
-    """A document as the report shows it: its kept words, IG's scores toward the gold class, the rationale, and
-    where the cut left words out (None: nowhere)."""
-    result = scored.results[index]
-    kept = aligned.kept_words
-    values = word_scores(aligned, toward(result.attributions, "ig", result.predicted, document.label))
-    marked = set(p for s, e in document.spans for p in range(s, e))
+def shown_document(document: RationaleDocument, kept: np.ndarray, predicted: int,
+                   ig_toward_gold: np.ndarray) -> dict[str, Any]:
+    """A document as the report shows it: its kept words (document positions `kept`), IG's word scores toward
+    the gold class, the rationale, and where the cut left words out (None: nowhere)."""
     gaps = np.flatnonzero(np.diff(kept) != 1)
     cut_at = int(gaps[0]) + 1 if len(gaps) else (len(kept) if len(kept) < len(document.words) else None)
-    return {"id": document.id, "label": document.label, "predicted": int(result.predicted),
-            "words": [document.words[p] for p in kept], "scores": [significant(v) for v in values],
-            "rationale": [int(p) in marked for p in kept], "cut_at": cut_at, "total_words": len(document.words)}
+    return {"id": document.id, "label": document.label, "predicted": predicted,
+            "words": [document.words[p] for p in kept], "scores": [significant(v) for v in ig_toward_gold],
+            "rationale": document.marked[kept].tolist(), "cut_at": cut_at, "total_words": len(document.words)}
 
 
 def sst_part(sentences: list[TreeSentence], identity: Identity, model: tuple[Any, Any], tokenize: TokenizeParams,
@@ -156,8 +156,7 @@ def main() -> None:
     params = load_section(PlausibilityParams)
     if params.eraser is None and params.sst is None:
         print(f"plausibility.eraser and plausibility.sst are null: not measured ({MEASURE_COMMAND} to measure)")
-        write_json(args.out_json, {"format": PLAUSIBILITY_FORMAT, "enabled": False})
-        write_json(args.metrics_json, {})
+        write_not_run(args.out_json, args.metrics_json, PLAUSIBILITY_FORMAT)
         return
     eraser = None if params.eraser is None else eraser_documents(Path(params.eraser))
     sst = None if params.sst is None else sst_sentences(Path(params.sst))

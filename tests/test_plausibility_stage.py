@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from stages.plumbing.errors import UserError
-from stages.plumbing.rationales import KNOWN_ARCHIVES, eraser_documents, sst_sentences
+from stages.plumbing.rationales import KNOWN_ARCHIVES, RationaleDocument, eraser_documents, sst_sentences
 from stages.report.plausibility import plausibility_line, plausibility_section
 from tests.conftest import NEUTRAL, ROOT, copy_project_files, set_params
 from tests.test_render import HOSTILE, assert_shown_as_text, run_main, write_inputs
@@ -84,6 +84,12 @@ def test_both_layouts_read_the_same_documents_and_the_identity_is_the_archives_s
     first = sst_sentences(zipped)[0][1]
     assert first.words == ["the", "film", "story"] and first.word_labels == [2, 3, 2] and first.label == 3
     assert first.phrases == [(0, 3, 3), (1, 3, 3)]
+
+
+def test_a_documents_marked_words_count_an_overlap_once_and_keep_adjacent_spans_apart():
+    # spans [1, 3) and [2, 4) overlap at word 2, [5, 6) and [6, 7) touch, [7, 7) is empty: 6 marked words, not 7
+    document = RationaleDocument("d", 1, list("abcdefgh"), [(1, 3), (2, 4), (5, 6), (6, 7), (7, 7)])
+    assert document.marked.tolist() == [False, True, True, True, False, True, True, False]
 
 
 @needs_shared_data

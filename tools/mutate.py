@@ -48,6 +48,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "stages/attribution/record_table.py": ("tests/test_record_table.py", "tests/test_shards.py",
                                            "tests/test_properties.py"),
     "stages/attribution/shortcut.py": ("tests/test_shortcut.py",),
+    "stages/attribution/plausibility.py": ("tests/test_plausibility.py",),
+    "stages/attribution/word_alignment.py": ("tests/test_plausibility.py",),
     "stages/evaluate.py": ("tests/test_evaluate.py",),
     "tools/compare.py": ("tests/test_compare.py", "tests/test_figures.py", "tests/test_properties.py"),
     "stages/report/views.py": ("tests/test_render.py", "tests/test_report_views.py"),

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from stages.plumbing.errors import UserError
 
 # Archives whose sha256 is known (../shared/data/README.md and the public loaders it names).
@@ -44,6 +46,14 @@ class RationaleDocument:
     label: int
     words: list[str]
     spans: list[tuple[int, int]]
+
+    @property
+    def marked(self) -> np.ndarray:
+        """Whether people marked each word (a word in two spans is marked once)."""
+        mask = np.zeros(len(self.words), dtype=bool)
+        for start, end in self.spans:
+            mask[start:end] = True
+        return mask
 
 
 @dataclass(frozen=True)
