@@ -162,6 +162,28 @@ def throughput_model(runs: dict[str, dict[str, Any]], reviews: int) -> dict[str,
     return {"seconds_per_review_per_cpu": round(per_review, 2), "start_up_s": round(start_up, 1), "checks": checks}
 
 
+def speed_ups(runs: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Throughput ratios (reviews per second, wall time included): the Ray runs against 1 worker, and 2 workers
+    against the in-process run at all threads on the same cores."""
+    one = runs["Ray, 1 worker"]["reviews_per_s"]
+    return {"Ray, 2 workers over 1": round(runs["Ray, 2 workers"]["reviews_per_s"] / one, 3),
+            "two nodes over 1 worker": round(runs[TWO_NODES]["reviews_per_s"] / one, 3),
+            "Ray, 2 workers over in process, all threads": round(
+                runs["Ray, 2 workers"]["reviews_per_s"] / runs["in process, all threads"]["reviews_per_s"], 3)}
+
+
+def targets(speed_up: dict[str, float], model: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 37's targets, each with its figure and whether it is met."""
+    worst_error = max(abs(check["error"]) for check in model["checks"].values())
+    return [{"target": "2 workers over 1", "required": ">= 1.8x", "value": speed_up["Ray, 2 workers over 1"],
+             "met": speed_up["Ray, 2 workers over 1"] >= 1.8},
+            {"target": "2 workers over in process, all threads", "required": ">= 0.9x",
+             "value": speed_up["Ray, 2 workers over in process, all threads"],
+             "met": speed_up["Ray, 2 workers over in process, all threads"] >= 0.9},
+            {"target": "the throughput model's worst error", "required": "<= 10%", "value": worst_error,
+             "met": worst_error <= 0.1}]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reviews", type=int, default=64, help="held-out reviews, whole chunks of 8 (default 64)")
@@ -188,17 +210,15 @@ def main() -> None:
             raise UserError(f"{name}: the records differ from the in-process 1-thread ones")
         figures["same_bytes_as_1_thread"] = output == reference
         figures["reviews_per_s"] = round(args.reviews / figures["wall_s"], 4)
-    one = runs["Ray, 1 worker"]["reviews_per_s"]
+    speed_up, model = speed_ups(runs), throughput_model(runs, args.reviews)
     report = {"machine": machine_info(), "reviews": args.reviews, "chunks": args.reviews // CHUNK_SIZE,
-              "ray_start_up_s": ray_start_up(), "runs": runs,
-              "speed_up": {"Ray, 2 workers over 1": round(runs["Ray, 2 workers"]["reviews_per_s"] / one, 3),
-                           "two nodes over 1 worker": round(runs[TWO_NODES]["reviews_per_s"] / one, 3),
-                           "Ray, 2 workers over in process, all threads": round(
-                               runs["Ray, 2 workers"]["reviews_per_s"]
-                               / runs["in process, all threads"]["reviews_per_s"], 3)},
-              "model": throughput_model(runs, args.reviews)}
+              "ray_start_up_s": ray_start_up(), "runs": runs, "speed_up": speed_up, "model": model,
+              "targets": targets(speed_up, model)}
     write_json(args.out, report)
     print(json.dumps(report, indent=2))
+    for target in report["targets"]:
+        print(f"{'met' if target['met'] else 'NOT MET'}: {target['target']} {target['value']} "
+              f"(required {target['required']})")
 
 
 if __name__ == "__main__":
