@@ -12,14 +12,17 @@ from stages.attribution.plausibility import (
     band,
     document_figures,
     eraser_summary,
+    iou,
     kept_spans,
     phrase_signs,
     spearman,
     sst_auprc,
+    top_k,
     toward,
     word_scores,
 )
-from stages.attribution.word_alignment import Aligned, align
+from stages.attribution.examples import from_texts
+from stages.attribution.word_alignment import Aligned, align, examples
 from stages.plumbing.rationales import TreeSentence
 from stages.plumbing.texts import encode
 
@@ -164,3 +167,74 @@ def test_aligned_words_are_the_ids_tokenize_gives_the_joined_text(vocab_tokenize
                 assert piece.removeprefix("##") in texts[row][word]
     assert aligned[0].kept_words.tolist() != list(range(len(texts[0])))  # cut
     assert aligned[1].kept_words.tolist() == [0, 1]
+
+
+def test_iou_is_the_overlap_over_the_union_and_zero_apart():
+    """(2, 4) and (3, 6) share word 3: 1 / (2 + 3 - 1) = 1/4 (not over the sum of the spans, 1/5); two one-word
+    spans apart share nothing: 0, not a match."""
+    assert iou((2, 4), (3, 6)) == iou((3, 6), (2, 4)) == 0.25
+    assert iou((0, 1), (2, 3)) == 0.0
+
+
+def test_iou_f1_is_zero_when_no_span_matches_either_way():
+    summary = eraser_summary([DocumentFigures(0.5, 0.0, 0.0, 0.0), DocumentFigures(0.25, 0.5, 0.0, 0.0)])
+    assert summary == {"auprc": 0.375, "token_f1": 0.25, "iou_f1": 0.0}
+
+
+def test_top_k_breaks_ties_toward_the_earlier_word():
+    """40 tied scores: the first five words (an unstable sort picks others among the ties, e.g. 0, 22, 23...)."""
+    assert top_k(np.zeros(40), 5).tolist() == [0, 1, 2, 3, 4]
+    assert top_k(np.array([0.1] * 20 + [0.9] * 20), 3).tolist() == [20, 21, 22]
+
+
+def test_a_one_word_phrase_has_no_band():
+    with pytest.raises(ValueError, match="no band for a phrase of 1 words"):
+        band(1)
+
+
+def test_phrase_signs_go_on_past_a_skipped_phrase_and_sum_only_the_phrases_words():
+    """First sentence, word 0 cut: (0-2) neutral, skipped, and the sentence's later phrases still counted; (2-4,
+    label 3): 0.2 + 0.1 > 0, right (label 3 is positive: not its sign against 3); (1-3, label 1): -0.9 + 0.2 < 0,
+    right, though word 0 before it was cut. Second sentence: (2-4, label 4): 0.2 + 0.1 > 0, right; its words 0-1
+    (-1.0 + 0.3) would turn the sum negative. 3 of 3 right."""
+    first = SentenceScores(sentence([2, 1, 3, 3, 2], [(0, 2, 2), (2, 4, 3), (1, 3, 1)]), np.array([1, 2, 3, 4]),
+                           np.array([-0.9, 0.2, 0.1, -0.05]), predicted=1)
+    second = SentenceScores(sentence([1, 3, 3, 3], [(2, 4, 4)]), np.arange(4), np.array([-1.0, 0.3, 0.2, 0.1]),
+                            predicted=1)
+    shares = phrase_signs([first, second])
+    assert shares["all"] == 1.0 and shares["phrases"] == 3 and shares["2-3"] == 1.0
+
+
+def test_phrase_signs_without_a_countable_phrase_are_undefined():
+    item = SentenceScores(sentence([2, 2], [(0, 2, 2)]), np.arange(2), np.array([0.1, 0.2]), predicted=1)
+    assert phrase_signs([item]) == {"all": None, "phrases": 0, "2-3": None, "4-7": None, "8-15": None, "16+": None}
+
+
+def test_sst_auprc_marks_labels_3_and_4_for_a_positive_prediction():
+    """Predicted positive, labels 3 0 4 1 by falling score: the mask 1 0 1 0 gives 19/24 (label 4 alone, 0 0 1 0:
+    1/6; the negative words, 0 1 0 1: 1/3). With no sentence to score: None."""
+    item = SentenceScores(sentence([3, 0, 4, 1], []), np.arange(4), np.array([4.0, 3.0, 2.0, 1.0]), predicted=1)
+    assert sst_auprc([item]) == pytest.approx(19 / 24)
+    neutral = SentenceScores(sentence([2, 2], []), np.arange(2), np.array([1.0, 0.0]), predicted=1)
+    assert sst_auprc([neutral]) is None
+
+
+@pytest.mark.parametrize("truncation", ["head", "head_tail"])
+def test_word_examples_are_the_examples_of_the_joined_texts(vocab_tokenizer, truncation):
+    """What plausibility explains is what the explain stages would build from the joined text: the same ids,
+    text, label and cut, each text's id its place; a text longer than BERT's 512 pieces (150 x 8: `unbelievably`
+    is un ##bel ##ie ##va ##bly) is cut by the budget alone (its tail kept under head_tail)."""
+    texts = [["an", "unbelievably", "dull", "film"] * 150, ["fine", "."], ["a", "dull", ",", "long", "film"]]
+    labels = [0, 1, None]
+    aligned = align(texts, vocab_tokenizer, 12, truncation)
+    assert [text.word_count for text in aligned] == [600, 2, 5]
+    assert [text.full_length for text in aligned][:2] == [2 + 150 * 8, 4]
+    made = examples("eraser", texts, labels, aligned, 12, truncation)
+    expected = from_texts("eraser", [" ".join(words) for words in texts], [0, 1, 2], labels, vocab_tokenizer, 12,
+                          truncation)
+    for word_example, text_example in zip(made, expected, strict=True):
+        assert word_example.token_ids.dtype == text_example.token_ids.dtype
+        assert word_example.token_ids.tolist() == text_example.token_ids.tolist()
+        for field in ("source", "id", "text", "label", "tokens_cut", "cut_at"):
+            assert getattr(word_example, field) == getattr(text_example, field), field
+    assert made[0].tokens_cut == 2 + 150 * 8 - 12 and made[1].tokens_cut == 0
