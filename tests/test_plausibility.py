@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stages.attribution.examples import from_texts
 from stages.attribution.plausibility import (
     DocumentFigures,
     SentenceScores,
@@ -21,7 +22,6 @@ from stages.attribution.plausibility import (
     toward,
     word_scores,
 )
-from stages.attribution.examples import from_texts
 from stages.attribution.word_alignment import Aligned, align, examples
 from stages.plumbing.rationales import TreeSentence
 from stages.plumbing.texts import encode
