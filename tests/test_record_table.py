@@ -1,9 +1,20 @@
 """The held-out examples' records in Parquet: what goes in comes out, in batches, and the same bytes each time."""
 from __future__ import annotations
 
+import io
+import typing
+
+import pyarrow as pa
 import pytest
 
-from stages.attribution.record_table import iter_records, read_header, read_records, shown, write_records
+from stages.attribution.record_table import (
+    arrow_type,
+    iter_records,
+    read_header,
+    read_records,
+    shown,
+    write_records,
+)
 from stages.plumbing.errors import UserError
 from tests.conftest import explained_record
 
@@ -66,3 +77,33 @@ def test_a_missing_or_damaged_records_file_is_one_line(tmp_path):
     with pytest.raises(UserError, match=r"records.parquet: not a Parquet file \(ArrowInvalid\); rebuild it with "
                                         r"`dvc repro -f merge_explanations`$"):
         read_records(tmp_path / "records.parquet")
+
+
+def test_a_damaged_file_is_named_by_its_path_or_its_streams_name(tmp_path):
+    """The whole path (not its last part), given as a Path or a str; an open file by its name; a stream without
+    a name as `records`."""
+    path = tmp_path / "records.parquet"
+    path.write_text("{}")
+    for source in (path, str(path)):
+        with pytest.raises(UserError) as error:
+            list(read_records(source))
+        assert str(error.value).startswith(f"{path}: not a Parquet file")
+    with open(path, "rb") as stream, pytest.raises(UserError) as error:
+        list(read_records(stream))
+    assert str(error.value).startswith(f"{path}: not a Parquet file")
+    with pytest.raises(UserError) as error:
+        list(read_records(io.BytesIO(b"{}")))
+    assert str(error.value).startswith("records: not a Parquet file")
+
+
+def test_each_field_type_has_its_arrow_type():
+    """A union with None is its other member, whichever comes first; a literal is its values' type; token ids
+    (a list of ints) are int32, other lists keep their items' type."""
+    typing_union = typing.Union[None, int]  # noqa: UP007 (typing's own union, not `|`'s: the code reads both)
+    assert arrow_type(int | None) == arrow_type(None | int) == arrow_type(typing_union) == pa.int64()
+    assert arrow_type(float | None) == pa.float64() and arrow_type(bool) == pa.bool_()
+    assert arrow_type(typing.Literal["imdb", "sentences"]) == pa.string()
+    assert arrow_type(typing.Literal[1, 2]) == pa.int64()
+    assert arrow_type(list[int]) == pa.list_(pa.int32())
+    assert arrow_type(list[float]) == pa.list_(pa.float64()) and arrow_type(list[str]) == pa.list_(pa.string())
+    assert arrow_type(list[int] | None) == pa.list_(pa.int32())
