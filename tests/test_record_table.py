@@ -53,6 +53,23 @@ def test_a_reader_takes_only_the_columns_it_names_a_batch_at_a_time(tmp_path):
     assert [(record.id, record.faithfulness) for record in read] == [(index, many[0].faithfulness)
                                                                       for index in range(600)]
     assert all(not hasattr(record, "text") for record in read)  # only what was named is read
+    assert all(not hasattr(record, "rank_agreement") for record in read)  # a group not named is not made up
+    assert [record.id for record in read_records(path, columns=("id",))][:3] == [0, 1, 2]
+    assert not hasattr(read_records(path, columns=("id",))[0], "text")
+
+
+def test_the_count_written_is_every_record_across_row_groups(tmp_path):
+    # 600 records: row groups of 256, 256 and 88 (the last group alone would be 88)
+    assert write_records(tmp_path / "records.parquet", HEADER, [explained_record("imdb", i) for i in range(600)]) == 600
+
+
+def test_the_bytes_do_not_depend_on_the_headers_key_order_and_the_columns_are_compressed(tmp_path):
+    import pyarrow.parquet as pq
+
+    write_records(tmp_path / "one.parquet", {"b": 1, "a": 2}, records())
+    write_records(tmp_path / "two.parquet", {"a": 2, "b": 1}, records())
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
+    assert pq.ParquetFile(tmp_path / "one.parquet").metadata.row_group(0).column(0).compression == "ZSTD"
 
 
 def test_the_same_records_give_the_same_bytes(tmp_path):
