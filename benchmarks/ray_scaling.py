@@ -20,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -122,7 +123,8 @@ def in_session(session: int) -> list[int]:
 @contextmanager
 def two_nodes() -> Iterator[dict[str, str]]:
     """A head and a second node of one CPU each on this machine, with token authentication: the environment that
-    reaches it. Everything the two `ray start` sessions left running is killed at the end."""
+    reaches it. Everything the two `ray start` sessions left running is killed at the end, and their temp dir
+    removed."""
     ray = Path(sys.executable).parent / "ray"
     temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Unix socket paths must stay short
     port = free_port()
@@ -146,6 +148,7 @@ def two_nodes() -> Iterator[dict[str, str]]:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def throughput_model(runs: dict[str, dict[str, Any]], reviews: int) -> dict[str, Any]:
