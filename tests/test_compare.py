@@ -292,6 +292,7 @@ def test_the_shortcut_line_compares_the_planted_words_check_of_each_revision(rep
     assert line in (repository / "reports/compare.html").read_text()
 
 
+@pytest.mark.stage_process
 def test_the_command_exits_2_with_one_line(repository):
     result = subprocess.run([sys.executable, "-m", "tools.compare", "HEAD"], capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(Path(compare.__file__).parents[1])})

@@ -59,10 +59,11 @@ MODULES: dict[str, tuple[str, ...]] = {
 # names to re-run. mutmut leaves lines matching these alone.
 NOT_FIGURES = (r"ArgumentParser\(", r"\.add_argument\(", r"with Live\(", r"rebuild=", r"\bstage=", r"\bbroken\(",
                r"\bmissing\(")
-# Tests marked `stage_process` run a stage in a subprocess (the memory test's aggregation; the shortcut check on
-# a copy of the project), which mutmut neither traces nor can run its mutants in; the other tests of the same
-# functions pin their figures. Left out: 35 s a run saved for the memory test alone.
-PYTEST_OPTIONS = ("-m", "not stage_process", "-p", "no:cacheprovider")  # mutmut's runs and the planted misreadings'
+# Tests marked `stage_process` run a stage or tool in a subprocess (the shortcut check and plausibility on a copy
+# of the project, compare's exit status), which mutmut neither traces nor can run its mutants in; the other tests
+# of the same functions pin their figures.
+# mutmut's runs and the planted misreadings' (tools/mutmut_plugin.py: why the plugin)
+PYTEST_OPTIONS = ("-m", "not stage_process", "-p", "no:cacheprovider", "-p", "tools.mutmut_plugin")
 
 STATUSES = ("killed", "survived", "timeout", "segfault", "no tests")
 # A mutant that hangs the tests, or crashes their process (killed by a signal: mutmut's "segfault", e.g. a buffer
