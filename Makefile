@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup repro test compare deps bench bench-ray mutate screenshot clean-venv
+.PHONY: setup repro test compare deps bench bench-ray bench-memory mutate screenshot clean-venv
 
 setup: $(STAMP)
 
@@ -29,10 +29,12 @@ repro: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
 # `ruff check` first (pyproject.toml's rules; a finding fails the target), then the tests: one worker per core
-# (pytest-xdist), each test file whole on one worker; the longest files start first; the 25 slowest tests listed.
+# (pytest-xdist), each test file whole on one worker; the longest files start first (tests/conftest.py's order:
+# xdist's own reorder, by tests per file, is off); the 25 slowest tests listed.
 test: setup
 	$(BIN)/python -m ruff check .
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n auto --dist loadfile --durations=25 tests
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder \
+		--durations=25 tests
 
 # Explanations of two or more revisions compared (git revisions, experiment names, `workspace`):
 #   make compare REVS="HEAD workspace"
@@ -64,6 +66,10 @@ bench: setup $(BENCH_VENV)/.installed
 bench-ray: setup
 	test -d models/classifier || PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro evaluate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks.ray_scaling --out benchmarks/ray_results.json
+
+# Peak memory of the dataset view's aggregation over 200,000 synthetic records (not part of CI).
+bench-memory: setup
+	$(BIN)/python -m benchmarks.aggregation_memory --out benchmarks/aggregation_memory.json
 
 # Mutation testing of the modules that compute published figures, each against its own test files
 # (tools/mutate.py lists them; not part of CI). mutmut comes from requirements-dev.txt, not the lock.

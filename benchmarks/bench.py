@@ -66,14 +66,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--tokens-dir", type=Path, default=Path("data/tokens"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--quick", action="store_true", help="one timed repeat, few training steps, 4 vs 20 reviews")
+    parser.add_argument("--quick", action="store_true", help="one timed repeat, few training steps, 2 vs 8 reviews")
     parser.add_argument("--max-len", type=int, default=REFERENCE_MAX_LEN, help="the reference's padded length")
     parser.add_argument("--n-reviews", type=int, default=10, help="held-out reviews (test.npz) to explain")
     parser.add_argument("--n-sentences", type=int, default=20, help="rotten_tomatoes.npz sentences to explain")
     parser.add_argument("--reference-examples", type=int, default=1,
                         help="examples of each workload the reference explains (about 27 s per padded review)")
     parser.add_argument("--memory-counts", type=int, nargs=2, metavar=("FEW", "MANY"),
-                        help="reviews explained by the two memory runs (default 8 16, 4 20 with --quick)")
+                        help="reviews explained by the two memory runs (default 8 16, 2 8 with --quick)")
     parser.add_argument("--memory-engine", choices=ENGINES, help="engine of the memory runs (default: explain's)")
     parser.add_argument("--evaluate-counts", type=int, nargs=2, metavar=("REVIEWS", "SENTENCES"),
                         help="held-out reviews and Rotten Tomatoes sentences of the inference runs "
@@ -130,7 +130,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                  for layout in ("before", "after")}
     with ThreadPoolExecutor(max_workers=2) as pool:  # only peak memory is read: run both at once
         small, large = pool.map(lambda count: spawn("memory", {**base, "count": count, "engine": memory_engine}),
-                                args.memory_counts or ((4, 20) if args.quick else (8, 16)))
+                                args.memory_counts or ((2, 8) if args.quick else (8, 16)))
 
     peer = None if captum.get("skipped") else captum
     report = {

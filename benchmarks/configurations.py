@@ -74,7 +74,7 @@ class GradientFloor:
         self.settings = settings
         self.pass_seconds = 0.0
         hidden = wrapper.transformer.config.hidden_size
-        self.gradients = tf.function(self._gradients, input_signature=[
+        self.gradients = tf.function(self._gradients, autograph=False, input_signature=[
             tf.TensorSpec([None, None, hidden], tf.float32), tf.TensorSpec([None, None], tf.int32),
             tf.TensorSpec([None], tf.int32)])
 
@@ -130,7 +130,7 @@ class RowBatchPredictor(Predictor):
 
         super().__init__(classifier, batch_tokens=0)
         self.rows = rows
-        self._forward = tf.function(self._logits, reduce_retracing=True)
+        self._forward = tf.function(self._logits, autograph=False, reduce_retracing=True)  # as `Predictor`
 
     def logits(self, input_ids: Any, attention_mask: Any) -> Any:
         lengths = attention_mask.sum(axis=1)

@@ -18,6 +18,7 @@ from pathlib import Path
 from stages.attribution.dataset_view import dataset_view, plot_rows, summary_metrics
 from stages.attribution.log_odds import class_counts, z_scores
 from stages.attribution.record_table import iter_records
+from stages.attribution.settings import ViewSettings
 from stages.attribution.word_flags import Capitals
 from stages.attribution.word_stats import WordStatistics
 from stages.plumbing.artifacts import run, write_json
@@ -40,18 +41,25 @@ def training_rows(path: Path) -> Iterator[tuple[str, int]]:
         raise broken(path, f"not the decoded training split ({type(error).__name__})", "decode") from None
 
 
+def aggregated(records_parquet: Path, settings: ViewSettings) -> tuple[WordStatistics, Capitals, int]:
+    """The records streamed into per-word figures and capitalisation counts, one record held at a time; and
+    how many there were."""
+    statistics = WordStatistics(top_k=settings.top_k, resamples=settings.resamples, seed=settings.seed)
+    capitals, count = Capitals(), 0
+    for record in iter_records(records_parquet, columns=READ):
+        statistics.add(record)
+        capitals.add(record.text)
+        count += 1
+    return statistics, capitals, count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("records_parquet", "decoded_dir", "out_json", "metrics_json", "plot_json"):
         parser.add_argument(name, type=Path)
     args = parser.parse_args()
     settings = load_section(AggregateWordsParams).view_settings()
-    statistics = WordStatistics(top_k=settings.top_k, resamples=settings.resamples, seed=settings.seed)
-    capitals, count = Capitals(), 0
-    for record in iter_records(args.records_parquet, columns=READ):
-        statistics.add(record)
-        capitals.add(record.text)
-        count += 1
+    statistics, capitals, count = aggregated(args.records_parquet, settings)
     negative, positive = class_counts(training_rows(args.decoded_dir / "train.csv"))
     view = dataset_view(statistics, capitals, z_scores(negative, positive, settings.prior_words), settings, count)
     metrics = summary_metrics(view)

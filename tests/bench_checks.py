@@ -6,7 +6,7 @@ import operator
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-MEMORY_COUNTS = (4, 20)  # --quick's few and many reviews of the memory runs
+MEMORY_COUNTS = (2, 8)  # --quick's few and many reviews of the memory runs
 WORKLOADS = ("sentences", "reviews")
 
 

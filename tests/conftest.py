@@ -31,12 +31,13 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic", "--window-size=1280,2000",
                   "--host-resolver-rules=MAP * ~NOTFOUND")
-# minutes each: started first, they end the run sooner
-LONGEST_FIRST = ("test_pipeline.py", "test_bench.py", "test_ray.py")
+# minutes each, longest first: started first, they end the run sooner
+LONGEST_FIRST = ("test_pipeline.py", "test_ray.py", "test_pipeline_shards.py", "test_bench.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the longest files first; under `-n auto --dist loadfile` each goes to a worker of its own."""
+    """Run the longest files first; under `-n auto --dist loadfile --no-loadscope-reorder` (`make test`) each goes
+    to the next free worker in this order (xdist's default reorders the files by their number of tests)."""
     items.sort(key=lambda item: LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST
                else len(LONGEST_FIRST))
 

@@ -3,7 +3,6 @@ flags, the view's summary and difference, and the aggregation's memory on 200,00
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -311,50 +310,28 @@ def test_the_difference_gives_the_spearman_of_the_scores_to_four_digits():
     assert (row["common_words"], row["spearman"]) == (6, 0.9429)
 
 
-MEMORY = """
-import sys
-from stages.attribution.word_flags import Capitals
-from stages.attribution.record_table import iter_records
-from stages.attribution.word_stats import WordStatistics
-statistics, capitals, count = WordStatistics(top_k=5, resamples=200), Capitals(), 0
-for record in iter_records(sys.argv[1], columns=("source", "text", "tokens", "attributions", "predicted", "cut_at",
-                                                 "position")):
-    statistics.add(record)
-    capitals.add(record.text)
-    count += 1
-# VmHWM, this program's peak resident memory: getrusage's ru_maxrss also counts the forking parent's
-# (Linux keeps it across exec), a pytest worker's hundreds of megabytes
-peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print(count, sum(len(words) for words in statistics.words.values()), peak_kb // 1024)
-"""
-WRITE = """
-import random, sys
-from stages.attribution.record_table import write_records
-from tests.conftest import explained_record
-rng = random.Random(0)
-vocabulary = [f"w{index}" for index in range(5000)]
-def records():
-    for index in range(200_000):
-        words = rng.choices(vocabulary, k=20)
-        yield explained_record("imdb", index, ["[CLS]", *words, "[SEP]"], [0.0] + [rng.uniform(-1, 1) for _ in words]
-                               + [0.0], predicted=index % 2, text=" ".join(words).capitalize() + ".")
-print(write_records(sys.argv[1], {}, records()))
-"""
+def test_the_aggregation_holds_one_record_at_a_time(tmp_path, monkeypatch):
+    """Its memory follows the vocabulary, not the records (benchmarks/aggregation_memory.py measures it): when
+    the stage's aggregation asks for a record, none it was given before the last one is still alive."""
+    import weakref
 
+    from stages import aggregate_words
+    from stages.attribution.record_table import iter_records, write_records
 
-@pytest.mark.stage_process
-def test_the_aggregation_streams_200000_records_in_memory_of_the_vocabulary(tmp_path):
-    """200,000 records of 20 words (5,000 in all, both classes), 200 bootstrap resamples a word: under 300 MB
-    resident (189 MB measured; 103 MB without resamples; the records read into a list first: 704 MB)."""
-    path = tmp_path / "records.parquet"
-    environment = {"PYTHONPATH": str(ROOT)}
-    written = subprocess.run([sys.executable, "-c", WRITE, str(path)], capture_output=True, text=True, check=True,
-                             env=environment)
-    assert written.stdout.split() == ["200000"]
-    result = subprocess.run([sys.executable, "-c", MEMORY, str(path)], capture_output=True, text=True, check=True,
-                            env=environment)
-    count, words, peak_mb = map(int, result.stdout.split())
-    assert count == 200_000 and words == 10_000 and peak_mb < 300, (count, words, peak_mb)
+    write_records(tmp_path / "records.parquet", {}, RECORDS * 4)
+    given, alive_at_each_ask = [], []
+
+    def watched(path, columns):
+        for record in iter_records(path, columns=columns, batch_rows=3):
+            alive_at_each_ask.append(sum(ref() is not None for ref in given))
+            given.append(weakref.ref(record))
+            yield record
+
+    monkeypatch.setattr(aggregate_words, "iter_records", watched)
+    statistics, _, count = aggregate_words.aggregated(tmp_path / "records.parquet",
+                                                      AggregateWordsParams().view_settings())
+    assert count == len(given) == 20 and statistics.resamples == 200
+    assert max(alive_at_each_ask) == 1  # the record given last: still the aggregation's loop variable
 
 
 def run_stage(folder: Path, monkeypatch) -> list[Path]:

@@ -58,6 +58,26 @@ def test_a_reader_takes_only_the_columns_it_names_a_batch_at_a_time(tmp_path):
     assert not hasattr(read_records(path, columns=("id",))[0], "text")
 
 
+def test_a_reader_holds_one_batch_of_rows_at_a_time(tmp_path, monkeypatch):
+    """The first record comes after one batch of `batch_rows` is read, not the file (5 rows: batches 2, 2, 1)."""
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "records.parquet"
+    write_records(path, HEADER, [explained_record("imdb", index) for index in range(5)])
+    read_batches, real = [], pq.ParquetFile.iter_batches
+
+    def counted(self, *args, **kwargs):
+        for batch in real(self, *args, **kwargs):
+            read_batches.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", counted)
+    records = iter_records(path, batch_rows=2)
+    first = next(records)
+    assert read_batches == [2]
+    assert [record.id for record in (first, *records)] == [0, 1, 2, 3, 4] and read_batches == [2, 2, 1]
+
+
 def test_the_count_written_is_every_record_across_row_groups(tmp_path):
     # 600 records: row groups of 256, 256 and 88 (the last group alone would be 88)
     assert write_records(tmp_path / "records.parquet", HEADER, [explained_record("imdb", i) for i in range(600)]) == 600

@@ -20,9 +20,11 @@ class Predictor:
         self.classifier = classifier
         self.batch_tokens = batch_tokens
         # one trace for every width: a first trace specialised to its shape computes other last bits
-        # than the general one, which made a result depend on what the process had predicted before
+        # than the general one, which made a result depend on what the process had predicted before.
+        # No autograph: the model's call has no control flow on tensor values, so the graph is the same, and
+        # rewriting the source of every layer cost 6 to 8 s of each stage's first prediction (2 s without).
         ids = tf.TensorSpec([None, None], tf.int32)
-        self._forward = tf.function(self._logits, input_signature=[ids, ids])
+        self._forward = tf.function(self._logits, autograph=False, input_signature=[ids, ids])
 
     def traces(self) -> int:
         """How many times the forward pass has been traced (compiled) so far."""
