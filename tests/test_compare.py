@@ -260,6 +260,8 @@ def test_the_dataset_level_line_names_the_words_that_moved_and_the_rank_correlat
     captured = capsys.readouterr()
     assert "dataset:" not in captured.out
     assert captured.err.count("note: no dataset view of format 2 at") == 2
+    assert ("note: no dataset view of format 2 at HEAD (explanations/dataset.json: not in revision HEAD; run "
+            "`dvc repro aggregate_words` there, or compare a later revision); its line is left out") in captured.err
     view.write_text(json.dumps(dataset_view_of(reviews([("good", 0.5), ("fine", 0.3), ("okay", 0.2)]))))
     subprocess.run(git + ["add", "-A"], cwd=repository, check=True)
     subprocess.run(git + ["commit", "-qm", "a dataset view"], cwd=repository, check=True)
@@ -278,7 +280,10 @@ def test_the_dataset_level_line_names_the_words_that_moved_and_the_rank_correlat
 def test_the_shortcut_line_compares_the_planted_words_check_of_each_revision(repository, monkeypatch, capsys):
     """No check on either side: no line; checked on both: the line, in the terminal and the JSON."""
     run_compare(monkeypatch, "HEAD", "workspace")
-    assert "shortcut" not in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "shortcut" not in captured.out
+    assert ("note: no planted shortcut's check at workspace (explanations/shortcut.json: missing in the workspace; "
+            "run `dvc repro check_shortcut`); its line is left out") in captured.err.splitlines()
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     check = repository / "explanations/shortcut.json"
     check.write_text(json.dumps(checked_shortcut()))
@@ -290,6 +295,41 @@ def test_the_shortcut_line_compares_the_planted_words_check_of_each_revision(rep
     assert line.startswith("HEAD vs workspace, shortcut “walnut”: relied on in 3/4 → 3/4; ig precision@1 0.667 → 1.000")
     assert json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["shortcut"] == line
     assert line in (repository / "reports/compare.html").read_text()
+
+
+def test_a_view_or_check_of_another_format_or_not_enabled_is_left_out(tmp_path, monkeypatch, capsys):
+    """The dataset view needs its format and a dict of sources; the shortcut check its format and `enabled`."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "explanations").mkdir()
+    cases = [(compare.read_dataset_view, "dataset.json", {"format": compare.DATASET_FORMAT, "sources": {}}, True),
+             (compare.read_dataset_view, "dataset.json", {"format": compare.DATASET_FORMAT - 1, "sources": {}}, False),
+             (compare.read_dataset_view, "dataset.json", {"format": compare.DATASET_FORMAT, "sources": []}, False),
+             (compare.read_shortcut_check, "shortcut.json", {"format": compare.SHORTCUT_FORMAT, "enabled": True}, True),
+             (compare.read_shortcut_check, "shortcut.json", {"format": compare.SHORTCUT_FORMAT, "enabled": False},
+              False),
+             (compare.read_shortcut_check, "shortcut.json", {"format": compare.SHORTCUT_FORMAT + 1, "enabled": True},
+              False)]
+    for read, name, payload, accepted in cases:
+        (tmp_path / "explanations" / name).write_text(json.dumps(payload))
+        assert read("workspace") == (payload if accepted else None), payload
+    assert capsys.readouterr().err.splitlines() == [
+        f"note: no dataset view of format {compare.DATASET_FORMAT} at workspace (explanations/dataset.json); "
+        "its line is left out"] * 2 + [
+        "note: no planted shortcut's check at workspace (explanations/shortcut.json); its line is left out"] * 2
+
+
+def test_the_dataset_line_joins_its_classes_and_names_five_words_a_side():
+    def row(name: str, spearman: float | None, entered: list[str], left: list[str]) -> dict:
+        return {"source": "imdb", "class": name, "spearman": spearman, "common_words": 4, "entered": entered,
+                "left": left, "established": [2, 3], "established_entered": ["a"], "established_left": []}
+
+    pair = {"left": "A", "right": "B", "dataset": [row("negative", None, [f"w{index}" for index in range(6)],
+                                                        ["x", "y"]), row("positive", 0.5, [], [])]}
+    assert compare.dataset_line(pair) == (
+        "A vs B, dataset: imdb toward negative: Spearman — over 4 words, top list +6 -2 (in: w0, w1, w2, w3, w4; "
+        "out: x, y), established words 2 → 3 +1 -0 (in: a); imdb toward positive: Spearman 0.500 over 4 words, "
+        "top list +0 -0, established words 2 → 3 +1 -0 (in: a)")
+    assert compare.dataset_line({**pair, "dataset": []}) == "A vs B, dataset: no class in both views"
 
 
 @pytest.mark.stage_process
