@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from filelock import FileLock
 
 from stages.attribution.record import ExplainedExample, parsed
 
@@ -188,6 +189,28 @@ def all_reviews_explained(project: Path, checkpoint: Path) -> Path:
     subprocess.run(git + ["add", "-A"], cwd=project, check=True)
     subprocess.run(git + ["commit", "-qm", "explained in process"], cwd=project, check=True)
     return project
+
+
+@pytest.fixture(scope="session")
+def all_reviews_template(tmp_path_factory, tiny_bert_dir, worker_id) -> Path:
+    """`all_reviews_explained`, built once per test run for test_ray.py and test_pipeline_shards.py, which each
+    work on a copy (`copy_of`): under xdist, the first worker to ask builds it in the run's shared temp folder
+    while the others wait on its lock; the copies name the builder's checkpoint, which lives as long as the run."""
+    if worker_id == "master":
+        return all_reviews_explained(tmp_path_factory.mktemp("all-reviews") / "project", tiny_bert_dir)
+    shared = tmp_path_factory.getbasetemp().parent  # one folder per run, common to its workers
+    folder = shared / "all-reviews"
+    with FileLock(str(shared / "all-reviews.lock")):
+        if not (folder / "built").is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed in another worker
+            all_reviews_explained(folder / "project", tiny_bert_dir)
+            (folder / "built").touch()
+    return folder / "project"
+
+
+def copy_of(template: Path, folder: Path) -> Path:
+    """A copy of a git + DVC project (its cache included) at `folder / "project"`."""
+    return Path(shutil.copytree(template, folder / "project", symlinks=True))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from stages.attribution.record_table import read_records
 from stages.report.readers import read_explanations
 from stages.report.views import kept_note
-from tests.conftest import MERGED_STAGE, all_reviews_explained, dvc_env, run_dvc, set_params
+from tests.conftest import MERGED_STAGE, copy_of, dvc_env, run_dvc, set_params
 from tests.test_pipeline import git, ran_stages
 
 MERGED = ("explanations/finetuned.json", "explanations/finetuned.parquet", "metrics/explain.json",
@@ -23,9 +23,9 @@ MERGED = ("explanations/finetuned.json", "explanations/finetuned.parquet", "metr
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, tiny_bert_dir) -> Path:
+def project(tmp_path_factory, all_reviews_template) -> Path:
     """All 16 held-out reviews and one Rotten Tomatoes sentence: 17 examples, three chunks of 8."""
-    return all_reviews_explained(tmp_path_factory.mktemp("shards") / "project", tiny_bert_dir)
+    return copy_of(all_reviews_template, tmp_path_factory.mktemp("shards"))
 
 
 def shard_runs(output: str) -> list[str]:

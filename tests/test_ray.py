@@ -21,7 +21,7 @@ import pytest
 
 from stages.plumbing import cluster
 from stages.plumbing.errors import UserError
-from tests.conftest import MERGED_STAGE, all_reviews_explained, dvc_env, run_dvc, set_params
+from tests.conftest import MERGED_STAGE, copy_of, dvc_env, set_params
 from tests.test_pipeline import git, ran_stages
 
 SHARD = "explanations/shards/0.json"
@@ -40,9 +40,9 @@ IN_PROCESS: dict[str, bytes] = {}  # the project's outputs as the in-process run
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, tiny_bert_dir) -> Path:
+def project(tmp_path_factory, all_reviews_template) -> Path:
     """17 examples (three chunks of 8, 8 and 1), explained in process and committed."""
-    folder = all_reviews_explained(tmp_path_factory.mktemp("ray") / "project", tiny_bert_dir)
+    folder = copy_of(all_reviews_template, tmp_path_factory.mktemp("ray"))
     IN_PROCESS.update({name: (folder / name).read_bytes() for name in (SHARD, *MERGED)})
     return folder
 
@@ -181,13 +181,13 @@ def descendants(root: int) -> set[int]:
     return found
 
 
-def test_a_run_stopped_between_shards_resumes_without_redoing_them(project):
-    """Two shards on a local Ray instance; the driver (`dvc repro`) is killed once the first shard's stage is
-    committed (DVC picks which runs first); the rerun restores it, explains the other alone and ends in the
-    bytes of the one-shard run."""
+def test_a_run_stopped_between_shards_resumes_without_redoing_them(project, ray_cluster):
+    """Two shards on the cluster; the driver (`dvc repro`) is killed once the first shard's stage is committed
+    (DVC picks which runs first); the rerun restores it, explains the other alone and ends in the bytes of the
+    one-shard run."""
     set_params(project, **{"explain.executor": "ray", "explain.shards": [0, 1]})
     git(project, "commit", "-qam", "two shards on Ray")
-    run = subprocess.Popen(["dvc", "repro", MERGED_STAGE], cwd=project, env=dvc_env(), stdout=subprocess.PIPE,
+    run = subprocess.Popen(["dvc", "repro", MERGED_STAGE], cwd=project, env=ray_cluster, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
     started: list[str] = []
     for line in run.stdout:
@@ -197,8 +197,10 @@ def test_a_run_stopped_between_shards_resumes_without_redoing_them(project):
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     assert sorted(started) == ["explain@0", "explain@1"]
-    rerun = run_dvc(project, "repro", MERGED_STAGE).stdout
-    assert ran_stages(rerun) == [started[1], "merge_explanations"]
+    rerun = subprocess.run(["dvc", "repro", MERGED_STAGE], cwd=project, env=ray_cluster, capture_output=True,
+                           text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert ran_stages(rerun.stdout) == [started[1], "merge_explanations"]
     assert {name: (project / name).read_bytes() for name in MERGED} == {name: IN_PROCESS[name] for name in MERGED}
 
 
