@@ -188,7 +188,8 @@ def test_three_revisions_give_a_matrix(repository, monkeypatch):
 @pytest.mark.parametrize("arguments, message", [
     (["HEAD"], "compare needs two or more different revisions, got HEAD"),
     (["HEAD", "HEAD"], "compare needs two or more different revisions, got HEAD HEAD"),
-    (["HEAD", "no-such-rev"], "no-such-rev: no such git revision or DVC experiment"),
+    (["HEAD", "no-such-rev"], r"^no-such-rev: no such git revision or DVC experiment \(see `git log` and "
+                              r"`dvc exp list`\)$"),
     (["HEAD", "workspace", "--top-k", "0"], "--top-k 0: expected an integer >= 1"),
 ])
 def test_bad_arguments_are_one_line(repository, monkeypatch, arguments, message):

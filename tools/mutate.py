@@ -51,7 +51,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "stages/attribution/plausibility.py": ("tests/test_plausibility.py",),
     "stages/attribution/word_alignment.py": ("tests/test_plausibility.py",),
     "stages/evaluate.py": ("tests/test_evaluate.py",),
-    "tools/compare.py": ("tests/test_compare.py", "tests/test_figures.py", "tests/test_properties.py"),
+    "tools/compare.py": ("tests/test_compare.py", "tests/test_compare_views.py", "tests/test_figures.py",
+                         "tests/test_properties.py"),
     "stages/report/views.py": ("tests/test_render.py", "tests/test_report_views.py"),
     "stages/report/readers.py": ("tests/test_render.py", "tests/test_report_views.py"),
 }
