@@ -149,7 +149,8 @@ def test_a_revision_against_the_workspace(repository, monkeypatch, capsys):
     assert rows[("sentences", "other")]["comparable"] is False
     assert written["pairs"][0]["summary"]["spearman"] == {"median": pytest.approx(0.0), "worst": pytest.approx(-1.0)}
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split()[:4] == ["left", "right", "examples", "comparable"]
+    assert table[0].split() == ["left", "right", "examples", "comparable", "prediction", "changed", "spearman",
+                                "kendall", "top-5", "sign", "top-5", "relative", "L1"]
     assert table[1].split()[:4] == ["HEAD", "workspace", "4", "2"]
     assert table[2] == ("HEAD vs workspace: NOT reproduced: 2 of 4 examples not comparable; "
                         "worst relative L1 difference 2 > 0.0001")
@@ -176,21 +177,28 @@ def test_a_changed_prediction_is_not_a_reproduction(repository, monkeypatch, cap
 
 
 def test_three_revisions_give_a_matrix(repository, monkeypatch):
+    """Every attribution negated in the workspace: its median Spearman is -1 against both commits, which agree."""
     subprocess.run(["git", "tag", "first"], cwd=repository, check=True)
-    run_compare(monkeypatch, "first", "HEAD", "workspace")
+    write_explanations(repository, *([example.model_copy(update={"attributions": [-v for v in example.attributions]})
+                                      for example in examples] for examples in (REVIEWS, SENTENCES)))
+    run_compare(monkeypatch, "first", "HEAD", "workspace", "--page-examples", "1", "--top-k", "1")
     written = json.loads((repository / "reports/compare.json").read_text())
     assert [(pair["left"], pair["right"]) for pair in written["pairs"]] == [
         ("first", "HEAD"), ("first", "workspace"), ("HEAD", "workspace")]
-    assert written["median_spearman_matrix"] == [[1.0] * 3] * 3
-    assert "Median Spearman correlation, every pair" in (repository / "reports/compare.html").read_text()
+    assert written["median_spearman_matrix"] == [[1.0, 1.0, -1.0], [1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]
+    page = (repository / "reports/compare.html").read_text()
+    assert "Median Spearman correlation, every pair" in page
+    assert page.count('class="card"') == 1 and "The 1 most changed of 3 examples" in page
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["HEAD"], "compare needs two or more different revisions, got HEAD"),
-    (["HEAD", "HEAD"], "compare needs two or more different revisions, got HEAD HEAD"),
+    ([], r"^compare needs two or more different revisions, got none; e\.g\. `python -m tools\.compare HEAD "
+         r"workspace`$"),
+    (["HEAD", "HEAD"], "compare needs two or more different revisions, got HEAD HEAD;"),
     (["HEAD", "no-such-rev"], r"^no-such-rev: no such git revision or DVC experiment \(see `git log` and "
                               r"`dvc exp list`\)$"),
     (["HEAD", "workspace", "--top-k", "0"], "--top-k 0: expected an integer >= 1"),
+    (["HEAD", "workspace", "--page-examples", "0"], "^--page-examples 0: expected an integer >= 1$"),
 ])
 def test_bad_arguments_are_one_line(repository, monkeypatch, arguments, message):
     with pytest.raises(UserError, match=message):
@@ -296,6 +304,21 @@ def test_the_shortcut_line_compares_the_planted_words_check_of_each_revision(rep
     assert line.startswith("HEAD vs workspace, shortcut “walnut”: relied on in 3/4 → 3/4; ig precision@1 0.667 → 1.000")
     assert json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["shortcut"] == line
     assert line in (repository / "reports/compare.html").read_text()
+
+
+def test_the_plausibility_line_puts_each_revisions_figures_in_order(repository, monkeypatch, capsys):
+    """Measured at HEAD and in the workspace: IG's and the random rival's ERASER AUPRC, HEAD's first."""
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    metrics = repository / "metrics/plausibility.json"
+    metrics.parent.mkdir()
+    metrics.write_text(json.dumps({"eraser": {"ig": {"auprc": 0.5}, "random": {"auprc": 0.25}}}))
+    subprocess.run(git + ["add", "-A"], cwd=repository, check=True)
+    subprocess.run(git + ["commit", "-qm", "plausibility measured"], cwd=repository, check=True)
+    metrics.write_text(json.dumps({"eraser": {"ig": {"auprc": 0.75}, "random": {"auprc": 0.125}}}))
+    run_compare(monkeypatch, "HEAD", "workspace")
+    line = "HEAD vs workspace, plausibility: eraser auprc ig 0.500 → 0.750, random 0.250 → 0.125"
+    assert line in capsys.readouterr().out.splitlines()
+    assert json.loads((repository / "reports/compare.json").read_text())["pairs"][0]["plausibility"] == line
 
 
 def test_a_view_or_check_of_another_format_or_not_enabled_is_left_out(tmp_path, monkeypatch, capsys):
