@@ -156,6 +156,7 @@ def test_a_revision_against_the_workspace(repository, monkeypatch, capsys):
                         "worst relative L1 difference 2 > 0.0001")
     page = (repository / "reports/compare.html").read_text()
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Median Spearman correlation" not in page  # a matrix for three revisions or more
     assert page.index(REVIEWS[0].text.split()[0]) < page.index("dull")  # the most changed first
 
 
@@ -176,7 +177,7 @@ def test_a_changed_prediction_is_not_a_reproduction(repository, monkeypatch, cap
     assert "NOT reproduced: 1 predictions changed" in capsys.readouterr().out
 
 
-def test_three_revisions_give_a_matrix(repository, monkeypatch):
+def test_three_revisions_give_a_matrix(repository, monkeypatch, capsys):
     """Every attribution negated in the workspace: its median Spearman is -1 against both commits, which agree."""
     subprocess.run(["git", "tag", "first"], cwd=repository, check=True)
     write_explanations(repository, *([example.model_copy(update={"attributions": [-v for v in example.attributions]})
@@ -185,9 +186,13 @@ def test_three_revisions_give_a_matrix(repository, monkeypatch):
     written = json.loads((repository / "reports/compare.json").read_text())
     assert [(pair["left"], pair["right"]) for pair in written["pairs"]] == [
         ("first", "HEAD"), ("first", "workspace"), ("HEAD", "workspace")]
+    assert written["revisions"] == ["first", "HEAD", "workspace"] and written["top_k"] == 1
     assert written["median_spearman_matrix"] == [[1.0, 1.0, -1.0], [1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]
-    page = (repository / "reports/compare.html").read_text()
-    assert "Median Spearman correlation, every pair" in page
+    verdicts = [line.split(":")[:2] for line in capsys.readouterr().out.splitlines()[4:7]]
+    assert verdicts == [["first vs HEAD", " reproduced"], ["first vs workspace", " NOT reproduced"],
+                        ["HEAD vs workspace", " NOT reproduced"]]
+    page = (repository / "reports/compare.html").read_text(encoding="utf-8")
+    assert "Median Spearman correlation, every pair" in page and "top-1 " in page
     assert page.count('class="card"') == 1 and "The 1 most changed of 3 examples" in page
 
 

@@ -312,7 +312,7 @@ def main() -> None:
                                                   "plausibility")}
                                      for pair in pairs]})
     with atomic_path(args.out) as staging:
-        staging.write_text(page, encoding="utf-8")
+        staging.write_bytes(page.encode())  # UTF-8, as the page declares, whatever the locale
     print(table)
     print("\n".join(pair["verdict"] for pair in pairs))
     for pair in pairs:
