@@ -154,6 +154,7 @@ def test_a_revision_against_the_workspace(repository, monkeypatch, capsys):
     assert table[1].split()[:4] == ["HEAD", "workspace", "4", "2"]
     assert table[2] == ("HEAD vs workspace: NOT reproduced: 2 of 4 examples not comparable; "
                         "worst relative L1 difference 2 > 0.0001")
+    assert table[-1] == "reports/compare.html, reports/compare.json: 1 pair(s) of revisions"
     page = (repository / "reports/compare.html").read_text()
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Median Spearman correlation" not in page  # a matrix for three revisions or more

@@ -36,6 +36,34 @@ def test_the_terminal_table_gives_each_measures_median_then_worst_left_aligned()
         "— / —          — / —          — / —"]
 
 
+def test_each_row_says_why_it_cannot_be_compared_or_gives_its_figures():
+    """One example explained on each side, one with other tokens on the right, one on the left only: every row has
+    the same keys; only the first has figures, its level and both completeness errors; a one-sided example changed
+    no prediction."""
+    same = record(["good", "film"], [0.3, -0.1], example_id=1)
+    other = record(["dull", "plot"], [-0.4, 0.1], example_id=2)
+    alone = record(["fine"], [0.2], example_id=3)
+    key = {example.id: ("explanations/finetuned.json", "imdb", example.id, example.text)
+           for example in (same, other, alone)}
+    left = {key[1]: same, key[2]: other, key[3]: alone}
+    right = {key[1]: same.model_copy(update={"completeness_error": 0.004, "predicted": 0}),
+             key[2]: record(["dull", "plot", "indeed"], [0.1, 0.2, 0.3], example_id=2).model_copy(
+                 update={"text": other.text})}
+    rows = compare.compare_examples(left, right, top_k=1)
+    assert [set(row) for row in rows] == [{"file", "source", "id", "text", "comparable", "level", "reason",
+                                           "prediction_changed", "completeness_error", *MEASURES}] * 2 + [
+        {"file", "source", "id", "text", "comparable", "level", "reason", "prediction_changed", *MEASURES}]
+    assert (rows[0]["comparable"], rows[0]["level"], rows[0]["reason"], rows[0]["prediction_changed"],
+            rows[0]["completeness_error"], rows[0]["spearman"]) == (True, "token", None, True, [0.001, 0.004],
+                                                                  pytest.approx(1.0))
+    assert rows[1]["reason"].startswith("tokens and words differ (4 vs 5 tokens, 4 vs 5 words)")
+    assert (rows[1]["comparable"], rows[1]["level"], rows[1]["prediction_changed"], rows[1]["spearman"]) == (
+        False, None, False, None)
+    assert {name: rows[2][name] for name in ("comparable", "level", "reason", "prediction_changed", "spearman")} == {
+        "comparable": False, "level": None, "reason": "explained in one revision only", "prediction_changed": False,
+        "spearman": None}
+
+
 def test_the_cards_put_what_cannot_be_compared_first_then_the_least_alike():
     """Three examples under two revisions: one explained on the left only (no closeness: first), one whose
     attributions are negated (Spearman -1), one the same (Spearman 1). Each card names its own source, id, text
