@@ -342,10 +342,13 @@ def test_a_view_or_check_of_another_format_or_not_enabled_is_left_out(tmp_path, 
     for read, name, payload, accepted in cases:
         (tmp_path / "explanations" / name).write_text(json.dumps(payload))
         assert read("workspace") == (payload if accepted else None), payload
-    assert capsys.readouterr().err.splitlines() == [
-        f"note: no dataset view of format {compare.DATASET_FORMAT} at workspace (explanations/dataset.json); "
-        "its line is left out"] * 2 + [
-        "note: no planted shortcut's check at workspace (explanations/shortcut.json); its line is left out"] * 2
+    (tmp_path / "explanations/dataset.json").write_text("not JSON")
+    assert compare.read_dataset_view("workspace") is None
+    dataset_note = (f"note: no dataset view of format {compare.DATASET_FORMAT} at workspace "
+                    "(explanations/dataset.json); its line is left out")
+    assert capsys.readouterr().err.splitlines() == [dataset_note] * 2 + [
+        "note: no planted shortcut's check at workspace (explanations/shortcut.json); its line is left out"] * 2 + [
+        dataset_note]
 
 
 def test_the_dataset_line_joins_its_classes_and_names_five_words_a_side():

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from stages.attribution import ig, randomisation
 from stages.attribution.layers import probability_model
 from stages.attribution.settings import IGSettings
 from stages.plumbing.models import load_classifier
 from stages.schemas.explain import ExplainParams
-from tests.conftest import keyword_sentences
+from tests.conftest import SPREAD, keyword_sentences
 
 
 def weights(model) -> dict[str, np.ndarray]:
@@ -39,17 +40,34 @@ def test_levels_run_from_the_head_down_and_reset_only_their_own_weights(request,
         before = after
 
 
+SETTINGS = IGSettings(layer="embeddings", n_steps=32, method="gausslegendre", internal_batch_size=64,
+                      completeness_target=0.05, max_steps=32, chunk_size=8, engine="compiled")
+
+
+@pytest.mark.parametrize("config_range, stddev", [(True, SPREAD), (False, 0.02)])
+def test_the_weights_are_drawn_at_the_models_initializer_range(tiny_bert_dir, vocab_tokenizer, config_range, stddev):
+    """The pooler's kernel after the head's level: a normal truncated at 2 of the config's `initializer_range`
+    (0.5 here; 0.02, transformers' default, where a config has none), whose standard deviation is 0.880 x that."""
+    wrapper = probability_model(load_classifier(str(tiny_bert_dir)))
+    if not config_range:
+        del wrapper.transformer.config.initializer_range
+    sequence = np.asarray(vocab_tokenizer("a fine film")["input_ids"], dtype=np.int32)
+    level, _ = next(randomisation.cascade(wrapper, [sequence], [1], [np.zeros(len(sequence))],
+                                          ig.SpecialTokens.of(vocab_tokenizer), SETTINGS, seed=0))
+    kernel = next(w.numpy() for w in wrapper.weights if "pooler" in w.name and w.name.endswith("kernel:0"))
+    assert level == "head" and kernel.size == 32 * 32
+    assert kernel.std() == pytest.approx(stddev * stats.truncnorm.std(-2, 2), rel=0.1)
+    assert np.abs(kernel).max() <= 2 * stddev
+
+
 def run_cascade(model_dir, tokenizer, seed: int):
     wrapper = probability_model(load_classifier(str(model_dir)))
     negatives, _ = keyword_sentences(np.random.default_rng(1), 4, share=1.0)
     sequences = [np.asarray(tokenizer(text)["input_ids"], dtype=np.int32) for text in negatives]
     tokens = ig.SpecialTokens.of(tokenizer)
-    settings = IGSettings(layer="embeddings", n_steps=32, method="gausslegendre",
-                           internal_batch_size=64, completeness_target=0.05, max_steps=32, chunk_size=8,
-                           engine="compiled")
-    originals = ig.explain(wrapper, sequences, tokens, settings)
+    originals = ig.explain(wrapper, sequences, tokens, SETTINGS)
     return dict(randomisation.cascade(wrapper, sequences, [r.predicted for r in originals],
-                                      [r.attributions for r in originals], tokens, settings, seed))
+                                      [r.attributions for r in originals], tokens, SETTINGS, seed))
 
 
 def test_a_trained_model_loses_its_attributions_as_its_weights_go(keyword_model_dir, vocab_tokenizer):
