@@ -45,17 +45,22 @@ SETTINGS = IGSettings(layer="embeddings", n_steps=32, method="gausslegendre", in
 
 
 @pytest.mark.parametrize("config_range, stddev", [(True, SPREAD), (False, 0.02)])
-def test_the_weights_are_drawn_at_the_models_initializer_range(tiny_bert_dir, vocab_tokenizer, config_range, stddev):
+def test_the_weights_are_drawn_at_the_models_initializer_range(tiny_bert_dir, vocab_tokenizer, monkeypatch,
+                                                               config_range, stddev):
     """The pooler's kernel after the head's level: a normal truncated at 2 of the config's `initializer_range`
-    (0.5 here; 0.02, transformers' default, where a config has none), whose standard deviation is 0.880 x that."""
+    (0.5 here; 0.02, transformers' default, where a config has none), whose standard deviation is 0.880 x that.
+    The level explains toward the given targets (not the randomised model's prediction), its progress bar named."""
     wrapper = probability_model(load_classifier(str(tiny_bert_dir)))
     if not config_range:
         del wrapper.transformer.config.initializer_range
+    calls, explain = [], ig.explain
+    monkeypatch.setattr(ig, "explain", lambda *args, **kwargs: calls.append(kwargs) or explain(*args, **kwargs))
     sequence = np.asarray(vocab_tokenizer("a fine film")["input_ids"], dtype=np.int32)
-    level, _ = next(randomisation.cascade(wrapper, [sequence], [1], [np.zeros(len(sequence))],
+    level, _ = next(randomisation.cascade(wrapper, [sequence], [0], [np.zeros(len(sequence))],
                                           ig.SpecialTokens.of(vocab_tokenizer), SETTINGS, seed=0))
     kernel = next(w.numpy() for w in wrapper.weights if "pooler" in w.name and w.name.endswith("kernel:0"))
     assert level == "head" and kernel.size == 32 * 32
+    assert calls == [{"progress": "randomised to head", "targets": [0]}]
     assert kernel.std() == pytest.approx(stddev * stats.truncnorm.std(-2, 2), rel=0.1)
     assert np.abs(kernel).max() <= 2 * stddev
 
