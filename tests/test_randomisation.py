@@ -49,18 +49,30 @@ def test_the_weights_are_drawn_at_the_models_initializer_range(tiny_bert_dir, vo
                                                                config_range, stddev):
     """The pooler's kernel after the head's level: a normal truncated at 2 of the config's `initializer_range`
     (0.5 here; 0.02, transformers' default, where a config has none), whose standard deviation is 0.880 x that.
-    The level explains toward the given targets (not the randomised model's prediction), its progress bar named."""
+    The level explains toward the given targets (not the randomised model's prediction), its progress bar named,
+    and correlates the new attributions with the original ones over the ordinary tokens, [CLS] and [SEP] left out."""
     wrapper = probability_model(load_classifier(str(tiny_bert_dir)))
     if not config_range:
         del wrapper.transformer.config.initializer_range
-    calls, explain = [], ig.explain
-    monkeypatch.setattr(ig, "explain", lambda *args, **kwargs: calls.append(kwargs) or explain(*args, **kwargs))
+    calls, explained, explain = [], [], ig.explain
+
+    def recording(*args, **kwargs):
+        calls.append(kwargs)
+        explained[:] = explain(*args, **kwargs)
+        return explained
+
+    monkeypatch.setattr(ig, "explain", recording)
     sequence = np.asarray(vocab_tokenizer("a fine film")["input_ids"], dtype=np.int32)
-    level, _ = next(randomisation.cascade(wrapper, [sequence], [0], [np.zeros(len(sequence))],
-                                          ig.SpecialTokens.of(vocab_tokenizer), SETTINGS, seed=0))
+    original = np.array([5.0, 1.0, 3.0, 2.0, -5.0])  # [CLS] a fine film [SEP]
+    level, (correlation,) = next(randomisation.cascade(wrapper, [sequence], [0], [original],
+                                                       ig.SpecialTokens.of(vocab_tokenizer), SETTINGS, seed=0))
     kernel = next(w.numpy() for w in wrapper.weights if "pooler" in w.name and w.name.endswith("kernel:0"))
     assert level == "head" and kernel.size == 32 * 32
     assert calls == [{"progress": "randomised to head", "targets": [0]}]
+    new = explained[0].attributions
+    ordinary, every_token = (stats.spearmanr(original[1:-1], new[1:-1]).statistic,
+                             stats.spearmanr(original, new).statistic)
+    assert correlation == pytest.approx(ordinary) and abs(ordinary - every_token) > 0.05
     assert kernel.std() == pytest.approx(stddev * stats.truncnorm.std(-2, 2), rel=0.1)
     assert np.abs(kernel).max() <= 2 * stddev
 
