@@ -37,6 +37,8 @@ def test_levels_run_from_the_head_down_and_reset_only_their_own_weights(request,
         drawn = {name for name in mine if not name.endswith(("gamma:0", "beta:0", "bias:0"))}
         assert drawn and all(not np.array_equal(after[name], before[name]) for name in drawn)
         assert all(np.array_equal(after[name], before[name]) for name in after if name not in mine)
+        # LayerNorm back to the identity: scales 1, shifts 0, as biases
+        assert all(np.all(after[name] == (1.0 if name.endswith("gamma:0") else 0.0)) for name in mine - drawn)
         before = after
 
 
