@@ -13,14 +13,15 @@ import pytest
 
 from stages.attribution.batching import pad
 from stages.attribution.examples import from_sentences, from_token_file
-from stages.attribution.quality import quality_metrics
-from stages.attribution.record import ExplainedExample, partial
-from stages.attribution.records import explain_examples
+from stages.attribution.quality import quality_metrics, source_summaries
+from stages.attribution.record import ExplainedExample, parsed, partial
+from stages.attribution.records import explain_examples, explanations_file
 from stages.plumbing.errors import UserError
 from stages.plumbing.inference import Predictor
 from stages.plumbing.models import load_classifier
 from stages.plumbing.texts import encode
 from stages.schemas.explain import ExplainParams
+from tests.conftest import explained_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,3 +148,21 @@ def test_pretrained_stage_off_records_that_it_did_not_run(tmp_path, monkeypatch,
     assert written["checkpoint"] == "distilbert-base-uncased-finetuned-sst-2-english"
     assert json.loads((tmp_path / "metrics.json").read_text()) == {}  # no metric columns for a stage not run
     assert "explain_pretrained.enabled=true" in capsys.readouterr().out
+
+
+def test_an_explanations_file_gives_its_format_model_and_settings_then_the_summaries_and_records():
+    """The keys in the order they are written (the file's bytes follow it), each with its own value."""
+    records = [explained_record("imdb", 0, ("[CLS]", "good", "[SEP]"), [0.0, 0.4, 0.0]),
+               explained_record("sentences", 1, ("[CLS]", "dull", "[SEP]"), [0.0, -0.2, 0.0])]
+    payload = explanations_file("tiny", "/models/tiny", PARAMS.ig_settings(), PARAMS.scoring(), records,
+                                enabled=True)
+    assert list(payload) == ["format", "model", "checkpoint", "settings", "enabled", "sources", "examples"]
+    assert (payload["format"], payload["model"], payload["checkpoint"], payload["enabled"]) == (
+        3, "tiny", "/models/tiny", True)
+    assert payload["settings"] == {
+        "layer": "embeddings", "baseline": PARAMS.baseline, "n_steps": 20, "method": PARAMS.method,
+        "engine": PARAMS.engine, "internal_batch_size": PARAMS.internal_batch_size,
+        "completeness_target": PARAMS.completeness_target, "max_steps": PARAMS.max_steps,
+        "faithfulness_k": list(PARAMS.faithfulness_k), "methods": list(PARAMS.methods)}
+    assert payload["sources"] == source_summaries(records)
+    assert [parsed(example) for example in payload["examples"]] == records
