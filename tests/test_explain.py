@@ -3,19 +3,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from stages.attribution import ig
 from stages.attribution.batching import pad
 from stages.attribution.examples import from_sentences, from_token_file
 from stages.attribution.quality import quality_metrics, source_summaries
 from stages.attribution.record import ExplainedExample, parsed, partial
-from stages.attribution.records import explain_examples, explanations_file
+from stages.attribution.records import explain_and_score, explain_examples, explanations_file
 from stages.plumbing.errors import UserError
 from stages.plumbing.inference import Predictor
 from stages.plumbing.models import load_classifier
@@ -166,3 +169,28 @@ def test_an_explanations_file_gives_its_format_model_and_settings_then_the_summa
         "faithfulness_k": list(PARAMS.faithfulness_k), "methods": list(PARAMS.methods)}
     assert payload["sources"] == source_summaries(records)
     assert [parsed(example) for example in payload["examples"]] == records
+
+
+def test_scoring_seeds_the_random_ranking_from_position_0_names_its_bar_and_times_each_method(
+        tiny_bert_dir, vocab_tokenizer, monkeypatch, capsys):
+    """Without `positions` (the shortcut check and plausibility), the examples are at 0, 1, ...: the random
+    ranking of a run given those positions, not of one at 5, 6. IG's progress bar is named, and the line
+    printed gives each method's seconds, none more than the call took."""
+    classifier = load_classifier(str(tiny_bert_dir))
+    examples = from_sentences(["a fine film", "dull and long, far too long"], vocab_tokenizer, max_len=32)
+    scoring = dataclasses.replace(PARAMS.scoring(), methods=("random",))
+    bars, explain = [], ig.explain
+    monkeypatch.setattr(ig, "explain", lambda *args, **kwargs: bars.append(kwargs["progress"]) or explain(*args,
+                                                                                                         **kwargs))
+    started = time.perf_counter()
+    default = explain_and_score(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), scoring)
+    took = time.perf_counter() - started
+    printed = capsys.readouterr().out
+    given = explain_and_score(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), scoring, [0, 1], None)
+    elsewhere = explain_and_score(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), scoring, [5, 6])
+    assert bars == ["explain", None, "explain"]
+    for index in range(2):
+        assert np.array_equal(default.scores["random"][index], given.scores["random"][index])
+        assert not np.array_equal(default.scores["random"][index], elsewhere.scores["random"][index])
+    seconds = re.fullmatch(r"explained 2 examples: ig ([\d.]+) s, random ([\d.]+) s\n", printed)
+    assert seconds and all(float(value) <= took + 0.05 for value in seconds.groups())
