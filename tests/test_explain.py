@@ -174,11 +174,11 @@ def test_an_explanations_file_gives_its_format_model_and_settings_then_the_summa
 def test_scoring_seeds_the_random_ranking_from_position_0_names_its_bar_and_times_each_method(
         tiny_bert_dir, vocab_tokenizer, monkeypatch, capsys):
     """Without `positions` (the shortcut check and plausibility), the examples are at 0, 1, ...: the random
-    ranking of a run given those positions, not of one at 5, 6. IG's progress bar is named, and the line
-    printed gives each method's seconds, none more than the call took."""
+    ranking of a run given those positions, not of one at 5, 6. Occlusion leaves [CLS] and [SEP] at 0. IG's
+    progress bar is named, and the line printed gives each method's seconds, none more than the call took."""
     classifier = load_classifier(str(tiny_bert_dir))
     examples = from_sentences(["a fine film", "dull and long, far too long"], vocab_tokenizer, max_len=32)
-    scoring = dataclasses.replace(PARAMS.scoring(), methods=("random",))
+    scoring = dataclasses.replace(PARAMS.scoring(), methods=("random", "occlusion"))
     bars, explain = [], ig.explain
     monkeypatch.setattr(ig, "explain", lambda *args, **kwargs: bars.append(kwargs["progress"]) or explain(*args,
                                                                                                          **kwargs))
@@ -192,5 +192,7 @@ def test_scoring_seeds_the_random_ranking_from_position_0_names_its_bar_and_time
     for index in range(2):
         assert np.array_equal(default.scores["random"][index], given.scores["random"][index])
         assert not np.array_equal(default.scores["random"][index], elsewhere.scores["random"][index])
-    seconds = re.fullmatch(r"explained 2 examples: ig ([\d.]+) s, random ([\d.]+) s\n", printed)
+        occlusion = default.scores["occlusion"][index]
+        assert occlusion[0] == occlusion[-1] == 0.0 and np.all(occlusion[1:-1] != 0.0)
+    seconds = re.fullmatch(r"explained 2 examples: ig ([\d.]+) s, random ([\d.]+) s, occlusion ([\d.]+) s\n", printed)
     assert seconds and all(float(value) <= took + 0.05 for value in seconds.groups())
