@@ -14,11 +14,14 @@ import pandas as pd
 import pytest
 
 from stages.attribution import ig
+from stages.attribution.agreement import kendall_tau
 from stages.attribution.batching import pad
 from stages.attribution.examples import from_sentences, from_token_file
+from stages.attribution.faithfulness import faithfulness
 from stages.attribution.quality import quality_metrics, source_summaries
 from stages.attribution.record import ExplainedExample, parsed, partial
 from stages.attribution.records import explain_and_score, explain_examples, explanations_file
+from stages.plumbing.artifacts import significant
 from stages.plumbing.errors import UserError
 from stages.plumbing.inference import Predictor
 from stages.plumbing.models import load_classifier
@@ -196,3 +199,27 @@ def test_scoring_seeds_the_random_ranking_from_position_0_names_its_bar_and_time
         assert occlusion[0] == occlusion[-1] == 0.0 and np.all(occlusion[1:-1] != 0.0)
     seconds = re.fullmatch(r"explained 2 examples: ig ([\d.]+) s, random ([\d.]+) s, occlusion ([\d.]+) s\n", printed)
     assert seconds and all(float(value) <= took + 0.05 for value in seconds.groups())
+
+
+def test_each_records_faithfulness_and_rank_agreement_leave_the_special_tokens_out(tiny_bert_dir, vocab_tokenizer,
+                                                                                  monkeypatch):
+    """A record's figures are the functions' own, given the tokenizer's special ids (with none given, they
+    differ on these examples); `explain_examples` names IG's progress bar `explain`."""
+    classifier = load_classifier(str(tiny_bert_dir))
+    examples = from_sentences(["a fine film", "dull and long, far too long"], vocab_tokenizer, max_len=32)
+    scoring = dataclasses.replace(PARAMS.scoring(), methods=("occlusion",))
+    bars, explain = [], ig.explain
+    monkeypatch.setattr(ig, "explain", lambda *args, **kwargs: bars.append(kwargs["progress"]) or explain(*args,
+                                                                                                         **kwargs))
+    records = explain_examples(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), scoring)
+    scored = explain_and_score(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), scoring, [0, 1])
+    special, k = ig.SpecialTokens.of(vocab_tokenizer).ids, scoring.faithfulness_k
+    assert bars == ["explain", "explain"]
+    for record, result, occlusion in zip(records, scored.results, scored.scores["occlusion"]):
+        right = faithfulness(scored.predict, result, result.attributions, special, k)
+        assert [record.faithfulness[f"{name}/ig"] for name in ("comprehensiveness", "sufficiency")] == [
+            significant(value) for value in right]
+        assert faithfulness(scored.predict, result, result.attributions, [], k) != right
+        tau = kendall_tau(result.attributions, occlusion, result.token_ids, special)
+        assert record.rank_agreement["kendall_tau/occlusion"] == significant(tau)
+        assert kendall_tau(result.attributions, occlusion, result.token_ids, []) != tau
