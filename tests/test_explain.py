@@ -223,3 +223,14 @@ def test_each_records_faithfulness_and_rank_agreement_leave_the_special_tokens_o
         tau = kendall_tau(result.attributions, occlusion, result.token_ids, special)
         assert record.rank_agreement["kendall_tau/occlusion"] == significant(tau)
         assert kendall_tau(result.attributions, occlusion, result.token_ids, []) != tau
+
+
+def test_a_record_keeps_its_examples_label_and_where_it_was_cut(tiny_bert_dir, vocab_tokenizer):
+    texts = ["good", "word " * 30]
+    examples = from_token_file("imdb", token_file(texts, vocab_tokenizer, 16, "head_tail"),
+                               pd.DataFrame({"id": [7, 8], "text": texts, "label": [1, 0]}), 2, vocab_tokenizer, 16,
+                               "head_tail")
+    records = explain_examples(load_classifier(str(tiny_bert_dir)), vocab_tokenizer, examples, PARAMS.ig_settings(),
+                               dataclasses.replace(PARAMS.scoring(), methods=()), progress=None)
+    assert [(r.id, r.label, r.truncated, r.tokens_cut, r.cut_at) for r in records] == [
+        (7, 1, False, 0, None), (8, 0, True, 16, 4)]
