@@ -126,8 +126,10 @@ def dvc_env() -> dict[str, str]:
     return {**os.environ, "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"}
 
 
-def run_dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["dvc", *args], cwd=project, env=dvc_env(), capture_output=True, text=True)
+def run_dvc(project: Path, *args: str, check: bool = True, env: dict[str, str] | None = None,
+            ) -> subprocess.CompletedProcess:
+    """`dvc *args` in `project`, with `dvc_env()` unless `env` is given."""
+    result = subprocess.run(["dvc", *args], cwd=project, env=env or dvc_env(), capture_output=True, text=True)
     if check and result.returncode:
         raise AssertionError(f"dvc {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
@@ -211,6 +213,24 @@ def all_reviews_template(tmp_path_factory, tiny_bert_dir, worker_id) -> Path:
 def copy_of(template: Path, folder: Path) -> Path:
     """A copy of a git + DVC project (its cache included) at `folder / "project"`."""
     return Path(shutil.copytree(template, folder / "project", symlinks=True))
+
+
+def spy_on_explain(monkeypatch: pytest.MonkeyPatch) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Record the keyword arguments of each `ig.explain` call (the progress bar, the targets) and keep the last
+    call's results; the calls still explain."""
+    from stages.attribution import ig
+
+    calls: list[dict[str, Any]] = []
+    explained: list[Any] = []
+    explain = ig.explain
+
+    def recording(*args: Any, **kwargs: Any) -> list[Any]:
+        calls.append(kwargs)
+        explained[:] = explain(*args, **kwargs)
+        return list(explained)
+
+    monkeypatch.setattr(ig, "explain", recording)
+    return calls, explained
 
 
 @pytest.fixture

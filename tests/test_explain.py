@@ -27,7 +27,7 @@ from stages.plumbing.inference import Predictor
 from stages.plumbing.models import load_classifier
 from stages.plumbing.texts import encode
 from stages.schemas.explain import ExplainParams
-from tests.conftest import explained_record
+from tests.conftest import explained_record, spy_on_explain
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -182,16 +182,14 @@ def test_scoring_seeds_the_random_ranking_from_position_0_names_its_bar_and_time
     classifier = load_classifier(str(tiny_bert_dir))
     examples = from_sentences(["a fine film", "dull and long, far too long"], vocab_tokenizer, max_len=32)
     scoring = dataclasses.replace(PARAMS.scoring(), methods=("random", "occlusion"))
-    bars, explain = [], ig.explain
-    monkeypatch.setattr(ig, "explain", lambda *args, **kwargs: bars.append(kwargs["progress"]) or explain(*args,
-                                                                                                         **kwargs))
+    calls, _ = spy_on_explain(monkeypatch)
     started = time.perf_counter()
     default = explain_and_score(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), scoring)
     took = time.perf_counter() - started
     printed = capsys.readouterr().out
     given = explain_and_score(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), scoring, [0, 1], None)
     elsewhere = explain_and_score(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), scoring, [5, 6])
-    assert bars == ["explain", None, "explain"]
+    assert [call["progress"] for call in calls] == ["explain", None, "explain"]
     for index in range(2):
         assert np.array_equal(default.scores["random"][index], given.scores["random"][index])
         assert not np.array_equal(default.scores["random"][index], elsewhere.scores["random"][index])
@@ -208,13 +206,11 @@ def test_each_records_faithfulness_and_rank_agreement_leave_the_special_tokens_o
     classifier = load_classifier(str(tiny_bert_dir))
     examples = from_sentences(["a fine film", "dull and long, far too long"], vocab_tokenizer, max_len=32)
     scoring = dataclasses.replace(PARAMS.scoring(), methods=("occlusion",))
-    bars, explain = [], ig.explain
-    monkeypatch.setattr(ig, "explain", lambda *args, **kwargs: bars.append(kwargs["progress"]) or explain(*args,
-                                                                                                         **kwargs))
+    calls, _ = spy_on_explain(monkeypatch)
     records = explain_examples(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), scoring)
     scored = explain_and_score(classifier, vocab_tokenizer, examples, PARAMS.ig_settings(), scoring, [0, 1])
     special, k = ig.SpecialTokens.of(vocab_tokenizer).ids, scoring.faithfulness_k
-    assert bars == ["explain", "explain"]
+    assert [call["progress"] for call in calls] == ["explain", "explain"]
     for record, result, occlusion in zip(records, scored.results, scored.scores["occlusion"]):
         right = faithfulness(scored.predict, result, result.attributions, special, k)
         assert [record.faithfulness[f"{name}/ig"] for name in ("comprehensiveness", "sufficiency")] == [

@@ -13,7 +13,7 @@ from stages.attribution.layers import probability_model
 from stages.attribution.settings import IGSettings
 from stages.plumbing.models import load_classifier
 from stages.schemas.explain import ExplainParams
-from tests.conftest import SPREAD, keyword_sentences
+from tests.conftest import SPREAD, keyword_sentences, spy_on_explain
 
 
 def weights(model) -> dict[str, np.ndarray]:
@@ -56,14 +56,7 @@ def test_the_weights_are_drawn_at_the_models_initializer_range(tiny_bert_dir, vo
     wrapper = probability_model(load_classifier(str(tiny_bert_dir)))
     if not config_range:
         del wrapper.transformer.config.initializer_range
-    calls, explained, explain = [], [], ig.explain
-
-    def recording(*args, **kwargs):
-        calls.append(kwargs)
-        explained[:] = explain(*args, **kwargs)
-        return explained
-
-    monkeypatch.setattr(ig, "explain", recording)
+    calls, explained = spy_on_explain(monkeypatch)
     sequence = np.asarray(vocab_tokenizer("a fine film")["input_ids"], dtype=np.int32)
     original = np.array([5.0, 1.0, 3.0, 2.0, -5.0])  # [CLS] a fine film [SEP]
     level, (correlation,) = next(randomisation.cascade(wrapper, [sequence], [0], [original],

@@ -21,7 +21,7 @@ import pytest
 
 from stages.plumbing import cluster
 from stages.plumbing.errors import UserError
-from tests.conftest import MERGED_STAGE, copy_of, dvc_env, set_params
+from tests.conftest import MERGED_STAGE, copy_of, dvc_env, run_dvc, set_params
 from tests.test_pipeline import git, ran_stages
 
 SHARD = "explanations/shards/0.json"
@@ -197,10 +197,8 @@ def test_a_run_stopped_between_shards_resumes_without_redoing_them(project, ray_
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     assert sorted(started) == ["explain@0", "explain@1"]
-    rerun = subprocess.run(["dvc", "repro", MERGED_STAGE], cwd=project, env=ray_cluster, capture_output=True,
-                           text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert ran_stages(rerun.stdout) == [started[1], "merge_explanations"]
+    rerun = run_dvc(project, "repro", MERGED_STAGE, env=ray_cluster).stdout
+    assert ran_stages(rerun) == [started[1], "merge_explanations"]
     assert {name: (project / name).read_bytes() for name in MERGED} == {name: IN_PROCESS[name] for name in MERGED}
 
 

@@ -119,15 +119,15 @@ def read_optional(path: str, rev: str, stage: str, accept: Callable[[dict[str, A
                   what: str) -> dict[str, Any] | None:
     """`path` at `rev` where `accept` takes it, else None with a note that its line is left out: why, where the
     file is not there (a revision before the file, or one where its stage did not run); else the file's name."""
+    reason = path
     try:
         payload = json.loads(read_bytes(path, rev, stage))
         if accept(payload):
             return payload
-        reason = path
     except UserError as error:
         reason = str(error)
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
-        reason = path
+        pass
     print(f"note: no {what} at {rev} ({reason}); its line is left out", file=sys.stderr)
     return None
 
