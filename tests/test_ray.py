@@ -260,3 +260,16 @@ def test_rays_notices_go_to_a_log_kept_only_after_a_failure(tmp_path, monkeypatc
         raise RuntimeError("a worker crashed")
     (log,) = tmp_path.glob("ray-*.log")
     assert log.read_text() == "a notice\n" and capfd.readouterr().err == f"Ray's own messages of this run: {log}\n"
+
+
+def test_an_actor_loads_the_shipped_model_and_leaves_no_copy_on_disk(tiny_bert_dir, tmp_path, monkeypatch):
+    from stages.attribution.distributed import load_shipped, model_files
+    from stages.plumbing.models import load_trained
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    classifier, tokenizer = load_shipped(model_files(tiny_bert_dir))
+    saved_classifier, saved_tokenizer = load_trained(tiny_bert_dir)
+    assert tokenizer("a good film")["input_ids"] == saved_tokenizer("a good film")["input_ids"]
+    for shipped, saved in zip(classifier.get_weights(), saved_classifier.get_weights(), strict=True):
+        assert (shipped == saved).all()
+    assert list(tmp_path.iterdir()) == []

@@ -42,6 +42,16 @@ def model_files(model_dir: Path) -> dict[str, bytes]:
             if path.is_file()}
 
 
+def load_shipped(files: dict[str, bytes]) -> tuple[Any, Any]:
+    """The classifier and tokenizer from `model_files`' bytes, through a folder removed once they are loaded
+    (else each actor of each run would leave a copy of the model on its node's disk)."""
+    with tempfile.TemporaryDirectory(prefix="classifier-") as scratch:
+        for name, content in files.items():
+            (Path(scratch) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(scratch) / name).write_bytes(content)
+        return load_trained(scratch)
+
+
 @dataclass(frozen=True)
 class RayPool:
     """The actors the chunks are explained on: how many at most, what each reserves, and the TensorFlow threads
@@ -65,11 +75,7 @@ class ChunkExplainer:
         limit_threads(threads)
         for gpu in tf.config.list_physical_devices("GPU"):
             tf.config.experimental.set_memory_growth(gpu, True)
-        folder = Path(tempfile.mkdtemp(prefix="classifier-"))
-        for name, content in ray.get(model[0]).items():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(content)
-        self.classifier, self.tokenizer = load_trained(folder)
+        self.classifier, self.tokenizer = load_shipped(ray.get(model[0]))
         self.settings, self.scoring = settings, scoring
         context = ray.get_runtime_context()
         self.node, self.actor = context.get_node_id(), context.get_actor_id()
