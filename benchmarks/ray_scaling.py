@@ -19,16 +19,10 @@ import argparse
 import json
 import os
 import re
-import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +36,7 @@ from stages.plumbing.artifacts import read_arrays, run, write_json
 from stages.plumbing.errors import UserError
 from stages.plumbing.models import load_tokenizer
 from stages.plumbing.texts import read_decoded
+from tools.local_ray import two_nodes
 
 ROOT = Path(__file__).resolve().parents[1]
 ONE_CPU = {"executor": "ray", "ray_cpus_per_worker": 1, "threads": "auto"}  # an actor's threads: its CPUs
@@ -101,56 +96,6 @@ def ray_start_up() -> float:
     return round(time.perf_counter() - started, 1)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def in_session(session: int) -> list[int]:
-    """The processes of a session (a `ray start` run with start_new_session leaves its daemons in its own)."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == session:
-            pids.append(int(stat.parent.name))
-    return pids
-
-
-@contextmanager
-def two_nodes() -> Iterator[dict[str, str]]:
-    """A head and a second node of one CPU each on this machine, with token authentication: the environment that
-    reaches it. Everything the two `ray start` sessions left running is killed at the end, and their temp dir
-    removed."""
-    ray = Path(sys.executable).parent / "ray"
-    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Unix socket paths must stay short
-    port = free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
-    common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
-    sessions = []
-    try:
-        for args in (["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp_dir}"],
-                     [f"--address=127.0.0.1:{port}"]):
-            start = subprocess.Popen([str(ray), "start", *args, *common], env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
-            sessions.append(start.pid)
-            output = start.communicate(timeout=120)[0]
-            if start.returncode:
-                raise UserError(f"ray start failed: {output.strip().splitlines()[-1]}")
-        yield {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}
-    finally:
-        for session in sessions:
-            for pid in in_session(session):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        shutil.rmtree(temp_dir, ignore_errors=True)
-
-
 def throughput_model(runs: dict[str, dict[str, Any]], reviews: int) -> dict[str, Any]:
     """Seconds per review and start-up fitted on the 1-worker run; each multi-worker run's predicted wall and its
     error."""
@@ -201,7 +146,7 @@ def main() -> None:
         shard = write_shard(folder, args.model_dir.resolve(), args.reviews)
         for name, settings in CONFIGURATIONS.items():
             if name == TWO_NODES:
-                with two_nodes() as env:
+                with two_nodes(os.environ) as env:
                     runs[name] = run_stage(folder, shard, args.model_dir.resolve(), settings, env)
             else:
                 runs[name] = run_stage(folder, shard, args.model_dir.resolve(), settings, dict(os.environ))

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,17 +20,11 @@ from stages.plumbing import cluster
 from stages.plumbing.errors import UserError
 from tests.conftest import MERGED_STAGE, copy_of, dvc_env, run_dvc, set_params
 from tests.test_pipeline import git, ran_stages
+from tools.local_ray import command_name, descendants, free_port, processes_under, send_signal, two_nodes
 
 SHARD = "explanations/shards/0.json"
 MERGED = ("explanations/finetuned.json", "explanations/finetuned.parquet", "metrics/explain.json",
           "explanations/plots/finetuned.json")
-RAY = Path(sys.executable).parent / "ray"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 IN_PROCESS: dict[str, bytes] = {}  # the project's outputs as the in-process run wrote them
@@ -47,80 +38,11 @@ def project(tmp_path_factory, all_reviews_template) -> Path:
     return folder
 
 
-def processes_under(marker: str) -> list[int]:
-    """The processes whose command line holds `marker`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[dict[str, str]]:
     """A head and a second node of one CPU each, with token authentication; the environment to reach it."""
-    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Unix socket paths must stay short
-    port = free_port()
-    env = {**dvc_env(), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
-    common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
-    sessions: list[int] = []
-    try:
-        ray_start(sessions, "--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp_dir}",
-                  f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}", *common,
-                  env=env)
-        ray_start(sessions, f"--address=127.0.0.1:{port}", f"--dashboard-agent-listen-port={free_port()}", *common,
-                  env=env)
-        yield {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}
-    finally:
-        stop_instance(sessions, temp_dir)
-
-
-def stop_instance(sessions: list[int], folder: str) -> None:
-    """Kill what the `ray start` sessions left running and anything else under `folder`, then remove it."""
-    for sid in sessions:
-        kill_session(sid)
-    for pid in processes_under(folder):
-        with_signal(pid, signal.SIGKILL)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def ray_start(sessions: list[int], *args: str, env: dict[str, str]) -> None:
-    """`ray start` in a session of its own, added to `sessions`: what it leaves running (its client server and
-    agents too, whose command lines do not name the temp dir) is that session's."""
-    start = subprocess.Popen([str(RAY), "start", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, start_new_session=True)
-    sessions.append(start.pid)
-    output = start.communicate(timeout=120)[0]
-    assert start.returncode == 0, output[-3000:]
-
-
-def with_signal(pid: int, signum: int) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
-
-
-def in_session(sid: int) -> set[int]:
-    """The live processes of session `sid`: one started with `start_new_session` and all it started."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit():
-                state, _, _, session = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:4]
-                if int(session) == sid and state != "Z":
-                    found.add(int(entry.name))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def kill_session(sid: int) -> None:
-    for pid in in_session(sid):
-        with_signal(pid, signal.SIGKILL)
+    with two_nodes(dvc_env()) as env:
+        yield env
 
 
 def test_two_nodes_give_the_in_process_bytes(project, ray_cluster):
@@ -147,38 +69,13 @@ def test_a_worker_killed_mid_run_is_replaced_and_its_chunk_redone(project, ray_c
         if workers:
             time.sleep(3)  # inside its first chunk: the model loaded, the explainer at work
             killed = workers[0]
-            with_signal(killed, signal.SIGKILL)
+            send_signal(killed, signal.SIGKILL)
         time.sleep(0.2)
     stdout, stderr = run.communicate(timeout=600)
     assert killed is not None, "no Ray worker was seen"
     assert run.returncode == 0, stderr[-3000:]
     assert (project / SHARD).read_bytes() == IN_PROCESS[SHARD]
     assert "explained 17 examples in 3 chunks" in stdout
-
-
-def command_name(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-
-def descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit():
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    found, pending = set(), [root]
-    while pending:
-        pid = pending.pop()
-        found.add(pid)
-        pending += children.get(pid, [])
-    return found
 
 
 def test_a_run_stopped_between_shards_resumes_without_redoing_them(project, ray_cluster):

@@ -10,7 +10,6 @@ import select
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,13 +18,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import dvc_env
-from tests.test_ray import (
+from tools.local_ray import (
     command_name,
     descendants,
     free_port,
     in_session,
     kill_session,
     ray_start,
+    short_temp_dir,
     stop_instance,
 )
 
@@ -89,7 +89,7 @@ def running_instance() -> Iterator[dict[str, Any]]:
     """A Ray instance already running on this machine, as `ray start --head` leaves one: found through
     ray_current_cluster in Ray's temp dir, which RAY_TMPDIR (in `env`) points at here instead of /tmp/ray.
     Token authentication is set explicitly: Ray turns it on by itself once ~/.ray/auth_token exists."""
-    root = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Unix socket paths must stay short
+    root = short_temp_dir()
     env = {**{k: v for k, v in dvc_env().items() if k != "RAY_ADDRESS"}, "RAY_TMPDIR": root,
            "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
     sessions: list[int] = []

@@ -142,8 +142,8 @@ def explain_on_ray(model_dir: Path, examples: Sequence[Example], positions: Sequ
         done = time.perf_counter()
     if sorted(record.position for record in records) != sorted(positions):
         raise RuntimeError(f"Ray returned {len(records)} records for {len(positions)} examples")
-    print(f"explained {len(records)} examples in {len(chunks)} chunks on "
-          f"{len({actor['node'] for actor in actors})} Ray node(s) ({', '.join(sorted({a['node'] for a in actors}))}): "
-          f"Ray up in {up - started:.1f} s, explained in {done - up:.1f} s")
+    nodes = sorted({actor["node"] for actor in actors})
+    print(f"explained {len(records)} examples in {len(chunks)} chunks on {len(nodes)} Ray node(s) "
+          f"({', '.join(nodes)}): Ray up in {up - started:.1f} s, explained in {done - up:.1f} s")
     print(actors_line(actors))
     return sorted(records, key=lambda record: record.position)
