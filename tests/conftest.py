@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Weights drawn with this standard deviation (the configs' default is 0.02) make the tiny models'
 # predictions depend on their input, both classes among them: a test that mixes up examples fails.
 SPREAD = 0.5
+# names a folder where the tiny models are saved once and reused by later test sessions (tools/mutate.py)
+MODEL_CACHE_VARIABLE = "TESTS_MODEL_CACHE"
 MERGED_STAGE = "merge_explanations"  # the last stage the shard and Ray tests run
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "tools", ".dvcignore", ".dvc/config", ".dvc/plots", ".gitignore")
 
@@ -50,7 +53,26 @@ def vocab_tokenizer():
     return load_tokenizer(EMBEDDED_DEFAULT)
 
 
-def save_tiny(model_class, config, tokenizer, folder: Path) -> Path:
+def saved_model(tmp_path_factory: pytest.TempPathFactory, name: str, save: Callable[[Path], None]) -> Path:
+    """A folder `save` fills with a model: a fresh one per test session; or, where MODEL_CACHE_VARIABLE names a folder
+    (`make mutate` does: each mutant's tests are a session of their own), saved by the first session and reused by
+    the rest. The models are made by this file and third-party code alone, which no mutant changes."""
+    cache = os.environ.get(MODEL_CACHE_VARIABLE)
+    if not cache:
+        folder = tmp_path_factory.mktemp(name)
+        save(folder)
+        return folder
+    folder, saved = Path(cache, name), Path(cache, f"{name}.saved")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{folder}.lock"):
+        if not saved.is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a save cut short
+            save(folder)
+            saved.touch()
+    return folder
+
+
+def save_tiny(model_class, config, tokenizer, folder: Path) -> None:
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(0)
@@ -58,7 +80,6 @@ def save_tiny(model_class, config, tokenizer, folder: Path) -> Path:
     model(model.dummy_inputs)
     model.save_pretrained(str(folder))
     tokenizer.save_pretrained(str(folder))
-    return folder
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +88,8 @@ def tiny_bert_dir(tmp_path_factory, vocab_tokenizer) -> Path:
 
     config = BertConfig(vocab_size=vocab_tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, num_labels=2, initializer_range=SPREAD)
-    return save_tiny(TFBertForSequenceClassification, config, vocab_tokenizer,
-                     tmp_path_factory.mktemp("tiny-bert"))
+    return saved_model(tmp_path_factory, "tiny-bert",
+                       partial(save_tiny, TFBertForSequenceClassification, config, vocab_tokenizer))
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +98,8 @@ def tiny_distilbert_dir(tmp_path_factory, vocab_tokenizer) -> Path:
 
     config = DistilBertConfig(vocab_size=vocab_tokenizer.vocab_size, dim=32, n_layers=2, n_heads=2,
                               hidden_dim=64, num_labels=2, initializer_range=SPREAD)
-    return save_tiny(TFDistilBertForSequenceClassification, config, vocab_tokenizer,
-                     tmp_path_factory.mktemp("tiny-distilbert"))
+    return saved_model(tmp_path_factory, "tiny-distilbert",
+                       partial(save_tiny, TFDistilBertForSequenceClassification, config, vocab_tokenizer))
 
 
 NEUTRAL = "the film story plot actor scene camera music night city house car road table window door".split()
@@ -99,6 +120,10 @@ def keyword_sentences(rng: Any, count: int, share: float = 0.5) -> tuple[list[st
 def keyword_model_dir(tmp_path_factory, vocab_tokenizer) -> Path:
     """A tiny BERT trained where the answer is known: one word, `awful`, decides the class. Saved, so that
     each test loads its own copy (the randomisation test destroys the weights it was given)."""
+    return saved_model(tmp_path_factory, "keyword-bert", partial(train_keyword_model, vocab_tokenizer))
+
+
+def train_keyword_model(vocab_tokenizer: Any, folder: Path) -> None:
     import numpy as np
     import tensorflow as tf
     from transformers import BertConfig, TFBertForSequenceClassification
@@ -115,10 +140,8 @@ def keyword_model_dir(tmp_path_factory, vocab_tokenizer) -> Path:
     arrays = {"input_ids": encoded["input_ids"].astype(np.int32),
               "attention_mask": encoded["attention_mask"].astype(np.int32), "label": labels}
     classifier.fit(batches(arrays, 16, shuffle_seed=0), steps_per_epoch=32, epochs=1, verbose=0)
-    folder = tmp_path_factory.mktemp("keyword-bert")
     classifier.save_pretrained(str(folder))
     vocab_tokenizer.save_pretrained(str(folder))
-    return folder
 
 
 def dvc_env() -> dict[str, str]:

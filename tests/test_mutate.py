@@ -1,5 +1,6 @@
 """`make mutate`'s lists kept current with the code: every module and test file it names exists, every
-planted misreading still finds its line, every equivalent mutant names a function that exists."""
+planted misreading still finds its line, every equivalent mutant names a function that exists; a run saves
+the tiny models once."""
 from __future__ import annotations
 
 import ast
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import MODEL_CACHE_VARIABLE, saved_model
 from tools.misreadings import MISREADINGS
 from tools.mutate import MODULES, equivalent_mutants
 
@@ -48,3 +50,24 @@ def test_the_equivalent_mutants_read_from_the_docs_name_functions_of_the_mutated
         path = parts["module"].replace(".", "/") + ".py"
         function = f"{parts['cls']}.{parts['method']}" if parts["cls"] else parts["function"]
         assert path in MODULES and function in functions(ROOT / path), name
+
+
+def test_a_model_cache_saves_each_model_once_for_every_later_session(tmp_path_factory, tmp_path, monkeypatch):
+    saves: list[Path] = []
+
+    def save(folder: Path) -> None:
+        folder.mkdir(exist_ok=True)
+        (folder / "weights").write_text(str(len(saves)))
+        saves.append(folder)
+
+    monkeypatch.delenv(MODEL_CACHE_VARIABLE, raising=False)
+    fresh = [saved_model(tmp_path_factory, "tiny", save) for _ in range(2)]
+    assert fresh[0] != fresh[1] and saves == fresh  # no cache: a model per session
+
+    monkeypatch.setenv(MODEL_CACHE_VARIABLE, str(tmp_path / "cache"))
+    (tmp_path / "cache" / "tiny").mkdir(parents=True)  # a save cut short: not taken for a saved model, removed
+    (tmp_path / "cache" / "tiny" / "half-written").touch()
+    cached = [saved_model(tmp_path_factory, "tiny", save) for _ in range(2)]
+    assert cached == [tmp_path / "cache" / "tiny"] * 2 and saves[2:] == cached[:1]
+    assert sorted(path.name for path in cached[0].iterdir()) == ["weights"]
+    assert (cached[0] / "weights").read_text() == "2"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.conftest import MODEL_CACHE_VARIABLE
 from tools.misreadings import MISREADINGS, Misreading
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,8 +106,9 @@ def mutmut_section(module: str, tests: tuple[str, ...], files: list[str]) -> str
     """mutmut runs the tests inside its own copy, `mutants/`: the sources, and every other top-level entry
     of the checkout the tests read (params.yaml, dvc.yaml, .dvc/, the committed outputs). Each mutant's tests
     run in a process forked from a server that imported them (TensorFlow is not fork-safe once it has run),
-    and rebuild their session fixtures (the tiny models) there: seconds that mutmut's default timeout (15x
-    the test's own duration, plus 1 s) does not allow, hence 60 s more."""
+    and build their session fixtures there (the tiny models are only loaded: `test_environment`) and trace
+    TensorFlow's functions again: seconds that mutmut's default timeout (15x the test's own duration, plus
+    1 s) does not allow, hence 60 s more."""
     others = sorted({name.split("/")[0] for name in files} - {"stages", "tools"})
     return (f'\n[tool.mutmut]\nsource_paths = ["stages", "tools"]\nonly_mutate = ["{module}"]\n'
             f'also_copy = {toml_list(others)}\n'
@@ -128,6 +131,11 @@ def scratch_copy(module: str) -> Path:
     return folder
 
 
+def test_environment(folder: Path) -> dict[str, str]:
+    """The tests' tiny models saved once in the copy and reused by every mutant's session: seconds a mutant."""
+    return {**os.environ, MODEL_CACHE_VARIABLE: str((folder / "model-cache").resolve())}
+
+
 def mutmut(folder: Path, *arguments: str) -> str:
     return subprocess.run([sys.executable, "-m", "mutmut", *arguments], cwd=folder, capture_output=True, text=True,
                           check=True).stdout
@@ -138,7 +146,7 @@ def mutmut_run(folder: Path) -> None:
     log = folder / "mutmut.log"
     with open(log, "w") as output:
         finished = subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=folder, stdout=output,
-                                  stderr=subprocess.STDOUT)
+                                  stderr=subprocess.STDOUT, env=test_environment(folder))
     if finished.returncode != 0:
         raise RuntimeError(f"mutmut run failed (exit {finished.returncode}): the module's tests must pass "
                            f"unmutated; see {log}")
@@ -184,7 +192,8 @@ def plant(folder: Path, misreading: Misreading) -> bool:
     target = folder / misreading.module
     target.write_text(source.replace(misreading.right, misreading.wrong))
     try:
-        finished = subprocess.run(pytest_arguments(misreading.module), cwd=folder, capture_output=True, text=True)
+        finished = subprocess.run(pytest_arguments(misreading.module), cwd=folder, capture_output=True, text=True,
+                                  env=test_environment(folder))
     finally:
         target.write_text(source)
     if finished.returncode not in (0, 1):
