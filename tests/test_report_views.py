@@ -28,6 +28,29 @@ def test_a_source_the_report_has_no_name_for_is_shown_by_its_key():
                                "sufficiency": "0.050", "kendall_tau": ""}]
 
 
+def test_a_method_the_report_does_not_know_is_shown_by_its_key_last_and_without_a_cost():
+    figures = {"completeness_error/median": 0.0, "completeness_error/max": 0.0, "n_steps/mean": 20.0,
+               "comprehensiveness/lime": 0.25, "sufficiency/lime": 0.5, "kendall_tau/lime": -0.125,
+               "comprehensiveness/occlusion": 0.125, "sufficiency/occlusion": 0.0625, "kendall_tau/occlusion": 0.5}
+    (row,) = views.quality_rows({"imdb": {"examples": 2, "mean_tokens": 9.6, "figures": figures}})
+    assert row["name"] == "held-out IMDB reviews"
+    assert row["methods"] == [
+        {"name": "leave-one-out occlusion", "cost": "8 forwards, one batch", "comprehensiveness": "0.125",
+         "sufficiency": "0.062", "kendall_tau": "0.500"},
+        {"name": "lime", "cost": "", "comprehensiveness": "0.250", "sufficiency": "0.500", "kendall_tau": "-0.125"}]
+
+
+def test_a_named_source_s_section_takes_its_name_and_counts_in_its_unit():
+    top = [{"word": "dull", "score": 0.3, "documents": 3, "top_k_share": 1.0, "log_odds_z": 2.0, "flags": [],
+            "q": 0.01, "established": True, "score_interval": [0.2, 0.4]}]
+    entry = {"documents": 3, "ranked_words": 4, "top": top, "established_words": ["dull"], "needed": None}
+    view = {"settings": {"fdr": 0.05}, "sources": {"rotten_tomatoes": {"negative": entry}}}
+    (section,) = views.word_sections(view, [])
+    assert section["name"] == "Rotten Tomatoes sentences" and section["words"][0]["cards"] == []
+    assert section["verdict"] == ("3 sentences: 1 of 4 ranked words are established toward negative (q at most "
+                                  "0.05, Benjamini-Hochberg).")
+
+
 def test_the_top_words_section_names_each_group_and_gives_z_to_one_decimal():
     top = [{"word": "good", "score": 0.2, "documents": 2, "top_k_share": 0.5, "log_odds_z": 3.14, "flags": [],
             "q": 0.41234, "established": False, "score_interval": [0.1, 0.3]},
