@@ -221,7 +221,9 @@ def test_each_records_faithfulness_and_rank_agreement_leave_the_special_tokens_o
         assert kendall_tau(result.attributions, occlusion, result.token_ids, []) != tau
 
 
-def test_a_record_keeps_its_examples_label_and_where_it_was_cut(tiny_bert_dir, vocab_tokenizer):
+def test_a_record_keeps_its_examples_label_and_where_it_was_cut(tiny_bert_dir, vocab_tokenizer, monkeypatch):
+    """A run asked for no progress bar (a Ray actor's) shows none."""
+    calls, _ = spy_on_explain(monkeypatch)
     texts = ["good", "word " * 30]
     examples = from_token_file("imdb", token_file(texts, vocab_tokenizer, 16, "head_tail"),
                                pd.DataFrame({"id": [7, 8], "text": texts, "label": [1, 0]}), 2, vocab_tokenizer, 16,
@@ -230,3 +232,4 @@ def test_a_record_keeps_its_examples_label_and_where_it_was_cut(tiny_bert_dir, v
                                dataclasses.replace(PARAMS.scoring(), methods=()), progress=None)
     assert [(r.id, r.label, r.truncated, r.tokens_cut, r.cut_at) for r in records] == [
         (7, 1, False, 0, None), (8, 0, True, 16, 4)]
+    assert [call["progress"] for call in calls] == [None]
