@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import MODEL_CACHE_VARIABLE, saved_model
 from tools.misreadings import MISREADINGS
-from tools.mutate import MODULES, equivalent_mutants
+from tools.mutate import MODULES, equivalent_mutants, listed_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,3 +71,10 @@ def test_a_model_cache_saves_each_model_once_for_every_later_session(tmp_path_fa
     assert cached == [tmp_path / "cache" / "tiny"] * 2 and saves[2:] == cached[:1]
     assert sorted(path.name for path in cached[0].iterdir()) == ["weights"]
     assert (cached[0] / "weights").read_text() == "2"
+
+
+def test_the_equivalents_of_a_module_are_its_functions_and_methods_mutants_only():
+    listed = {"stages.report.views.x_quality_rows__mutmut_13", "stages.report.views.xǁCard__initǁ__mutmut_2",
+              "stages.report.views_extra.x_rows__mutmut_1", "stages.report.readers.x_read_curve__mutmut_2"}
+    assert listed_for("stages/report/views.py", listed) == {"stages.report.views.x_quality_rows__mutmut_13",
+                                                            "stages.report.views.xǁCard__initǁ__mutmut_2"}

@@ -82,6 +82,7 @@ class ModuleResult:
     counts: dict[str, int] = field(default_factory=dict)
     survivors: list[str] = field(default_factory=list)  # not killed, not listed as equivalent
     equivalent: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # listed as equivalent, yet killed: renumbered, or not equivalent
     misreadings: int = 0
     passed_misreadings: list[str] = field(default_factory=list)  # planted, and the tests still passed
 
@@ -89,6 +90,13 @@ class ModuleResult:
 def equivalent_mutants(doc: Path = EQUIVALENTS_DOC) -> set[str]:
     """The mutant names in the first column of docs/figures.md's rows that start with a mutmut name."""
     return set(re.findall(r"^\| `([\w.]+__mutmut_\d+)` \|", doc.read_text(), flags=re.MULTILINE))
+
+
+def listed_for(module: str, equivalents: set[str]) -> set[str]:
+    """The equivalents listed for `module`'s mutants (mutmut names them `<dotted module>.x_<function>__mutmut_<n>`,
+    a method `<dotted module>.xǁ<class>ǁ<method>__mutmut_<n>`)."""
+    prefix = module.removesuffix(".py").replace("/", ".") + ".x"
+    return {name for name in equivalents if name.startswith(prefix)}
 
 
 def project_files() -> list[str]:
@@ -167,9 +175,13 @@ def mutate(module: str, equivalents: set[str], diffs: list[str]) -> ModuleResult
             continue
         if name in equivalents:
             result.equivalent.append(name)
+            diffs.append(f"# listed as equivalent in docs/figures.md\n{mutmut(folder, 'show', name)}")
         else:
             result.survivors.append(name)
             diffs.append(mutmut(folder, "show", name))
+    # a mutant's number is its place in its function: an edit above it renumbers it, and the row would then
+    # describe another mutant
+    result.stale = sorted(listed_for(module, equivalents) - set(result.equivalent))
     for misreading in (m for m in MISREADINGS if m.module == module):
         result.misreadings += 1
         if not plant(folder, misreading):
@@ -245,9 +257,13 @@ def main() -> None:
     missed = sum(len(result.passed_misreadings) for result in results)
     print(f"{left} surviving non-equivalent mutants, {missed} misreadings the tests missed; "
           f"their diffs: {SCRATCH / 'survivors.diff'}")
+    stale = [name for result in results for name in result.stale]
+    if stale:
+        print(f"listed as equivalent in docs/figures.md but killed (renumbered since, or not equivalent): "
+              f"{', '.join(stale)}")
     if failed:
         print(f"not mutated, their tests failing unmutated: {', '.join(failed)}")
-    if left or missed or failed:
+    if left or missed or failed or stale:
         sys.exit(1)
 
 
