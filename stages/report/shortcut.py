@@ -8,9 +8,9 @@ from typing import Any
 from stages.attribution.methods import METHODS
 from stages.attribution.methods import order as method_order
 from stages.attribution.shortcut import PLANT_COMMAND
-from stages.attribution.words import SPECIAL_TOKENS, cut_words, merge_wordpieces
+from stages.attribution.words import SPECIAL_TOKENS, cut_words
 from stages.report.html import CLASS_NAMES, token_and_word_highlights
-from stages.report.views import with_cut
+from stages.report.views import with_cut, words_before_cut
 
 RANDOM_EXPECTED = "random_expected"
 
@@ -39,14 +39,14 @@ def example_view(example: dict[str, Any], word: str, planted_class: int, min_shi
     _, items = token_and_word_highlights(tokens, attributions, words, SPECIAL_TOKENS)
     for item in items:
         item["planted"] = item["label"].lower() == word
-    head = None if cut_at is None else len(merge_wordpieces(tokens[:cut_at], attributions[:cut_at]))
     name = CLASS_NAMES[planted_class]
     return {"id": example["id"], "label": CLASS_NAMES[example["label"]], "predicted": CLASS_NAMES[example["predicted"]],
             "probabilities": f"P({name}) {example['without_word']:.3f} without the word, {example['with_word']:.3f} "
                              f"with it", "relied_on": example["shift"] > min_shift,
             "ranks": ", ".join(f"{title(method)} {example['ranks'][method]}"
                                for method in sorted(example["ranks"], key=method_order)),
-            "words": with_cut(items, head, example["tokens_cut"]), "count": example["words"]}
+            "words": with_cut(items, words_before_cut(tokens, attributions, cut_at), example["tokens_cut"]),
+            "count": example["words"]}
 
 
 def shortcut_section(checked: dict[str, Any]) -> dict[str, Any]:
