@@ -238,7 +238,10 @@ def test_the_completeness_warning_names_only_the_examples_above_the_target(capsy
                for index, error in enumerate((0.9 * TARGET, TARGET, 1.1 * TARGET))]
     warn_incomplete(records, TARGET)
     warning = capsys.readouterr().err
-    assert "imdb#2 (6.9%)" in warning and "imdb#0" not in warning and "imdb#1" not in warning
+    assert warning == ("warning: completeness error above 6% for imdb#2 (6.9%); the integral is under-resolved: "
+                       "raise explain.n_steps or use n_steps: auto (Sundararajan et al. 2017)\n")
+    warn_incomplete([*records, partial({"source": "sentences", "id": 5, "completeness_error": 0.5})], TARGET)
+    assert "for imdb#2 (6.9%), sentences#5 (50.0%); the integral" in capsys.readouterr().err
     warn_incomplete(records[:2], TARGET)
     assert capsys.readouterr().err == ""
 
