@@ -144,11 +144,19 @@ def test_the_training_curves_are_read_from_dvclives_files(tmp_path):
 def test_unreadable_curves_and_confusion_rows_are_one_line_naming_the_stage(tmp_path):
     curve, confusion = tmp_path / "loss.tsv", tmp_path / "confusion.json"
     curve.write_text("step\tloss\n1\tnot-a-number\n")
-    confusion.write_text(json.dumps({"actual": 0}))
     with pytest.raises(UserError) as error:
         readers.read_curve(curve)
     assert str(error.value) == f"{curve}: unreadable (ValueError); rebuild it with `dvc repro -f train`"
-    with pytest.raises(UserError) as error:
-        readers.confusion_counts(confusion)
-    assert str(error.value) == (f"{confusion}: not a confusion matrix (TypeError); rebuild it with "
-                                "`dvc repro -f evaluate`")
+    cases = [("not a list of rows", {"actual": 0}),
+             ("row 2 has no integer `actual` and `predicted`", [{"actual": 0, "predicted": 1}, {"actual": 1}]),
+             ("row 1 has no integer `actual` and `predicted`", [{"actual": "one", "predicted": 1}]),
+             ("row 1 has no integer `actual` and `predicted`", [{"actual": 1, "predicted": None}]),
+             ("row 1 has no integer `actual` and `predicted`", [[0, 1]]),
+             ("row 3: classes are 0 and 1", [{"actual": 0, "predicted": 1}] * 2 + [{"actual": -1, "predicted": 0}]),
+             ("row 1: classes are 0 and 1", [{"actual": 1, "predicted": 2}])]
+    for reason, content in cases:
+        confusion.write_text(json.dumps(content))
+        with pytest.raises(UserError) as error:
+            readers.confusion_counts(confusion)
+        assert str(error.value) == (f"{confusion}: not a confusion matrix ({reason}); rebuild it with "
+                                    "`dvc repro -f evaluate`")

@@ -58,17 +58,18 @@ def confusion_counts(path: Path) -> np.ndarray | None:
     rows = read_optional_json(path, stage="evaluate")
     if rows is None:
         return None
+    if not isinstance(rows, list):
+        raise broken(path, "not a confusion matrix (not a list of rows)", "evaluate")
     counts = np.zeros((2, 2), dtype=int)
-    try:
-        if not isinstance(rows, list):
-            raise TypeError("not a list of rows")
-        for row in rows:
+    for number, row in enumerate(rows, 1):
+        try:
             cell = int(row["actual"]), int(row["predicted"])
-            if not set(cell) <= {0, 1}:  # a negative index would count as class 1
-                raise IndexError("class index out of range")
-            counts[cell] += 1
-    except (KeyError, TypeError, ValueError, IndexError) as error:
-        raise broken(path, f"not a confusion matrix ({type(error).__name__})", "evaluate") from None
+        except (KeyError, TypeError, ValueError):
+            raise broken(path, f"not a confusion matrix (row {number} has no integer `actual` and `predicted`)",
+                         "evaluate") from None
+        if not set(cell) <= {0, 1}:  # a negative index would count as class 1
+            raise broken(path, f"not a confusion matrix (row {number}: classes are 0 and 1)", "evaluate")
+        counts[cell] += 1
     return counts
 
 
