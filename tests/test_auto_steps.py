@@ -69,18 +69,20 @@ def test_auto_steps_give_each_rule_whole_and_stop_at_the_target_or_the_cap(bert)
 
 
 def test_refine_returns_alibis_delta_per_row_in_the_models_precision_and_stops_after_the_finest_rule(bert):
-    """Two rows refined through 24 and 48 intervals: each row's delta is alibi's sum(a) - (f(x) - f(x')),
-    the sums stay in the model's float32, and a third refinement with max_steps 48 is refused."""
+    """Two rows refined through 24, 48 and 96 intervals: each row's delta is alibi's sum(a) - (f(x) - f(x')),
+    the sums stay in the model's float32, and a fourth refinement with max_steps 96 is refused, naming the finest
+    rule (three of them: not the second)."""
     wrapper, tokenizer = bert
     ids = np.stack(encode(tokenizer, ["a fine film", "a dull plot"])[:2]).astype(np.int32)
     mask, target = np.ones_like(ids), np.array([1, 0])
     baselines = ig.SpecialTokens.of(tokenizer).baselines(ids, "pad")
-    nested = auto_steps.NestedIntegral(wrapper, layer_getter("embeddings")(wrapper), False, 16, 48, ids, mask, target,
+    nested = auto_steps.NestedIntegral(wrapper, layer_getter("embeddings")(wrapper), False, 16, 96, ids, mask, target,
                                        baselines)
+    assert nested.levels == [24, 48, 96]
     for _ in nested.levels:
         per_token, f_x, f_baseline, deltas = nested.refine(np.array([0, 1]))
         assert per_token.dtype == np.float32 and per_token.shape == ids.shape
         assert deltas.tolist() == [per_token[row].sum() - (f_x[row] - f_baseline[row]) for row in range(2)]
     assert f_x[0] != f_baseline[0]
-    with pytest.raises(ValueError, match="^no rule finer than 48 intervals within max_steps$"):
+    with pytest.raises(ValueError, match="^no rule finer than 96 intervals within max_steps$"):
         nested.refine(np.array([0]))
