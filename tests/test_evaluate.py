@@ -88,7 +88,7 @@ def test_one_class_sets_have_no_roc_auc():
     assert "roc_auc" not in report and report["accuracy"] == 0.5 and report["positive/recall"] == 0.5
 
 
-def test_the_stage_writes_figures_predictions_and_confusion_rows(tiny, tiny_bert_dir, tmp_path, monkeypatch):
+def test_the_stage_writes_figures_predictions_and_confusion_rows(tiny, tiny_bert_dir, tmp_path, monkeypatch, capsys):
     classifier, arrays = tiny
     tokens = tmp_path / "tokens"
     tokens.mkdir()
@@ -103,6 +103,7 @@ def test_the_stage_writes_figures_predictions_and_confusion_rows(tiny, tiny_bert
 
     summary = json.loads((tmp_path / "live" / "metrics.json").read_text())
     per_class = json.loads((tmp_path / "live" / "per_class.json").read_text())
+    printed = capsys.readouterr().out
     assert sorted(summary) == sorted(f"{prefix}/{name}" for prefix in evaluate.SETS for name in evaluate.COMPARED
                                      if f"{prefix}/{name}" != "rotten_tomatoes/roc_auc")
     for prefix, token_file in evaluate.SETS.items():
@@ -114,8 +115,11 @@ def test_the_stage_writes_figures_predictions_and_confusion_rows(tiny, tiny_bert
         assert predictions.label.tolist() == written["label"].tolist()
         assert predictions.predicted.tolist() == expected.argmax(axis=1).tolist()
         assert np.abs(predictions.probability - expected.max(axis=1)).max() < 1e-5
+        written_probabilities = pd.read_csv(tmp_path / "predictions" / f"{token_file}.csv", dtype=str).probability
+        assert max(len(text.split(".")[1]) for text in written_probabilities) == 6  # rounded to 6 decimals
         correct = (predictions.predicted == predictions.label).mean()
         assert summary[f"{prefix}/accuracy"] == pytest.approx(correct, abs=1e-6)
+        assert f"{prefix}: accuracy {summary[f'{prefix}/accuracy']:.4f} on {len(TEXTS)}\n" in printed
         assert per_class[f"{prefix}/n"] == len(TEXTS)
         assert per_class[f"{prefix}/positive/recall"] == pytest.approx(
             predictions.predicted[predictions.label == 1].mean(), abs=1e-6)
