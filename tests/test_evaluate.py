@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,17 @@ def test_the_report_tells_precision_from_recall_and_ranks_by_the_positive_probab
     assert report == {"n": 5, "accuracy": 0.4, "loss": 0.730548, "roc_auc": 0.666667,
                       "negative/precision": 0.333333, "negative/recall": 0.5, "negative/f1": 0.4,
                       "positive/precision": 0.5, "positive/recall": 0.333333, "positive/f1": 0.4}
+
+
+def test_a_class_neither_labelled_nor_predicted_scores_0_without_a_warning_and_n_stays_a_count():
+    """Both reviews positive and predicted so: the negative class's precision, recall and F1 are 0/0, reported as
+    0 (not 1, and not with sklearn's warning); its figures exist though sklearn saw one class."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = evaluate.classification_report(np.array([1, 1]), np.array([[0.2, 0.8], [0.1, 0.9]]))
+    assert [report[f"negative/{name}"] for name in ("precision", "recall", "f1")] == [0.0, 0.0, 0.0]
+    assert [report[f"positive/{name}"] for name in ("precision", "recall", "f1")] == [1.0, 1.0, 1.0]
+    assert type(report["n"]) is int and report["n"] == 2  # a count, not 2.0 rounded to significant digits
 
 
 def test_one_class_sets_have_no_roc_auc():
