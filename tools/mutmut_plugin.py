@@ -14,11 +14,13 @@ from __future__ import annotations
 import importlib
 import os
 
+import pytest
+
 HEAVY_IMPORTS = ("tensorflow", "transformers.models.bert.modeling_tf_bert",
                  "transformers.models.distilbert.modeling_tf_distilbert", "alibi.explainers")
 
 
-def pytest_configure(config: object) -> None:
+def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("MUTANT_UNDER_TEST"):  # set by mutmut for its own runs only
         from mutmut.configuration import config as mutmut_settings
 
