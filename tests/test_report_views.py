@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from stages.attribution.words import words_and_cut
 from stages.plumbing.errors import UserError
 from stages.report import readers, views
 from tests.conftest import explained_record
@@ -108,6 +109,17 @@ def test_a_card_marks_the_cut_and_the_special_tokens_and_titles_an_unnamed_sourc
     assert card["tokens"][2] == mark and card["words"][2] == mark
     assert [item["special"] for item in card["tokens"]] == [True, False, True, False, True]
     assert card["extra"][-1] == "truncated: 5 tokens cut at […]"
+
+
+def test_the_cut_is_marked_after_the_words_not_the_tokens_before_it_and_no_word_spans_it():
+    tokens = ["[CLS]", "un", "##believ", "##ably", "good", "[SEP]"]
+    attributions = [0.0, 0.1, 0.2, 0.4, 0.8, 0.0]
+    words, words_cut_at = words_and_cut(tokens, attributions, 3)
+    assert [word.text for word in words] == ["[CLS]", "unbeliev", "##ably", "good", "[SEP]"]
+    assert words_cut_at == 2 and words[1].attribution == pytest.approx(0.3)
+    assert words_and_cut(tokens, attributions, 0)[1] == 0
+    whole, no_cut = words_and_cut(tokens, attributions, None)
+    assert no_cut is None and [word.text for word in whole] == ["[CLS]", "unbelievably", "good", "[SEP]"]
 
 
 def test_the_confusion_matrix_counts_each_actual_and_predicted_pair(tmp_path):

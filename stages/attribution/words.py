@@ -45,8 +45,15 @@ def merge_wordpieces(tokens: Sequence[str], attributions: Sequence[float]) -> li
 def cut_words(tokens: Sequence[str], attributions: Sequence[float], cut_at: int | None) -> list[Word]:
     """`merge_wordpieces` of an example's tokens, never joining words across its truncation cut (`cut_at`,
     the first token after it): a tail that starts inside a word keeps that word's fragment."""
+    return words_and_cut(tokens, attributions, cut_at)[0]
+
+
+def words_and_cut(tokens: Sequence[str], attributions: Sequence[float],
+                  cut_at: int | None) -> tuple[list[Word], int | None]:
+    """`cut_words`, and how many of its words come before the cut, where a view marks it (None: no cut)."""
     cut = cut_at or 0
-    return merge_wordpieces(tokens[:cut], attributions[:cut]) + merge_wordpieces(tokens[cut:], attributions[cut:])
+    head = merge_wordpieces(tokens[:cut], attributions[:cut])
+    return head + merge_wordpieces(tokens[cut:], attributions[cut:]), None if cut_at is None else len(head)
 
 
 def reader_spans(texts: Sequence[str]) -> list[tuple[int, int]]:

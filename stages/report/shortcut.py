@@ -8,9 +8,9 @@ from typing import Any
 from stages.attribution.methods import METHODS
 from stages.attribution.methods import order as method_order
 from stages.attribution.shortcut import PLANT_COMMAND
-from stages.attribution.words import SPECIAL_TOKENS, cut_words
+from stages.attribution.words import SPECIAL_TOKENS, words_and_cut
 from stages.report.html import CLASS_NAMES, token_and_word_highlights
-from stages.report.views import with_cut, words_before_cut
+from stages.report.views import with_cut
 
 RANDOM_EXPECTED = "random_expected"
 
@@ -35,7 +35,7 @@ def method_rows(methods: dict[str, dict[str, float | None]]) -> list[dict[str, A
 def example_view(example: dict[str, Any], word: str, planted_class: int, min_shift: float) -> dict[str, Any]:
     """One shown example: its facts, each method's rank of the word, and its words highlighted by IG."""
     tokens, attributions, cut_at = example["tokens"], example["attributions"], example["cut_at"]
-    words = cut_words(tokens, attributions, cut_at)
+    words, words_cut_at = words_and_cut(tokens, attributions, cut_at)
     _, items = token_and_word_highlights(tokens, attributions, words, SPECIAL_TOKENS)
     for item in items:
         item["planted"] = item["label"].lower() == word
@@ -45,7 +45,7 @@ def example_view(example: dict[str, Any], word: str, planted_class: int, min_shi
                              f"with it", "relied_on": example["shift"] > min_shift,
             "ranks": ", ".join(f"{title(method)} {example['ranks'][method]}"
                                for method in sorted(example["ranks"], key=method_order)),
-            "words": with_cut(items, words_before_cut(tokens, attributions, cut_at), example["tokens_cut"]),
+            "words": with_cut(items, words_cut_at, example["tokens_cut"]),
             "count": example["words"]}
 
 

@@ -10,7 +10,7 @@ from stages.attribution.methods import METHODS
 from stages.attribution.methods import order as method_order
 from stages.attribution.record import ExplainedExample
 from stages.attribution.word_stats import document_words
-from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, cut_words, merge_wordpieces
+from stages.attribution.words import PAD_TOKEN, SPECIAL_TOKENS, words_and_cut
 from stages.report.charts import top_words_chart
 from stages.report.html import CLASS_NAMES, token_and_word_highlights
 
@@ -32,11 +32,6 @@ def with_cut(items: list[dict[str, Any]], position: int | None, tokens_cut: int,
     return [*items[:position], mark, *items[position:]]
 
 
-def words_before_cut(tokens: list[str], attributions: list[float], cut_at: int | None) -> int | None:
-    """How many of `cut_words`' words come before the cut, where `with_cut` marks it among them (None: no cut)."""
-    return None if cut_at is None else len(merge_wordpieces(tokens[:cut_at], attributions[:cut_at]))
-
-
 def example_card(example: ExplainedExample, salt: str) -> dict[str, Any]:
     """One example for card.html.j2: its figures, highlighted tokens and words, and top-words chart."""
     pairs = [(token, float(value)) for token, value in zip(example.tokens, example.attributions)
@@ -44,7 +39,7 @@ def example_card(example: ExplainedExample, salt: str) -> dict[str, Any]:
     tokens = [token for token, _ in pairs]
     attributions = [value for _, value in pairs]
     cut_at, tokens_cut = example.cut_at, example.tokens_cut
-    words = cut_words(tokens, attributions, cut_at)
+    words, words_cut_at = words_and_cut(tokens, attributions, cut_at)
     token_items, word_items = token_and_word_highlights(tokens, attributions, words, SPECIAL_TOKENS)
     faithfulness = example.faithfulness
     label, predicted = example.label, example.predicted
@@ -63,7 +58,7 @@ def example_card(example: ExplainedExample, salt: str) -> dict[str, Any]:
                      if "comprehensiveness/random" in faithfulness else "")]
                  + ([f"truncated: {tokens_cut} tokens cut at {CUT_MARK}"] if example.truncated else []),
         "tokens": with_cut(token_items, cut_at, tokens_cut),
-        "words": with_cut(word_items, words_before_cut(tokens, attributions, cut_at), tokens_cut),
+        "words": with_cut(word_items, words_cut_at, tokens_cut),
         "text": example.text,
         "chart": Markup(top_words_chart(words, [item["colour"] for item in word_items], salt)),
     }
