@@ -10,7 +10,8 @@ import pytest
 from stages.attribution.words import words_and_cut
 from stages.plumbing.errors import UserError
 from stages.report import readers, views
-from tests.conftest import explained_record
+from tests.conftest import checked_shortcut, explained_record
+from tests.test_plausibility_stage import measured_fixture
 
 
 def test_the_accuracy_line_gives_the_accuracy_the_count_and_the_roc_auc():
@@ -172,3 +173,69 @@ def test_unreadable_curves_and_confusion_rows_are_one_line_naming_the_stage(tmp_
             readers.confusion_counts(confusion)
         assert str(error.value) == (f"{confusion}: not a confusion matrix ({reason}); rebuild it with "
                                     "`dvc repro -f evaluate`")
+
+
+def edited(valid: dict, path: tuple, value: object = None, delete: bool = False) -> dict:
+    """A deep copy of `valid` with the entry at `path` (keys and indices) set to `value`, or deleted."""
+    copy = json.loads(json.dumps(valid))
+    *parents, last = path
+    target = copy
+    for key in parents:
+        target = target[key]
+    if delete:
+        del target[last]
+    else:
+        target[last] = value
+    return copy
+
+
+# kind -> its reader, a whole file of that kind, what a broken one is not, and the stage that rebuilds it
+CHECK_FILES = {"shortcut": (readers.read_shortcut, checked_shortcut, "a shortcut check", "check_shortcut"),
+               "plausibility": (readers.read_plausibility, measured_fixture, "a plausibility file", "plausibility")}
+BREAKS = [  # (kind, what is wrong, the edit): each check of each reader, and each error it turns into a line
+    ("shortcut", "a method lacks its figures", (("methods", "gradient_x_input", "mrr"), None, True)),
+    ("shortcut", "examples[0] lacks its tokens, attributions or ranks", (("examples", 0, "attributions"), [0.0])),
+    ("shortcut", "examples[0] lacks its tokens, attributions or ranks", (("examples", 0, "ranks"), {})),
+    ("shortcut", "the reliance figures are incomplete", (("reliance", "flipped"), None, True)),
+    ("shortcut", "the planted word or its settings are missing", (("dataset_rank",), None, True)),
+    ("shortcut", "the planted word or its settings are missing", (("settings", "k"), None, True)),
+    ("shortcut", "'reliance'", (("reliance",), None, True)),
+    ("shortcut", "'list' object has no attribute 'values'", (("methods",), [])),
+    ("shortcut", "'int' object is not iterable", (("shown",), 0)),
+    ("shortcut", "list index out of range", (("shown",), [2])),
+    ("plausibility", "neither dataset's figures, or no settings", (("settings", "layer"), None, True)),
+    ("plausibility", "eraser's source is not identified", (("eraser", "source", "sha256"), None, True)),
+    ("plausibility", "sst's source is not identified", (("sst", "source", "path"), None, True)),
+    ("plausibility", "document negR_900.txt lacks its words, scores or rationale",
+     (("eraser", "shown", 0, "scores"), [0.1])),
+    ("plausibility", "document negR_900.txt lacks its words, scores or rationale",
+     (("eraser", "shown", 0, "rationale"), [True])),
+    ("plausibility", "'settings'", (("settings",), None, True)),
+    ("plausibility", "argument of type 'int' is not iterable", (("settings",), 0)),
+    ("plausibility", "list indices must be integers or slices, not str", (("eraser",), [])),
+]
+
+
+@pytest.mark.parametrize("kind, problem, edit", BREAKS)
+def test_a_broken_check_is_one_line_naming_its_stage(tmp_path, kind, problem, edit):
+    reader, whole, what, stage = CHECK_FILES[kind]
+    path = tmp_path / f"{kind}.json"
+    path.write_text(json.dumps(edited(whole(), *edit)))
+    with pytest.raises(UserError) as error:
+        reader(path)
+    assert str(error.value) == f"{path}: not {what} ({problem}); rebuild it with `dvc repro -f {stage}`"
+
+
+def test_a_whole_check_either_dataset_alone_and_a_disabled_file_are_read_as_they_are(tmp_path):
+    path = tmp_path / "figures.json"
+    measured = measured_fixture()
+    for reader, content in [(readers.read_shortcut, checked_shortcut()), (readers.read_plausibility, measured),
+                            (readers.read_plausibility, edited(measured, ("eraser",), None, True)),
+                            (readers.read_plausibility, edited(measured, ("sst",), None, True)),
+                            (readers.read_shortcut, {"format": 1, "enabled": False}),
+                            (readers.read_plausibility, {"format": 1, "enabled": False})]:
+        path.write_text(json.dumps(content))
+        assert reader(path) == content
+    path.write_text(json.dumps(edited(edited(measured, ("eraser",), None, True), ("sst",), None, True)))
+    with pytest.raises(UserError, match=r"not a plausibility file \(neither dataset's figures, or no settings\)"):
+        readers.read_plausibility(path)

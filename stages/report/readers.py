@@ -134,6 +134,6 @@ def read_plausibility(path: Path) -> dict[str, Any]:
             for document in measured.get("eraser", {}).get("shown", []):
                 if not len(document["words"]) == len(document["scores"]) == len(document["rationale"]):
                     raise ValueError(f"document {document['id']} lacks its words, scores or rationale")
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (KeyError, TypeError, ValueError) as error:
         raise broken(path, f"not a plausibility file ({error})", "plausibility") from None
     return measured
