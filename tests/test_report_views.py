@@ -4,6 +4,7 @@ the confusion matrix, for the sources the report names and any other."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 
@@ -189,10 +190,37 @@ def edited(valid: dict, path: tuple, value: object = None, delete: bool = False)
     return copy
 
 
+def minimal_dataset_view() -> dict:
+    """A dataset view holding what the report reads and nothing else: one class of one source, one top word."""
+    row = {"word": "dull", "score": -0.2, "documents": 3, "top_k_share": 0.5, "log_odds_z": -2.1, "flags": [],
+           "q": 0.04, "established": True, "score_interval": [-0.3, -0.1]}
+    return {"settings": {"fdr": 0.05}, "sources": {"imdb": {"negative": {"top": [row], "established_words": 1,
+                                                                          "needed": None}}}}
+
+
+def minimal_explanations() -> dict:
+    """An explanations file holding what the report reads and nothing else: one source's summary, no example."""
+    return {"sources": {"imdb": {"examples": 0, "mean_tokens": 0.0, "figures": {"n_steps/mean": 50.0}}},
+            "examples": []}
+
+
+UNSUMMARISED = "a source's summary has not its examples, mean_tokens and figures"
 # kind -> its reader, a whole file of that kind, what a broken one is not, and the stage that rebuilds it
-CHECK_FILES = {"shortcut": (readers.read_shortcut, checked_shortcut, "a shortcut check", "check_shortcut"),
+CHECK_FILES = {"explanations": (partial(readers.read_explanations, stage="explain_sentences"), minimal_explanations,
+                                "an explanations file", "explain_sentences"),
+               "dataset": (readers.read_dataset_view, minimal_dataset_view, "a dataset view", "aggregate_words"),
+               "shortcut": (readers.read_shortcut, checked_shortcut, "a shortcut check", "check_shortcut"),
                "plausibility": (readers.read_plausibility, measured_fixture, "a plausibility file", "plausibility")}
 BREAKS = [  # (kind, what is wrong, the edit): each check of each reader, and each error it turns into a line
+    ("explanations", UNSUMMARISED, (("sources", "imdb", "mean_tokens"), None, True)),
+    ("explanations", UNSUMMARISED, (("sources", "imdb", "figures", "n_steps/mean"), None, True)),
+    ("explanations", "examples is not a list", (("examples",), {})),
+    ("dataset", "a top word lacks its figures", (("sources", "imdb", "negative", "top", 0, "q"), None, True)),
+    ("dataset", "a class lacks its established words", (("sources", "imdb", "negative", "needed"), None, True)),
+    ("dataset", "'fdr'", (("settings", "fdr"), None, True)),
+    ("dataset", "'top'", (("sources", "imdb", "negative", "top"), None, True)),
+    ("dataset", "'list' object has no attribute 'values'", (("sources",), [])),
+    ("dataset", "'int' object is not iterable", (("sources", "imdb", "negative", "top"), 0)),
     ("shortcut", "a method lacks its figures", (("methods", "gradient_x_input", "mrr"), None, True)),
     ("shortcut", "examples[0] lacks its tokens, attributions or ranks", (("examples", 0, "attributions"), [0.0])),
     ("shortcut", "examples[0] lacks its tokens, attributions or ranks", (("examples", 0, "ranks"), {})),
@@ -226,10 +254,16 @@ def test_a_broken_check_is_one_line_naming_its_stage(tmp_path, kind, problem, ed
     assert str(error.value) == f"{path}: not {what} ({problem}); rebuild it with `dvc repro -f {stage}`"
 
 
-def test_a_whole_check_either_dataset_alone_and_a_disabled_file_are_read_as_they_are(tmp_path):
+def test_a_whole_file_either_dataset_alone_and_a_disabled_file_are_read_as_they_are(tmp_path):
+    """Whole files, the minimal ones (only the keys a reader asks for) among them, come back as they were."""
     path = tmp_path / "figures.json"
     measured = measured_fixture()
-    for reader, content in [(readers.read_shortcut, checked_shortcut()), (readers.read_plausibility, measured),
+    bare_source = edited(measured, ("sst", "source"), {"sha256": "0", "path": "x"})  # no `known_as`
+    for reader, content in [(readers.read_dataset_view, minimal_dataset_view()),
+                            (readers.read_randomisation, [{"level": "original", "spearman": 1.0}]),
+                            (CHECK_FILES["explanations"][0], minimal_explanations()),
+                            (readers.read_plausibility, bare_source),
+                            (readers.read_shortcut, checked_shortcut()), (readers.read_plausibility, measured),
                             (readers.read_plausibility, edited(measured, ("eraser",), None, True)),
                             (readers.read_plausibility, edited(measured, ("sst",), None, True)),
                             (readers.read_shortcut, {"format": 1, "enabled": False}),
