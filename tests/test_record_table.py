@@ -134,13 +134,13 @@ def test_a_damaged_file_is_named_by_its_path_or_its_streams_name(tmp_path):
 
 
 def test_each_field_type_has_its_arrow_type():
-    """A union with None is its other member, whichever comes first; a literal is its values' type; token ids
-    (a list of ints) are int32, other lists keep their items' type."""
+    """A union with None is its other member, whichever comes first; a literal is its values' type (a literal
+    of one value too); token ids (a list of ints) are int32, other lists keep their items' type."""
     typing_union = typing.Union[None, int]  # noqa: UP007 (typing's own union, not `|`'s: the code reads both)
     assert arrow_type(int | None) == arrow_type(None | int) == arrow_type(typing_union) == pa.int64()
     assert arrow_type(float | None) == pa.float64() and arrow_type(bool) == pa.bool_()
     assert arrow_type(typing.Literal["imdb", "sentences"]) == pa.string()
-    assert arrow_type(typing.Literal[1, 2]) == pa.int64()
+    assert arrow_type(typing.Literal[1, 2]) == pa.int64() and arrow_type(typing.Literal["imdb"]) == pa.string()
     assert arrow_type(list[int]) == pa.list_(pa.int32())
     assert arrow_type(list[float]) == pa.list_(pa.float64()) and arrow_type(list[str]) == pa.list_(pa.string())
     assert arrow_type(list[int] | None) == pa.list_(pa.int32())
