@@ -1,6 +1,7 @@
 """Sharded explanation on a tiny BERT, in a throw-away copy of the project that the tests below share
-in order: two shards merge into the one-shard run byte for byte, a changed example re-runs its shard
-alone, and a shard explained in another clone is restored from the run-cache, not explained again."""
+in order: every core reproduces the one-thread run, two shards merge into the one-shard run byte for byte,
+a changed example re-runs its shard alone, and a shard explained in another clone is restored from the
+run-cache, not explained again."""
 from __future__ import annotations
 
 import json
@@ -30,6 +31,22 @@ def project(tmp_path_factory, all_reviews_template) -> Path:
 
 def shard_runs(output: str) -> list[str]:
     return [stage for stage in ran_stages(output) if stage.startswith("explain@")]
+
+
+def test_every_core_against_one_thread_is_reproduced(project):
+    """The fixture explained at 1 thread (and committed); `explain.threads: auto` (both cores here) re-runs the shard
+    and the merge, and `compare` finds the records within its reproduction tolerance (the pools' sums differ in their
+    last digits at most). First in the file: the fixture's outputs are the 1-thread side."""
+    run_dvc(project, "repro", "explain_sentences", "explain_pretrained")  # the rest of what `compare` reads
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "explained at 1 thread")
+    set_params(project, **{"explain.threads": "auto"})
+    assert ran_stages(run_dvc(project, "repro", MERGED_STAGE).stdout)[0] == "explain@0"  # the merge, where it differs
+    compared = subprocess.run([sys.executable, "-m", "tools.compare", "HEAD", "workspace"], cwd=project,
+                              capture_output=True, text=True, env={**dvc_env(), "PYTHONPATH": str(project)})
+    assert compared.returncode == 0, compared.stderr
+    # the 17 held-out examples and the 2 free sentences
+    assert "HEAD vs workspace: reproduced: 19 examples" in compared.stdout, compared.stdout
 
 
 def test_two_shards_give_the_records_of_one(project):
@@ -108,20 +125,3 @@ def test_a_bad_shard_count_stops_with_one_line_and_writes_nothing(project, shard
                             cwd=project, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(project)})
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [f"error: {message}"]
     assert not (project / "data/shards").exists()
-
-
-def test_every_core_against_one_thread_is_reproduced(project):
-    """The fixture explained at 1 thread; `explain.threads: auto` (both cores here) re-runs the shards and the
-    merge, and `compare` finds the records within its reproduction tolerance (the pools' sums differ in their
-    last digits at most)."""
-    set_params(project, **{"explain.shards": [0]})  # the tests before left a refused shard list
-    run_dvc(project, "repro", MERGED_STAGE, "explain_sentences", "explain_pretrained")  # what `compare` reads
-    git(project, "add", "-A")
-    git(project, "commit", "--allow-empty", "-qm", "explained at 1 thread")
-    set_params(project, **{"explain.threads": "auto", "explain.shards": [0]})
-    assert "explain@0" in ran_stages(run_dvc(project, "repro", MERGED_STAGE).stdout)
-    compared = subprocess.run([sys.executable, "-m", "tools.compare", "HEAD", "workspace"], cwd=project,
-                              capture_output=True, text=True, env={**dvc_env(), "PYTHONPATH": str(project)})
-    assert compared.returncode == 0, compared.stderr
-    assert "HEAD vs workspace: reproduced:" in compared.stdout, compared.stdout
-
